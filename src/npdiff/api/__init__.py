@@ -1,0 +1,1 @@
+"""The public operator families (see API.md)."""

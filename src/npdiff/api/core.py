@@ -1,0 +1,156 @@
+"""Shared machinery of the operator families: abstract values, tracing a
+function on given nodes, lazy shape-specialised functions and code generation.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from ..emit import emit_function
+from ..generated import GeneratedFunction
+from ..graph import Node, const, make_input, substitute
+from ..primitives.helpers import zeros
+from ..pytree import tree_flatten, tree_unflatten
+from ..trace import Tracer, is_traced, node_of, trace, tracing
+
+
+class ShapeDtype(NamedTuple):
+    """Shape and dtype of an argument, standing in for an example array."""
+
+    shape: tuple
+    dtype: Any = np.float64
+
+
+def aval(spec) -> tuple[tuple, np.dtype]:
+    """Return (shape, dtype) from a shape tuple, ShapeDtype, int, or example array."""
+    if isinstance(spec, ShapeDtype):
+        return tuple(int(s) for s in spec.shape), np.dtype(spec.dtype)
+    if isinstance(spec, (tuple, list)) and all(isinstance(s, (int, np.integer)) for s in spec):
+        return tuple(int(s) for s in spec), np.dtype(np.float64)
+    if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+        return (int(spec),), np.dtype(np.float64)
+    if isinstance(spec, Tracer):
+        return spec.shape, spec.dtype
+    arr = np.asarray(spec)
+    if arr.dtype == object:
+        raise TypeError(f"cannot use {type(spec).__name__} as an argument shape or example array")
+    return arr.shape, arr.dtype
+
+
+def value_aval(x) -> tuple[tuple, np.dtype]:
+    """Return (shape, dtype) of a concrete argument value."""
+    if isinstance(x, np.ndarray):
+        return x.shape, x.dtype
+    if isinstance(x, float):
+        return (), np.dtype(np.float64)
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"npdiff functions take arrays; got {type(x).__name__}")
+    return arr.shape, arr.dtype
+
+
+def arg_names(func: Callable, n: int) -> list[str]:
+    """Return n argument names taken from func's signature where possible."""
+    try:
+        params = [p for p in inspect.signature(func).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        names = [p.name for p in params][:n]
+    except (TypeError, ValueError):
+        names = []
+    names += [f"x{i}" for i in range(len(names), n)]
+    seen, out = set(), []
+    for nm in names:
+        while nm in seen or nm in ("np", "math", "scipy"):
+            nm += "_"
+        seen.add(nm)
+        out.append(nm)
+    return out
+
+
+def func_name(func: Callable) -> str:
+    """Return a usable name for func."""
+    name = getattr(func, "__name__", None) or type(func).__name__
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in name).strip("_") or "f"
+
+
+def call_on_nodes(func: Callable, nodes: list[Node]):
+    """Return func's output pytree of nodes, traced on fresh inputs then wired to ``nodes``.
+
+    Tracing on fresh inputs keeps nested derivatives apart (no perturbation confusion).
+    """
+    ins, out = trace(func, [(n.shape, n.dtype) for n in nodes])
+    leaves, s = tree_flatten(out)
+    leaves = substitute(leaves, {id(i): n for i, n in zip(ins, nodes)})
+    return tree_unflatten(s, leaves)
+
+
+def zero_if_none(t, shape, dtype) -> Node:
+    """Return t, or an array of zeros of this shape for a symbolic zero."""
+    return zeros(shape, dtype) if t is None else t
+
+
+def check_float(node: Node, what: str):
+    if not np.issubdtype(node.dtype, np.inexact):
+        raise TypeError(f"{what} requires floating-point inputs, got dtype {node.dtype}; "
+                        f"pass a float array (e.g. x.astype(float)).")
+
+
+def generate(name: str, names: list[str], avals: list, build: Callable, closures_builder=None,
+             doc: str | None = None) -> GeneratedFunction:
+    """Return the GeneratedFunction of build(*input_nodes) -> output pytree of nodes."""
+    inputs = [make_input(n, s, d) for n, (s, d) in zip(names, avals)]
+    with tracing():
+        out = build(*inputs)
+    closures = None
+    if closures_builder is not None:
+        out, closures = closures_builder(out)
+    source, consts = emit_function(name, names, inputs, out, closures=closures, doc=doc)
+    return GeneratedFunction(source, name, consts, [a[0] for a in avals], [a[1] for a in avals], names)
+
+
+class LazyFunction:
+    """A function specialised (and code-generated) per argument shapes and dtypes on first call.
+
+    Called with tracers (inside another npdiff operator) it builds graph nodes
+    instead, so operators compose to any order.
+    """
+
+    def __init__(self, build: Callable, func: Callable, prefix: str, doc: str = ""):
+        self._build = build  # (*nodes) -> pytree of nodes
+        self._func = func
+        self.__name__ = f"{prefix}_{func_name(func)}"
+        self.__doc__ = doc
+        self.__wrapped__ = func
+        self._cache: dict = {}
+
+    def __call__(self, *args):
+        if any(is_traced(a) for a in args):
+            out = self._build(*[node_of(a) for a in args])
+            leaves, s = tree_flatten(out)
+            return tree_unflatten(s, [Tracer(n) for n in leaves])
+        key = tuple(value_aval(a) for a in args)
+        gf = self._cache.get(key)
+        if gf is None:
+            gf = self._specialize(key)
+        return gf(*args)
+
+    def _specialize(self, avals) -> GeneratedFunction:
+        names = arg_names(self._func, len(avals))
+        gf = generate(self.__name__, names, list(avals), self._build,
+                      doc=self.__doc__.splitlines()[0] if self.__doc__ else None)
+        self._cache[tuple(avals)] = gf
+        return gf
+
+    def specialize(self, *arg_shapes) -> GeneratedFunction:
+        """Return the GeneratedFunction for these argument shapes (or ShapeDtypes / examples)."""
+        avals = tuple(aval(s) for s in arg_shapes)
+        return self._cache.get(avals) or self._specialize(avals)
+
+    @property
+    def source(self) -> str:
+        """Return the source of the most recent specialisation."""
+        if not self._cache:
+            raise AttributeError("call the function (or .specialize(shapes)) first to generate source")
+        return list(self._cache.values())[-1].source

@@ -1,0 +1,320 @@
+"""JAX-style operators: grad, value_and_grad, jacfwd, jacrev, jacobian,
+hessian, hvp, jvp, vjp, linearize, and numpify."""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..generated import GeneratedFunction
+from ..graph import Node, const, make_input
+from ..primitives import apply
+from ..pytree import tree_flatten, tree_unflatten
+from ..transforms import jvp_nodes, vjp_nodes
+from ..trace import Tracer, is_traced, node_of
+from .core import (LazyFunction, aval, arg_names, call_on_nodes, check_float, func_name, generate,
+                   value_aval, zero_if_none)
+
+
+def _argnums(argnums, n):
+    if isinstance(argnums, int):
+        return (argnums % n,), False
+    return tuple(a % n for a in argnums), True
+
+
+def _split_aux(out, has_aux):
+    if not has_aux:
+        return out, None
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError("with has_aux=True the function must return a pair (output, aux)")
+    return out[0], out[1]
+
+
+def _scalar(node: Node, op: str) -> Node:
+    if not isinstance(node, Node) or node.shape != ():
+        shape = getattr(node, "shape", None)
+        raise TypeError(f"{op} requires a scalar-valued function; the output has shape {shape}. "
+                        "Use jacobian/jacrev for array outputs or vjp for vector-Jacobian products.")
+    return node
+
+
+def _one(dtype) -> Node:
+    return const(np.ones((), dtype))
+
+
+# -- numpify --------------------------------------------------------------------------
+
+def numpify(func: Callable, *arg_shapes) -> GeneratedFunction:
+    """Return a GeneratedFunction of func itself for these argument shapes."""
+    avals = [aval(s) for s in arg_shapes]
+    names = arg_names(func, len(avals))
+    return generate(func_name(func), names, avals, lambda *nodes: call_on_nodes(func, list(nodes)))
+
+
+numpify_func = numpify
+
+
+# -- gradients -----------------------------------------------------------------------------
+
+def _value_and_grad_nodes(func, argnums, has_aux, op):
+    def build(*nodes):
+        nums, multi = _argnums(argnums, len(nodes))
+        for i in nums:
+            check_float(nodes[i], op)
+        out = call_on_nodes(func, list(nodes))
+        value, aux = _split_aux(out, has_aux)
+        value = _scalar(value, op)
+        wrt = [nodes[i] for i in nums]
+        cts = vjp_nodes([value], wrt, [_one(value.dtype)])
+        grads = tuple(zero_if_none(c, w.shape, w.dtype) for c, w in zip(cts, wrt))
+        return value, aux, grads if multi else grads[0]
+    return build
+
+
+def value_and_grad(func: Callable, argnums=0, has_aux: bool = False, create_graph: bool = True,
+                   realize: bool = True) -> LazyFunction:
+    """Return a function computing (value, grad) of scalar func (((value, aux), grad) with has_aux)."""
+    inner = _value_and_grad_nodes(func, argnums, has_aux, "value_and_grad")
+
+    def build(*nodes):
+        value, aux, g = inner(*nodes)
+        return ((value, aux), g) if has_aux else (value, g)
+    return LazyFunction(build, func, "value_and_grad", "Return the value and gradient of the function.")
+
+
+def grad(func: Callable, argnums=0, has_aux: bool = False, create_graph: bool = True,
+         realize: bool = True) -> LazyFunction:
+    """Return a function computing the gradient of scalar func ((grad, aux) with has_aux)."""
+    inner = _value_and_grad_nodes(func, argnums, has_aux, "grad")
+
+    def build(*nodes):
+        value, aux, g = inner(*nodes)
+        return (g, aux) if has_aux else g
+    return LazyFunction(build, func, "grad", "Return the gradient of the function.")
+
+
+# -- Jacobians -------------------------------------------------------------------------------
+
+def _basis(node: Node) -> Node:
+    n = node.size
+    return const(np.eye(n, dtype=node.dtype).reshape((n,) + node.shape))
+
+
+def _to_jac(t: Node, out: Node, inp: Node, batch_first_is_input: bool) -> Node:
+    """Return a (batch, ...) block reshaped to out.shape + in.shape."""
+    if t is None:
+        return zero_if_none(None, out.shape + inp.shape, out.dtype)
+    if batch_first_is_input:  # t: (in.size,) + out.shape
+        t = apply("transpose", t, perm=tuple(range(1, t.ndim)) + (0,))
+        return apply("reshape", t, shape=out.shape + inp.shape)
+    return apply("reshape", t, shape=out.shape + inp.shape)  # t: (out.size,) + in.shape
+
+
+def jac_nodes(outs, wrt: list[Node], mode: str):
+    """Return, per output leaf, the list of Jacobian blocks (one per wrt node)."""
+    leaves, s = tree_flatten(outs)
+    for w in wrt:
+        check_float(w, "jacobian")
+    blocks = [[None] * len(wrt) for _ in leaves]
+    if mode == "auto":
+        n_in = sum(w.size for w in wrt)
+        n_out = sum(l.size for l in leaves)
+        mode = "fwd" if n_in <= n_out else "rev"
+    if mode == "fwd":
+        for j, w in enumerate(wrt):
+            ts = jvp_nodes(leaves, [w], [_basis(w)], nb=1)
+            for i, (t, o) in enumerate(zip(ts, leaves)):
+                blocks[i][j] = _to_jac(t, o, w, True)
+    else:
+        for i, o in enumerate(leaves):
+            cts = vjp_nodes([o], wrt, [_basis(o)], nb=1)
+            for j, (c, w) in enumerate(zip(cts, wrt)):
+                blocks[i][j] = _to_jac(c, o, w, False)
+    return leaves, s, blocks
+
+
+def _jac_op(mode, prefix):
+    def op(func: Callable, argnums=None, has_aux: bool = False) -> LazyFunction:
+        def build(*nodes):
+            if argnums is None:
+                nums, multi = tuple(range(len(nodes))), len(nodes) > 1
+            else:
+                nums, multi = _argnums(argnums, len(nodes))
+            out = call_on_nodes(func, list(nodes))
+            value, aux = _split_aux(out, has_aux)
+            leaves, s, blocks = jac_nodes(value, [nodes[i] for i in nums], mode)
+            jac = tree_unflatten(s, [tuple(b) if multi else b[0] for b in blocks])
+            return (jac, aux) if has_aux else jac
+        return LazyFunction(build, func, prefix, "Return the Jacobian of the function.")
+    op.__name__ = prefix
+    op.__doc__ = f"Return a function computing the Jacobian of func ({mode} mode), shape out.shape + in.shape."
+    return op
+
+
+jacfwd = _jac_op("fwd", "jacfwd")
+jacrev = _jac_op("rev", "jacrev")
+jacobian = _jac_op("auto", "jacobian")
+
+
+def hessian(func: Callable, argnums=0) -> LazyFunction:
+    """Return a function computing the Hessian of scalar func, shape in.shape + in.shape."""
+    g = grad(func, argnums)
+    h = jacfwd(g, argnums)
+    h.__name__ = f"hessian_{func_name(func)}"
+    h.__wrapped__ = func
+    h._func = func
+    h.__doc__ = "Return the Hessian of the function."
+    return h
+
+
+def hvp(func: Callable, argnums=0) -> LazyFunction:
+    """Return a function hvp(*args, v) computing the Hessian of scalar func times v."""
+    g = grad(func, argnums)
+
+    def build(*nodes):
+        args, v = list(nodes[:-1]), nodes[-1]
+        nums, multi = _argnums(argnums, len(args))
+        gout = call_on_nodes(g, args)
+        gl = list(gout) if multi else [gout]
+        vs = list(v) if multi and isinstance(v, (tuple, list)) else [v]
+        ts = jvp_nodes(gl, [args[i] for i in nums], vs)
+        res = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(ts, gl)]
+        return tuple(res) if multi else res[0]
+
+    lf = LazyFunction(build, func, "hvp", "Return the Hessian-vector product.")
+    return lf
+
+
+# -- eager jvp / vjp / linearize ------------------------------------------------------------------
+
+_EAGER_CACHE: dict = {}
+
+
+def _eager(kind, func, avals, build, closures_builder=None):
+    key = (kind, id(func), tuple(avals))
+    hit = _EAGER_CACHE.get(key)
+    if hit is not None and hit[0] is func:
+        return hit[1]
+    names = arg_names(func, len(avals))
+    if kind == "jvp":
+        names = names + [f"{n}_dot" for n in names]
+    gf = generate(f"{kind}_{func_name(func)}", names, list(avals), build, closures_builder)
+    if len(_EAGER_CACHE) > 256:
+        _EAGER_CACHE.clear()
+    _EAGER_CACHE[key] = (func, gf)
+    return gf
+
+
+def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False):
+    """Return (out, tangent_out) (with has_aux: (out, tangent_out, aux)) of func at primals."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError("jvp: primals and tangents must have the same length")
+    k = len(primals)
+
+    def build(*nodes):
+        xs, ts = list(nodes[:k]), list(nodes[k:])
+        for x, t in zip(xs, ts):
+            if x.shape != t.shape:
+                raise ValueError(f"jvp: tangent shape {t.shape} does not match primal shape {x.shape}")
+        out = call_on_nodes(func, xs)
+        value, aux = _split_aux(out, has_aux)
+        leaves, s = tree_flatten(value)
+        touts = jvp_nodes(leaves, xs, ts)
+        touts = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(touts, leaves)]
+        res = (value, tree_unflatten(s, touts))
+        return res + (aux,) if has_aux else res
+
+    args = primals + tangents
+    if any(is_traced(a) for a in args):
+        out = build(*[node_of(a) for a in args])
+        leaves, s = tree_flatten(out)
+        return tree_unflatten(s, [Tracer(n) for n in leaves])
+    gf = _eager("jvp", func, [value_aval(a) for a in args], build)
+    return gf(*args)
+
+
+def _pullback_closures(value_pos, fn_pos):
+    return None
+
+
+def vjp(func: Callable, *primals, has_aux: bool = False):
+    """Return (out, pullback) (with has_aux: (out, pullback, aux)); pullback(ct) gives a tuple."""
+    if any(is_traced(a) for a in primals):
+        nodes = [node_of(a) for a in primals]
+        out = call_on_nodes(func, nodes)
+        value, aux = _split_aux(out, has_aux)
+        leaves, s = tree_flatten(value)
+
+        def pullback(ct):
+            cl, _ = tree_flatten(ct)
+            cts = vjp_nodes(leaves, nodes, [node_of(c) for c in cl])
+            return tuple(Tracer(zero_if_none(c, n.shape, n.dtype)) for c, n in zip(cts, nodes))
+        wrapped = tree_unflatten(s, [Tracer(n) for n in leaves])
+        return (wrapped, pullback, _wrap_tree(aux)) if has_aux else (wrapped, pullback)
+
+    avals = [value_aval(a) for a in primals]
+    state = {}
+
+    def build(*nodes):
+        out = call_on_nodes(func, list(nodes))
+        value, aux = _split_aux(out, has_aux)
+        leaves, s = tree_flatten(value)
+        ct_in = [make_input(f"{'ct' if len(leaves) == 1 else f'ct{i}'}", l.shape, l.dtype)
+                 for i, l in enumerate(leaves)]
+        cts = vjp_nodes(leaves, list(nodes), ct_in)
+        cts = tuple(zero_if_none(c, n.shape, n.dtype) for c, n in zip(cts, nodes))
+        state["ct_in"], state["s"] = ct_in, s
+        inner = cts
+        return (value, inner, aux) if has_aux else (value, inner)
+
+    def closures(out):
+        leaves, s = tree_flatten(out)
+        vleaves, _ = tree_flatten(out[0])
+        pos = len(vleaves)  # the pullback is the leaf after the value's leaves (a placeholder)
+        placeholder = const(0.0)
+        new = (out[0], placeholder) + tuple(out[2:])
+        return new, [(pos, [n.p["name"] for n in state["ct_in"]], state["ct_in"], out[1])]
+
+    gf = _eager("vjp", func, avals, build, closures)
+    res = gf(*primals)
+    value, op = res[0], res[1]
+    s = state.get("s") or _EAGER_STRUCT.setdefault(id(gf), None)
+    _, vs = tree_flatten(value)
+
+    def pullback(ct):
+        cl, _ = tree_flatten(ct)
+        return op(*cl)
+    return (value, pullback, res[2]) if has_aux else (value, pullback)
+
+
+_EAGER_STRUCT: dict = {}
+
+
+def _wrap_tree(t):
+    leaves, s = tree_flatten(t)
+    return tree_unflatten(s, [Tracer(node_of(l)) for l in leaves])
+
+
+def linearize(func: Callable, *primals):
+    """Return (out, f_jvp) where f_jvp(*tangents) is the linear map of func at primals."""
+    avals = [value_aval(a) for a in primals]
+    state = {}
+
+    def build(*nodes):
+        out = call_on_nodes(func, list(nodes))
+        leaves, s = tree_flatten(out)
+        t_in = [make_input(f"{n.p['name']}_dot" if n.op == "input" else f"t{i}", n.shape, n.dtype)
+                for i, n in enumerate(nodes)]
+        ts = jvp_nodes(leaves, list(nodes), t_in)
+        ts = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(ts, leaves)]
+        state["t_in"] = t_in
+        return out, tree_unflatten(s, ts)
+
+    def closures(out):
+        leaves, _ = tree_flatten(out[0])
+        return (out[0], const(0.0)), [(len(leaves), [n.p["name"] for n in state["t_in"]], state["t_in"], out[1])]
+
+    gf = _eager("linearize", func, avals, build, closures)
+    value, op = gf(*primals)
+    return value, op

@@ -1,0 +1,214 @@
+"""Emit: schedule a graph as straight-line NumPy source.
+
+Arguments keep the user's names, intermediates are named after their
+operation, constants are hoisted out of the function body (small ones as
+literals in the source, large ones bound by name and pickled with the
+function), and arrays the function owns are updated in place.
+"""
+from __future__ import annotations
+
+import keyword
+import math
+
+import numpy as np
+
+from .graph import Node, toposort
+from .primitives import PRIMS
+from .pytree import tree_flatten
+
+SHORT = {"multiply": "mul", "subtract": "sub", "divide": "div", "negative": "neg", "reduce_sum": "s",
+         "reduce_max": "max", "reduce_min": "min", "reduce_prod": "prod", "broadcast_to": "bc",
+         "reshape": "rs", "transpose": "tr", "gather": "sl", "scatter_add": "sc", "set_index": "upd",
+         "einsum": "dot", "concatenate": "cat", "convert": "cv", "absolute": "abs", "where": "sel",
+         "power": "pow", "square": "sq", "reciprocal": "inv"}
+LITERAL_MAX = 16  # arrays with at most this many elements are printed in the source
+
+
+def _ident(name: str) -> str:
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "x"
+    if name[0].isdigit() or keyword.iskeyword(name):
+        name = "_" + name
+    return name
+
+
+def literal(value) -> str | None:
+    """Return Python source for a weak scalar constant, or None."""
+    if isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return repr(value)
+        return "np.inf" if value > 0 else "-np.inf" if value < 0 else "np.nan"
+    return None
+
+
+def _array_source(arr: np.ndarray) -> str:
+    if arr.ndim == 0:
+        v = arr.item()
+        if arr.dtype == np.bool_:
+            return f"np.bool_({v})"
+        return f"np.{arr.dtype.name}({literal(v) if literal(v) else repr(v)})"
+    body = repr(arr.tolist()).replace("inf", "np.inf").replace("nan", "np.nan")
+    return f"np.array({body}, dtype=np.{arr.dtype.name})"
+
+
+class Emitter:
+    """Turns graph nodes into lines of NumPy source, sharing names across calls."""
+
+    def __init__(self):
+        self.names: dict[int, str] = {}
+        self.header: list[str] = []  # module-level constant definitions
+        self.consts: dict[str, np.ndarray] = {}  # large constants bound by name
+        self.used: set[str] = {"np", "math"}
+        self.counts: dict[str, int] = {}
+        self.imports: set[str] = set()
+
+    def fresh(self, base: str) -> str:
+        base = _ident(base)
+        k = self.counts.get(base, 0)
+        while True:
+            name = f"{base}{k}" if k or base in self.used else base
+            k += 1
+            if name not in self.used:
+                self.counts[base] = k
+                self.used.add(name)
+                return name
+
+    def bind_input(self, node: Node, name: str) -> str:
+        name = _ident(name)
+        self.used.add(name)
+        self.names[id(node)] = name
+        return name
+
+    def name_of(self, node: Node) -> str:
+        if id(node) in self.names:
+            return self.names[id(node)]
+        if node.op != "const":
+            raise KeyError(f"node {node} has not been emitted")
+        lit = literal(node.value) if node.weak else None
+        if lit is not None:
+            return lit if not lit.startswith("-") else f"({lit})"
+        name = self.fresh("_c")
+        arr = np.asarray(node.value)
+        if arr.size <= LITERAL_MAX:
+            self.header.append(f"{name} = {_array_source(arr)}")
+        else:
+            self.consts[name] = arr
+        self.names[id(node)] = name
+        return name
+
+    def emit(self, outputs: list[Node], owned_outputs: bool = True) -> list[str]:
+        """Return statements computing outputs (nodes already named are reused)."""
+        order = [n for n in toposort(outputs) if id(n) not in self.names and n.op != "const"]
+        users: dict[int, int] = {}
+        for n in order:
+            for a in n.args:
+                users[id(a)] = users.get(id(a), 0) + 1
+        for o in outputs:
+            users[id(o)] = users.get(id(o), 0) + 2
+        fresh_ids = {id(n) for n in order}
+        lines = []
+        for node in order:
+            if node.op == "input":
+                raise KeyError(f"input {node} is not bound to an argument")
+            prim = PRIMS[node.op]
+            argnames = [self.name_of(a) for a in node.args]
+            out = self.fresh(SHORT.get(node.op, node.op))
+            self.names[id(node)] = out
+            tmpl = prim.emit
+            if callable(tmpl):
+                code = tmpl(argnames, node)
+            else:
+                code = tmpl.format(*argnames, **dict(node.params))
+            if isinstance(code, list):
+                base = node.args[0]
+                if (code[0].endswith(".copy()") and id(base) in fresh_ids and users.get(id(base), 0) == 1
+                        and base.op not in ("broadcast_to", "gather", "transpose", "reshape")):
+                    code = [f"{{out}} = {argnames[0]}"] + code[1:]  # the function owns it: update in place
+                lines.extend(c.format(out=out) for c in code)
+            else:
+                lines.append(f"{out} = {code}")
+        return lines
+
+    def output_expr(self, node: Node) -> str:
+        """Return the source for a returned value (never a read-only view)."""
+        name = self.name_of(node)
+        if node.op == "broadcast_to" and name in self.names.values() and node.ndim:
+            return f"{name}.copy()"
+        if node.op == "const" and isinstance(node.value, np.ndarray) and node.ndim:
+            return f"{name}.copy()"
+        return name
+
+
+def _tree_source(structure, exprs: list[str]) -> str:
+    it = iter(exprs)
+
+    def rec(s):
+        kind = s[0]
+        if kind == "leaf":
+            return next(it)
+        if kind == "none":
+            return "None"
+        if kind in ("tuple", "list"):
+            inner = ", ".join(rec(e) for e in s[1])
+            if kind == "tuple":
+                return f"({inner},)" if len(s[1]) == 1 else f"({inner})"
+            return f"[{inner}]"
+        return "{" + ", ".join(f"{k!r}: {rec(e)}" for k, e in zip(s[1], s[2])) + "}"
+
+    return rec(structure)
+
+
+def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree, *,
+                  closures: list | None = None, doc: str | None = None):
+    """Return (source, consts) of ``def name(args): ...`` returning out_tree (a pytree of nodes).
+
+    ``closures`` is a list of (leaf position, inner arg names, inner input nodes,
+    inner output pytree): that output leaf becomes a nested function computing
+    the inner outputs, which reuses everything the outer function computed.
+    """
+    em = Emitter()
+    params = [em.bind_input(n, a) for n, a in zip(inputs, arg_names)]
+    body = []
+    for p, node in zip(params, inputs):
+        body.append(f"if {p}.__class__ is not np.ndarray: {p} = np.asarray({p})")
+        body.append(f"if {p}.shape != {node.shape}: _bad_shape({p!r}, {node.shape}, {p}.shape)")
+    leaves, structure = tree_flatten(out_tree)
+    closures = {c[0]: c for c in (closures or [])}
+    outer_nodes = [l for i, l in enumerate(leaves) if i not in closures]
+    # nodes the closures need that do not depend on their own inputs are computed up front
+    from .graph import depends_on
+    for pos, (_, inames, inodes, itree) in closures.items():
+        ileaves, _ = tree_flatten(itree)
+        dep = depends_on(ileaves, inodes)
+        pre = [a for n in toposort(ileaves) if id(n) in dep for a in n.args if id(a) not in dep
+               and a.op not in ("const",)]
+        outer_nodes += pre + [l for l in ileaves if id(l) not in dep]
+    body += em.emit(outer_nodes)
+    exprs = []
+    for i, leaf in enumerate(leaves):
+        if i in closures:
+            _, inames, inodes, itree = closures[i]
+            fname = em.fresh(f"{name}_op")
+            ip = [em.bind_input(n, a) for n, a in zip(inodes, inames)]
+            ileaves, istruct = tree_flatten(itree)
+            inner = [f"def {fname}({', '.join(ip)}):"]
+            for p, node in zip(ip, inodes):
+                inner.append(f"    if {p}.__class__ is not np.ndarray: {p} = np.asarray({p})")
+                inner.append(f"    if {p}.shape != {node.shape}: _bad_shape({p!r}, {node.shape}, {p}.shape)")
+            inner += ["    " + l for l in em.emit(ileaves)]
+            inner.append("    return " + _tree_source(istruct, [em.output_expr(n) for n in ileaves]))
+            body += inner
+            exprs.append(fname)
+        else:
+            exprs.append(em.output_expr(leaf))
+    body.append("return " + _tree_source(structure, exprs))
+    lines = []
+    if doc:
+        lines.append(f'    """{doc}"""')
+    src = [f"def {name}({', '.join(params)}):"] + lines + ["    " + l for l in body]
+    header = em.header
+    source = "\n".join(header + ([""] if header else []) + src) + "\n"
+    return source, em.consts

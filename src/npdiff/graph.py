@@ -1,0 +1,187 @@
+"""Immutable hash-consed graph nodes, topological ordering and a printer.
+
+A node is (op, args, params, shape, dtype). Nodes are interned: building the
+same node twice returns the same object, so equal subexpressions are shared.
+Symbolic zeros are represented by ``None`` wherever a derivative is expected.
+"""
+from __future__ import annotations
+
+import itertools
+import weakref
+from typing import Any, Iterable
+
+import numpy as np
+
+_table: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
+_counter = itertools.count()
+SMALL_CONST = 64  # constants with at most this many elements are hashed by value
+
+
+class Node:
+    """One array-valued operation in a graph."""
+
+    __slots__ = ("op", "args", "params", "shape", "dtype", "value", "uid", "__weakref__")
+
+    def __init__(self, op, args, params, shape, dtype, value=None):
+        self.op = op
+        self.args = args
+        self.params = params
+        self.shape = shape
+        self.dtype = dtype
+        self.value = value
+        self.uid = next(_counter)
+
+    # -- metadata ---------------------------------------------------------
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def p(self) -> dict:
+        return dict(self.params)
+
+    @property
+    def is_const(self) -> bool:
+        return self.op == "const"
+
+    @property
+    def weak(self) -> bool:
+        """True for Python-scalar constants, whose dtype yields to arrays'."""
+        return self.op == "const" and not isinstance(self.value, np.ndarray)
+
+    def __repr__(self):
+        if self.op == "const":
+            return f"const({_short(self.value)})"
+        if self.op == "input":
+            return f"input({self.p['name']}:{self.shape})"
+        return f"{self.op}#{self.uid}{self.shape}"
+
+    # Operators make rules read like the maths (see ops.py); no __eq__ on
+    # purpose: nodes are compared and hashed by identity.
+    def __add__(self, o): from . import ops; return ops.add(self, o)
+    def __radd__(self, o): from . import ops; return ops.add(o, self)
+    def __sub__(self, o): from . import ops; return ops.sub(self, o)
+    def __rsub__(self, o): from . import ops; return ops.sub(o, self)
+    def __mul__(self, o): from . import ops; return ops.mul(self, o)
+    def __rmul__(self, o): from . import ops; return ops.mul(o, self)
+    def __truediv__(self, o): from . import ops; return ops.div(self, o)
+    def __rtruediv__(self, o): from . import ops; return ops.div(o, self)
+    def __pow__(self, o): from . import ops; return ops.power(self, o)
+    def __neg__(self): from . import ops; return ops.neg(self)
+
+
+def _short(v):
+    a = np.asarray(v)
+    return repr(v) if a.size <= 4 else f"array{a.shape}"
+
+
+def _const_key(value):
+    if isinstance(value, np.ndarray):
+        if value.size <= SMALL_CONST:
+            return ("const", value.dtype.str, value.shape, value.tobytes())
+        return ("const-id", id(value))
+    return ("const", type(value).__name__, value)
+
+
+def const(value) -> Node:
+    """Return the interned constant node holding ``value``."""
+    if isinstance(value, (bool, int, float, complex)) and not isinstance(value, np.generic):
+        key = _const_key(value)
+        node = _table.get(key)
+        if node is None:
+            dt = np.result_type(value)
+            node = Node("const", (), (), (), dt, value)
+            _table[key] = node
+        return node
+    arr = np.asarray(value)
+    if arr.flags.writeable:  # freeze a private copy: constants never change
+        arr = arr.copy()
+        arr.flags.writeable = False
+    key = _const_key(arr)
+    node = _table.get(key)
+    if node is None:
+        node = Node("const", (), (), arr.shape, arr.dtype, arr)
+        _table[key] = node
+    return node
+
+
+def make_input(name: str, shape, dtype) -> Node:
+    """Return a fresh input node (never shared)."""
+    node = Node("input", (), (("name", name),), tuple(shape), np.dtype(dtype))
+    return node
+
+
+def intern(op: str, args: tuple, params: tuple, shape: tuple, dtype) -> Node:
+    """Return the unique node for this operation, creating it if needed."""
+    key = (op, tuple(id(a) for a in args), params, shape, dtype)
+    node = _table.get(key)
+    if node is None:
+        node = Node(op, args, params, shape, dtype)
+        _table[key] = node
+    return node
+
+
+def toposort(outputs: Iterable[Node], stop: Iterable[Node] = ()) -> list[Node]:
+    """Return the nodes outputs depend on, each after its arguments."""
+    order, seen = [], {id(s) for s in stop}
+    stack = [(n, False) for n in outputs if n is not None]
+    done = set()
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in done:
+            continue
+        if expanded:
+            done.add(id(node))
+            order.append(node)
+            continue
+        stack.append((node, True))
+        if id(node) not in seen:
+            for a in reversed(node.args):
+                if id(a) not in done:
+                    stack.append((a, False))
+    return order
+
+
+def depends_on(outputs: Iterable[Node], sources: Iterable[Node]) -> set[int]:
+    """Return ids of nodes (among outputs' ancestors) that depend on sources."""
+    src = {id(s) for s in sources}
+    dep = set(src)
+    for node in toposort(outputs):
+        if id(node) in src or any(id(a) in dep for a in node.args):
+            dep.add(id(node))
+    return dep
+
+
+def substitute(outputs: list, mapping: dict[int, Node]) -> list:
+    """Return outputs rebuilt with nodes replaced by ``mapping`` (id -> node)."""
+    from .primitives.registry import apply
+    memo = dict(mapping)
+    for node in toposort(outputs):
+        if id(node) in memo:
+            continue
+        if node.op in ("const", "input"):
+            memo[id(node)] = node
+            continue
+        new_args = tuple(memo[id(a)] for a in node.args)
+        if all(n is o for n, o in zip(new_args, node.args)):
+            memo[id(node)] = node
+        else:
+            memo[id(node)] = apply(node.op, *new_args, **dict(node.params))
+    return [None if o is None else memo[id(o)] for o in outputs]
+
+
+def format_graph(outputs: list[Node]) -> str:
+    """Return a readable listing of the graph computing ``outputs``."""
+    names, lines = {}, []
+    for i, node in enumerate(toposort(outputs)):
+        names[id(node)] = f"%{i}"
+        args = ", ".join(names[id(a)] for a in node.args)
+        params = ", ".join(f"{k}={v!r}" for k, v in node.params)
+        desc = repr(node) if node.op in ("const", "input") else f"{node.op}({args}{', ' if args and params else ''}{params})"
+        lines.append(f"%{i} = {desc}  : {node.shape} {node.dtype}")
+    lines.append("return " + ", ".join(names[id(o)] for o in outputs if o is not None))
+    return "\n".join(lines)

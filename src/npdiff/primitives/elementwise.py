@@ -1,0 +1,340 @@
+"""Elementwise primitives: ufunc-like operations with NumPy broadcasting.
+
+Each entry gives the NumPy function, the partial derivative of the output
+with respect to each argument (written with node operations), the source
+template, and the input domain used by the systematic tests.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from .. import ops
+from ..graph import const
+from .helpers import align, expand_to, is_one_const, is_zero_const, sum_to
+from .registry import Primitive, apply, register
+
+LN2, LN10 = math.log(2.0), math.log(10.0)
+
+
+@lru_cache(maxsize=None)
+def _result_dtype(impl, keys):
+    samples = [k[1] if k[0] == "weak" else np.ones((), k[1]) for k in keys]
+    with np.errstate(all="ignore"):
+        return np.asarray(impl(*samples)).dtype
+
+
+def ew_shape_rule(impl):
+    def rule(*args, **params):
+        shape = np.broadcast_shapes(*[a.shape for a in args])
+        keys = tuple(("weak", type(a.value)(1)) if a.weak else ("dt", a.dtype) for a in args)
+        if params:
+            return shape, np.asarray(impl(*[np.ones((), k[1]) if k[0] == "dt" else k[1] for k in keys], **params)).dtype
+        return shape, _result_dtype(impl, keys)
+    return rule
+
+
+def ew_jvp(tangents, *args, out, nb, prim, **params):
+    """Forward rule shared by elementwise primitives: sum of t_i * d out/d arg_i."""
+    total = None
+    for i, t in enumerate(tangents):
+        if t is None:
+            continue
+        t = align(t, nb, out.ndim)
+        d = prim.partials[i](*args, out)
+        term = t if d is None else ops.mul(t, d)
+        total = term if total is None else ops.add(total, term)
+    if total is None:
+        return None
+    return expand_to(total, out.shape, nb)
+
+
+def defew(name, impl, partials=None, emit=None, *, domain=(-2.0, 2.0), nondiff=False,
+          math_emit=None, linear=False, transpose=None, simplify=None, jvp=None):
+    """Register an elementwise primitive and return it."""
+    if emit is None:
+        emit = f"np.{impl.__name__}(" + ", ".join("{%d}" % i for i in range(_nin(impl))) + ")"
+    prim = Primitive(name, ew_shape_rule(impl), impl, emit, linear=linear, nondiff=nondiff,
+                     transpose=transpose, simplify=_ew_simplify(name, simplify),
+                     partials=tuple(partials or ()),
+                     domain=domain, math_emit=math_emit)
+    if not nondiff:
+        if jvp is not None:
+            prim.jvp = jvp
+        else:
+            prim.jvp = lambda tangents, *args, out, nb, **p: ew_jvp(tangents, *args, out=out, nb=nb, prim=prim, **p)
+    return register(prim)
+
+
+def _ew_simplify(name, specific):
+    """Drop broadcasts that NumPy's own broadcasting makes redundant, then apply ``specific``."""
+    def simp(*args, shape, dtype, **params):
+        args = list(args)
+        changed = False
+        for i, a in enumerate(args):
+            if a.op == "broadcast_to":
+                trial = [x.shape for x in args]
+                trial[i] = a.args[0].shape
+                if np.broadcast_shapes(*trial) == shape:
+                    args[i] = a.args[0]
+                    changed = True
+        if changed:
+            return apply(name, *args, **params)
+        if specific is not None:
+            return specific(*args, shape=shape, dtype=dtype, **params)
+        return None
+    return simp
+
+
+def _nin(impl):
+    return getattr(impl, "nin", 1)
+
+
+# -- linear arithmetic --------------------------------------------------------
+
+def _t_add(ct, a, b, lin, nb):
+    return [sum_to(ct, a.shape, nb) if lin[0] else None, sum_to(ct, b.shape, nb) if lin[1] else None]
+
+
+def _t_sub(ct, a, b, lin, nb):
+    return [sum_to(ct, a.shape, nb) if lin[0] else None, sum_to(ops.neg(ct), b.shape, nb) if lin[1] else None]
+
+
+def _t_mul(ct, a, b, lin, nb):
+    assert not (lin[0] and lin[1]), "multiply of two linear values"
+    if lin[0]:
+        return [sum_to(ops.mul(ct, b), a.shape, nb), None]
+    return [None, sum_to(ops.mul(ct, a), b.shape, nb)]
+
+
+def _t_div(ct, a, b, lin, nb):
+    assert lin[0] and not lin[1], "divide by a linear value"
+    return [sum_to(ops.div(ct, b), a.shape, nb), None]
+
+
+def _same(x, shape, dtype):
+    return x.shape == shape and x.dtype == dtype
+
+
+def _s_add(a, b, shape, dtype):
+    for x, y in ((a, b), (b, a)):
+        if is_zero_const(y) and x.dtype == dtype:
+            return x if x.shape == shape else apply("broadcast_to", x, shape=shape)
+    if b.op == "negative":
+        return ops.sub(a, b.args[0])
+    if a.op == "negative":
+        return ops.sub(b, a.args[0])
+    return None
+
+
+def _s_sub(a, b, shape, dtype):
+    if is_zero_const(b) and _same(a, shape, dtype):
+        return a
+    if is_zero_const(a) and _same(b, shape, dtype):
+        return ops.neg(b)
+    if b.op == "negative":
+        return ops.add(a, b.args[0])
+    return None
+
+
+def _s_mul(a, b, shape, dtype):
+    for x, y in ((a, b), (b, a)):
+        if is_one_const(y) and x.dtype == dtype:
+            return x if x.shape == shape else apply("broadcast_to", x, shape=shape)
+        if is_zero_const(y):  # x * 0 -> 0 (as JAX, ignoring inf * 0)
+            from .helpers import zeros
+            return zeros(shape, dtype)
+        if y.op == "const" and y.weak and x.op == "multiply" and x.args[1].op == "const" and x.args[1].weak:
+            return ops.mul(x.args[0], y.value * x.args[1].value)
+    if b.op == "const" and a.op == "const":
+        return None
+    if a.op == "const" and a.weak and b.op != "const":  # keep constants on the right
+        return ops.mul(b, a)
+    if a.op == "negative" and b.op == "negative":
+        return ops.mul(a.args[0], b.args[0])
+    return None
+
+
+def _s_div(a, b, shape, dtype):
+    if is_one_const(b) and _same(a, shape, dtype):
+        return a
+    if b.op == "const" and b.weak and b.value != 0 and np.issubdtype(dtype, np.floating):
+        return ops.mul(a, 1.0 / b.value)
+    return None
+
+
+def _s_neg(a, shape, dtype):
+    if a.op == "negative":
+        return a.args[0]
+    return None
+
+
+def _s_pow(a, b, shape, dtype):
+    if b.op == "const" and b.weak:
+        if b.value == 1 and _same(a, shape, dtype):
+            return a
+        if b.value == 0.5:
+            return apply("sqrt", a)
+        if b.value == -1 and np.issubdtype(dtype, np.floating):
+            return apply("reciprocal", a)
+    return None
+
+
+ONE = None  # partial of 1: the tangent passes unchanged
+defew("add", np.add, [lambda a, b, o: ONE] * 2, "{0} + {1}", linear=True, transpose=_t_add, simplify=_s_add)
+defew("subtract", np.subtract, [lambda a, b, o: ONE, lambda a, b, o: const(-1.0)], "{0} - {1}",
+      linear=True, transpose=_t_sub, simplify=_s_sub)
+defew("multiply", np.multiply, [lambda a, b, o: b, lambda a, b, o: a], "{0} * {1}",
+      linear=True, transpose=_t_mul, simplify=_s_mul)
+defew("divide", np.divide, [lambda a, b, o: ops.div(1.0, b), lambda a, b, o: ops.neg(ops.div(o, b))],
+      "{0} / {1}", linear=True, transpose=_t_div, simplify=_s_div, domain=(0.5, 2.0))
+defew("negative", np.negative, [lambda a, o: const(-1.0)], "-{0}", linear=True,
+      transpose=lambda ct, a, lin, nb: [ops.neg(ct)], simplify=_s_neg)
+
+
+def _pow_db(a, b, o):
+    return ops.mul(ops.log(a), o)
+
+
+defew("power", np.power, [lambda a, b, o: ops.mul(b, ops.power(a, ops.sub(b, 1))), _pow_db],
+      "{0} ** {1}", simplify=_s_pow, domain=(0.5, 2.0))
+defew("square", np.square, [lambda a, o: ops.mul(a, 2.0)])
+defew("sqrt", np.sqrt, [lambda a, o: ops.div(0.5, o)], domain=(0.5, 2.0), math_emit="math.sqrt({0})")
+defew("cbrt", np.cbrt, [lambda a, o: ops.div(1.0, ops.mul(ops.square(o), 3.0))], domain=(0.5, 2.0))
+defew("reciprocal", np.reciprocal, [lambda a, o: ops.neg(ops.square(o))], "1.0 / {0}", domain=(0.5, 2.0))
+defew("exp", np.exp, [lambda a, o: o], math_emit="math.exp({0})")
+defew("exp2", np.exp2, [lambda a, o: ops.mul(o, LN2)])
+defew("expm1", np.expm1, [lambda a, o: ops.add(o, 1.0)], math_emit="math.expm1({0})")
+defew("log", np.log, [lambda a, o: ops.reciprocal(a)], domain=(0.5, 2.0), math_emit="math.log({0})")
+defew("log2", np.log2, [lambda a, o: ops.reciprocal(ops.mul(a, LN2))], domain=(0.5, 2.0))
+defew("log10", np.log10, [lambda a, o: ops.reciprocal(ops.mul(a, LN10))], domain=(0.5, 2.0))
+defew("log1p", np.log1p, [lambda a, o: ops.reciprocal(ops.add(a, 1.0))], domain=(-0.5, 2.0),
+      math_emit="math.log1p({0})")
+defew("sin", np.sin, [lambda a, o: ops.cos(a)], math_emit="math.sin({0})")
+defew("cos", np.cos, [lambda a, o: ops.neg(ops.sin(a))], math_emit="math.cos({0})")
+defew("tan", np.tan, [lambda a, o: ops.add(ops.square(o), 1.0)], domain=(-1.2, 1.2), math_emit="math.tan({0})")
+defew("arcsin", np.arcsin, [lambda a, o: ops.reciprocal(ops.sqrt(ops.sub(1.0, ops.square(a))))],
+      domain=(-0.9, 0.9), math_emit="math.asin({0})")
+defew("arccos", np.arccos, [lambda a, o: ops.neg(ops.reciprocal(ops.sqrt(ops.sub(1.0, ops.square(a)))))],
+      domain=(-0.9, 0.9), math_emit="math.acos({0})")
+defew("arctan", np.arctan, [lambda a, o: ops.reciprocal(ops.add(ops.square(a), 1.0))], math_emit="math.atan({0})")
+defew("sinh", np.sinh, [lambda a, o: ops.cosh(a)], math_emit="math.sinh({0})")
+defew("cosh", np.cosh, [lambda a, o: ops.sinh(a)], math_emit="math.cosh({0})")
+defew("tanh", np.tanh, [lambda a, o: ops.sub(1.0, ops.square(o))], math_emit="math.tanh({0})")
+defew("arcsinh", np.arcsinh, [lambda a, o: ops.reciprocal(ops.sqrt(ops.add(ops.square(a), 1.0)))],
+      math_emit="math.asinh({0})")
+defew("arccosh", np.arccosh, [lambda a, o: ops.reciprocal(ops.sqrt(ops.sub(ops.square(a), 1.0)))],
+      domain=(1.2, 3.0), math_emit="math.acosh({0})")
+defew("arctanh", np.arctanh, [lambda a, o: ops.reciprocal(ops.sub(1.0, ops.square(a)))],
+      domain=(-0.9, 0.9), math_emit="math.atanh({0})")
+defew("absolute", np.absolute, [lambda a, o: ops.sign(a)], domain=(0.2, 2.0), math_emit="abs({0})")
+
+
+defew("hypot", np.hypot, [lambda a, b, o: ops.div(a, o), lambda a, b, o: ops.div(b, o)], domain=(0.5, 2.0))
+defew("arctan2", np.arctan2, [
+    lambda a, b, o: ops.div(b, ops.add(ops.square(a), ops.square(b))),
+    lambda a, b, o: ops.neg(ops.div(a, ops.add(ops.square(a), ops.square(b))))], domain=(0.5, 2.0))
+defew("logaddexp", np.logaddexp, [lambda a, b, o: ops.exp(ops.sub(a, o)), lambda a, b, o: ops.exp(ops.sub(b, o))])
+defew("logaddexp2", np.logaddexp2, [lambda a, b, o: ops.exp2(ops.sub(a, o)), lambda a, b, o: ops.exp2(ops.sub(b, o))])
+
+
+def _pick(cond_gt, a, b):
+    """Return 1 where cond_gt, 1/2 on ties, else 0 (the derivative of max/min)."""
+    return ops.where(cond_gt, 1.0, ops.where(ops.equal(a, b), 0.5, 0.0))
+
+
+defew("maximum", np.maximum, [lambda a, b, o: _pick(ops.greater(a, b), a, b),
+                              lambda a, b, o: _pick(ops.greater(b, a), a, b)])
+defew("minimum", np.minimum, [lambda a, b, o: _pick(ops.less(a, b), a, b),
+                              lambda a, b, o: _pick(ops.less(b, a), a, b)])
+defew("fmax", np.fmax, [lambda a, b, o: _pick(ops.greater(a, b), a, b),
+                        lambda a, b, o: _pick(ops.greater(b, a), a, b)])
+defew("fmin", np.fmin, [lambda a, b, o: _pick(ops.less(a, b), a, b),
+                        lambda a, b, o: _pick(ops.less(b, a), a, b)])
+defew("remainder", np.remainder, [lambda a, b, o: ONE,
+                                  lambda a, b, o: ops.neg(ops.floor(ops.div(a, b)))], "np.mod({0}, {1})",
+      domain=(0.3, 2.0))
+defew("fmod", np.fmod, [lambda a, b, o: ONE, lambda a, b, o: ops.neg(ops.trunc(ops.div(a, b)))], domain=(0.3, 2.0))
+
+# -- zero-derivative elementwise operations -----------------------------------
+for _f in (np.sign, np.floor, np.ceil, np.rint, np.trunc, np.greater, np.greater_equal, np.less,
+           np.less_equal, np.equal, np.not_equal, np.logical_and, np.logical_or, np.logical_not,
+           np.logical_xor, np.isfinite, np.isnan, np.isinf, np.heaviside, np.signbit,
+           np.floor_divide):
+    defew(_f.__name__, _f, nondiff=True)
+_OPS = {"greater": "{0} > {1}", "greater_equal": "{0} >= {1}", "less": "{0} < {1}",
+        "less_equal": "{0} <= {1}", "equal": "{0} == {1}", "not_equal": "{0} != {1}",
+        "floor_divide": "{0} // {1}"}
+for _k, _v in _OPS.items():
+    from .registry import PRIMS as _P
+    _P[_k].emit = _v
+
+
+def _round(x, decimals=0):
+    return np.round(x, decimals)
+
+
+defew("round", _round, nondiff=True, emit="np.round({0}, {decimals})")
+
+
+# -- select (np.where) and dtype conversion ----------------------------------
+
+def _where_impl(c, a, b):
+    return np.where(c, a, b)
+
+
+def _jvp_select(tangents, c, a, b, out, nb):
+    _, ta, tb = tangents
+    if ta is None and tb is None:
+        return None
+    ta = align(ta, nb, out.ndim) if ta is not None else 0.0
+    tb = align(tb, nb, out.ndim) if tb is not None else 0.0
+    c = align(c, 0, out.ndim)
+    return expand_to(ops.where(c, ta, tb), out.shape, nb)
+
+
+def _t_select(ct, c, a, b, lin, nb):
+    return [None,
+            sum_to(ops.where(c, ct, 0.0), a.shape, nb) if lin[1] else None,
+            sum_to(ops.where(c, 0.0, ct), b.shape, nb) if lin[2] else None]
+
+
+def _s_select(c, a, b, shape, dtype):
+    if c.op == "const":
+        v = np.asarray(c.value)
+        if v.all() and _same(a, shape, dtype):
+            return a
+        if not v.any() and _same(b, shape, dtype):
+            return b
+    if a is b and _same(a, shape, dtype):
+        return a
+    return None
+
+
+_sel = register(Primitive(
+    "where", lambda c, a, b: (np.broadcast_shapes(c.shape, a.shape, b.shape),
+                              ew_shape_rule(lambda x, y: np.add(x, y))(a, b)[1]),
+    _where_impl, "np.where({0}, {1}, {2})", jvp=_jvp_select, transpose=_t_select, linear=True,
+    simplify=_s_select))
+
+
+def _convert_rule(x, dtype):
+    return x.shape, dtype
+
+
+def _jvp_convert(tangents, x, out, nb, dtype):
+    if not np.issubdtype(np.dtype(dtype), np.inexact):
+        return None
+    return ops.convert(tangents[0], dtype=dtype)
+
+
+def _s_convert(x, shape, dtype, **p):
+    return x if x.dtype == dtype else None
+
+
+register(Primitive("convert", _convert_rule, lambda x, dtype: np.asarray(x).astype(dtype),
+                   lambda names, node: f"{names[0]}.astype(np.{node.dtype.name})",
+                   jvp=_jvp_convert, linear=True, simplify=_s_convert,
+                   transpose=lambda ct, x, lin, nb, dtype: [ops.convert(ct, dtype=x.dtype)]))

@@ -1,0 +1,78 @@
+"""Shared rule helpers: broadcasting, batch axes and symbolic zeros.
+
+Tangents and cotangents carry ``nb`` leading batch axes before the primal
+shape (nb = 0 for a single direction); these helpers keep rules short.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Node
+from .registry import apply
+
+
+def batch_shape(t: Node, nb: int) -> tuple:
+    """Return the leading batch shape of a (co)tangent."""
+    return t.shape[:nb]
+
+
+def align(t: Node, nb: int, ndim: int) -> Node:
+    """Return t with ones inserted after its batch axes so its primal rank is ndim."""
+    extra = ndim - (t.ndim - nb)
+    if extra <= 0:
+        return t
+    return apply("reshape", t, shape=t.shape[:nb] + (1,) * extra + t.shape[nb:])
+
+
+def sum_to(x: Node, shape: tuple, nb: int = 0) -> Node:
+    """Return x summed over broadcast axes so its primal shape is ``shape``."""
+    shape = tuple(shape)
+    prim = x.shape[nb:]
+    if prim == shape:
+        return x
+    lead = len(prim) - len(shape)
+    axes = list(range(nb, nb + lead))
+    axes += [nb + lead + i for i, (s, d) in enumerate(zip(shape, prim[lead:])) if s == 1 and d != 1]
+    if axes:
+        x = apply("reduce_sum", x, axes=tuple(axes))
+    return apply("reshape", x, shape=x.shape[:nb] + shape)
+
+
+def expand_to(x: Node, shape: tuple, nb: int = 0) -> Node:
+    """Return x broadcast (numpy rules on the primal part) to batch + shape."""
+    x = align(x, nb, len(shape))
+    return apply("broadcast_to", x, shape=x.shape[:nb] + tuple(shape))
+
+
+def zeros(shape: tuple, dtype) -> Node:
+    """Return a symbolic array of zeros (a broadcast scalar, never a big constant)."""
+    from ..graph import const
+    return apply("broadcast_to", const(np.zeros((), dtype)), shape=tuple(shape))
+
+
+def add_any(a, b):
+    """Return a + b where either may be a symbolic zero (None)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return apply("add", a, b)
+
+
+def is_zero_const(x: Node) -> bool:
+    """Return True if x is a constant (or broadcast constant) equal to zero."""
+    if x.op == "broadcast_to":
+        x = x.args[0]
+    return x.op == "const" and np.size(x.value) == 1 and not np.any(x.value)
+
+
+def is_one_const(x: Node) -> bool:
+    """Return True if x is a constant (or broadcast constant) equal to one."""
+    if x.op == "broadcast_to":
+        x = x.args[0]
+    return x.op == "const" and np.size(x.value) == 1 and bool(np.all(np.asarray(x.value) == 1))
+
+
+def shift_axes(axes, nb: int) -> tuple:
+    """Return axes moved past nb leading batch axes."""
+    return tuple(a + nb for a in axes)

@@ -1,0 +1,267 @@
+"""Indexing primitives: gather (x[index]), scatter_add and set_index
+(functional ``y[index] = v``).
+
+An index is a tuple of entries: ('i', k) an integer, ('s', start, stop, step)
+a slice with concrete bounds, ('n',) a new axis, ('a', j) the j-th integer
+array argument after the data. Batched (co)tangents keep their batch axes in
+front; with array entries the batch axes move to the end while indexing, since
+NumPy keeps trailing unindexed axes in place.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from .helpers import align, sum_to, zeros
+from .registry import Primitive, apply, register
+
+
+def build_index(entries, arrays):
+    """Return the Python index tuple for entries with the given index arrays."""
+    out = []
+    for e in entries:
+        kind = e[0]
+        if kind == "i":
+            out.append(e[1])
+        elif kind == "s":
+            start, stop, step = e[1:]
+            if step < 0 and stop < 0:
+                stop = None
+            out.append(slice(start, stop, step))
+        elif kind == "n":
+            out.append(None)
+        else:
+            out.append(arrays[e[1]])
+    return tuple(out)
+
+
+def _dummy(shape):
+    return np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape, (0,) * len(shape))
+
+
+def _arr_stub(node):
+    if node.op == "const":
+        return node.value
+    return np.zeros(node.shape, node.dtype)
+
+
+def index_shape(shape, entries, arrays):
+    """Return the shape of x[index] for an x of this shape."""
+    return _dummy(shape)[build_index(entries, [_arr_stub(a) for a in arrays])].shape
+
+
+def is_basic(entries) -> bool:
+    """Return True if no entry is an index array."""
+    return all(e[0] != "a" for e in entries)
+
+
+def full_slices(shape):
+    """Return entries selecting every element of axes with these sizes."""
+    return tuple(("s", 0, d, 1) for d in shape)
+
+
+def _move_batch(x, nb, to_end):
+    r = x.ndim - nb
+    perm = tuple(range(nb, x.ndim)) + tuple(range(nb)) if to_end else tuple(range(r, r + nb)) + tuple(range(r))
+    return apply("transpose", x, perm=perm)
+
+
+def gather_b(x, arrays, entries, nb):
+    """Return x[index] for x with nb leading batch axes."""
+    if nb == 0:
+        return apply("gather", x, *arrays, index=tuple(entries))
+    if is_basic(entries):
+        return apply("gather", x, *arrays, index=full_slices(x.shape[:nb]) + tuple(entries))
+    y = apply("gather", _move_batch(x, nb, True), *arrays, index=tuple(entries))
+    return _move_batch(y, nb, False)
+
+
+def scatter_b(v, arrays, entries, shape, nb):
+    """Return zeros of batch + shape with v added at index (v has the batch axes)."""
+    b = v.shape[:nb]
+    if nb == 0:
+        return apply("scatter_add", v, *arrays, index=tuple(entries), shape=tuple(shape))
+    if is_basic(entries):
+        return apply("scatter_add", v, *arrays, index=full_slices(b) + tuple(entries), shape=b + tuple(shape))
+    y = apply("scatter_add", _move_batch(v, nb, True), *arrays, index=tuple(entries), shape=tuple(shape) + b)
+    return _move_batch(y, nb, False)
+
+
+def set_b(y, v, arrays, entries, nb):
+    """Return y with y[index] = v, both with nb leading batch axes (v may be a scalar)."""
+    if nb == 0:
+        return apply("set_index", y, v, *arrays, index=tuple(entries))
+    b = y.shape[:nb]
+    tshape = index_shape(y.shape[nb:], entries, arrays)
+    if is_basic(entries):
+        if v.ndim:
+            v = align(v, nb, len(tshape))
+        return apply("set_index", y, v, *arrays, index=full_slices(b) + tuple(entries))
+    if v.ndim:
+        v = _move_batch(apply("broadcast_to", align(v, nb, len(tshape)), shape=b + tshape), nb, True)
+    out = apply("set_index", _move_batch(y, nb, True), v, *arrays, index=tuple(entries))
+    return _move_batch(out, nb, False)
+
+
+def _fmt_index(entries, names):
+    parts = []
+    for e in entries:
+        if e[0] == "i":
+            parts.append(str(e[1]))
+        elif e[0] == "n":
+            parts.append("None")
+        elif e[0] == "a":
+            parts.append(names[e[1]])
+        else:
+            start, stop, step = e[1:]
+            parts.append(_fmt_slice(start, stop, step))
+    while parts and parts[-1] == ":":
+        parts.pop()
+    return ", ".join(parts) if parts else "..."
+
+
+def _fmt_slice(start, stop, step):
+    if step > 0:
+        s = "" if start == 0 else str(start)
+        t = "" if stop is None or stop >= _BIG else str(stop)
+        return f"{s}:{t}" + ("" if step == 1 else f":{step}")
+    s = str(start)
+    t = "" if stop < 0 else str(stop)
+    return f"{s}:{t}:{step}"
+
+
+_BIG = 1 << 62
+
+
+def _full_stop(entries, shape):
+    """Mark slices that run to the end so the printer can omit their stop."""
+    out, axis = [], 0
+    for e in entries:
+        if e[0] == "s":
+            start, stop, step = e[1:]
+            if step > 0 and stop == shape[axis]:
+                stop = _BIG
+            out.append(("s", start, stop, step))
+            axis += 1
+        elif e[0] == "n":
+            out.append(e)
+        else:
+            out.append(e)
+            axis += 1
+    return out
+
+
+# -- gather ---------------------------------------------------------------------
+
+def _gather_rule(x, *arrays, index):
+    return index_shape(x.shape, index, arrays), x.dtype
+
+
+def _gather_impl(x, *arrays, index):
+    return np.asarray(x)[build_index(index, arrays)]
+
+
+def _emit_gather(names, node):
+    x = node.args[0]
+    return f"{names[0]}[{_fmt_index(_full_stop(node.p['index'], x.shape), names[1:])}]"
+
+
+def _s_gather(x, *arrays, shape, dtype, index):
+    if shape == x.shape and all(e[0] == "s" and e[1] == 0 and e[3] == 1 for e in index) and \
+            len(index) == x.ndim:
+        return x
+    if x.op == "broadcast_to" and x.args[0].size == 1:
+        return apply("broadcast_to", apply("reshape", x.args[0], shape=()), shape=shape)
+    return None
+
+
+def _jvp_gather(ts, x, *arrays, out, nb, index):
+    return gather_b(ts[0], arrays, index, nb)
+
+
+def _t_gather(ct, x, *arrays, lin, nb, index):
+    return [scatter_b(ct, arrays, index, x.shape, nb)] + [None] * len(arrays)
+
+
+register(Primitive("gather", _gather_rule, _gather_impl, _emit_gather, jvp=_jvp_gather,
+                   transpose=_t_gather, linear=True, simplify=_s_gather))
+
+
+# -- scatter_add -------------------------------------------------------------------
+
+def _unique(shape, index, arrays):
+    if any(a.op != "const" for a in arrays):
+        return False
+    flat = np.arange(int(np.prod(shape))).reshape(shape)[build_index(index, [a.value for a in arrays])]
+    return np.unique(flat).size == np.size(flat)
+
+
+def _scatter_impl(v, *arrays, index, shape):
+    out = np.zeros(shape, np.asarray(v).dtype)
+    np.add.at(out, build_index(index, arrays), v)
+    return out
+
+
+def _emit_scatter(names, node):
+    v = node.args[0]
+    idx = _fmt_index(_full_stop(node.p["index"], node.shape), names[1:])
+    dt = "" if node.dtype == np.float64 else f", dtype=np.{node.dtype.name}"
+    first = f"{{out}} = np.zeros({node.shape}{dt})"
+    if is_basic(node.p["index"]) or _unique(node.shape, node.p["index"], node.args[1:]):
+        return [first, f"{{out}}[{idx}] = {names[0]}"]
+    return [first, f"np.add.at({{out}}, ({idx},), {names[0]})"]
+
+
+def _jvp_scatter(ts, v, *arrays, out, nb, index, shape):
+    return scatter_b(ts[0], arrays, index, shape, nb)
+
+
+def _t_scatter(ct, v, *arrays, lin, nb, index, shape):
+    return [sum_to(gather_b(ct, arrays, index, nb), v.shape, nb)] + [None] * len(arrays)
+
+
+register(Primitive("scatter_add", lambda v, *arrays, index, shape: (shape, v.dtype), _scatter_impl,
+                   _emit_scatter, jvp=_jvp_scatter, transpose=_t_scatter, linear=True, fold=False))
+
+
+# -- set_index ------------------------------------------------------------------------
+
+def _set_rule(y, v, *arrays, index):
+    tshape = index_shape(y.shape, index, arrays)
+    np.broadcast_shapes(v.shape, tshape)
+    return y.shape, y.dtype
+
+
+def _set_impl(y, v, *arrays, index):
+    out = np.array(y, copy=True)
+    out[build_index(index, arrays)] = v
+    return out
+
+
+def _emit_set(names, node):
+    idx = _fmt_index(_full_stop(node.p["index"], node.shape), names[2:])
+    return [f"{{out}} = {names[0]}.copy()", f"{{out}}[{idx}] = {names[1]}"]
+
+
+def _jvp_set(ts, y, v, *arrays, out, nb, index):
+    ty, tv = ts[0], ts[1]
+    if ty is None and tv is None:
+        return None
+    b = (ty if ty is not None else tv).shape[:nb]
+    if ty is None:
+        ty = zeros(b + y.shape, out.dtype)
+    if tv is None:
+        from ..graph import const
+        tv = const(0.0)
+    return set_b(ty, tv, arrays, index, nb)
+
+
+def _t_set(ct, y, v, *arrays, lin, nb, index):
+    from ..graph import const
+    cy = set_b(ct, const(0.0), arrays, index, nb) if lin[0] else None
+    cv = sum_to(gather_b(ct, arrays, index, nb), v.shape, nb) if lin[1] else None
+    return [cy, cv] + [None] * len(arrays)
+
+
+register(Primitive("set_index", _set_rule, _set_impl, _emit_set, jvp=_jvp_set, transpose=_t_set,
+                   linear=True))

@@ -1,0 +1,271 @@
+"""Tracing: run a user's NumPy function on Tracer arrays to build a graph.
+
+A Tracer wraps a graph node and implements NumPy's dispatch protocols, the
+operators and the common ndarray methods. Array *creation* does not dispatch,
+so while a trace is running ``np.array``, ``np.asarray``, ``np.zeros`` and
+friends are swapped (under a lock, restored in ``finally``) for versions that
+understand tracers.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from .errors import TracingError, UnsupportedOperationError, user_frame_description
+from .graph import Node, const, make_input
+from .primitives import apply
+
+UFUNCS: dict = {}  # np.ufunc -> lowering function
+FUNCTIONS: dict = {}  # NumPy API function -> lowering function
+METHODS: dict = {}  # ndarray method name -> lowering function
+
+
+def implements(*funcs):
+    """Register a lowering for NumPy API functions (skipping absent names)."""
+    def deco(fn):
+        for f in funcs:
+            if f is not None:
+                FUNCTIONS[f] = fn
+        return fn
+    return deco
+
+
+class Tracer:
+    """An array whose value is a graph node; NumPy calls on it build the graph."""
+
+    __slots__ = ("node",)
+    __array_priority__ = 1000.0
+
+    def __init__(self, node: Node):
+        self.node = node
+
+    # -- metadata --------------------------------------------------------------
+    shape = property(lambda self: self.node.shape)
+    dtype = property(lambda self: self.node.dtype)
+    ndim = property(lambda self: self.node.ndim)
+    size = property(lambda self: self.node.size)
+
+    def __len__(self):
+        if not self.node.shape:
+            raise TypeError("len() of unsized object")
+        return self.node.shape[0]
+
+    def __iter__(self):
+        if not self.node.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.node.shape[0]))
+
+    def __repr__(self):
+        return f"Tracer(shape={self.shape}, dtype={self.dtype})"
+
+    # -- NumPy protocols ---------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if kwargs.get("out") is not None:
+            raise TracingError(
+                f"np.{ufunc.__name__}(..., out=...) writes into an existing array, which npdiff cannot "
+                f"trace; assign the result instead (y = np.{ufunc.__name__}(...)).\n  at "
+                + user_frame_description())
+        kwargs.pop("out", None)
+        if method == "__call__":
+            fn = UFUNCS.get(ufunc)
+            if fn is None:
+                raise UnsupportedOperationError(
+                    f"npdiff has no derivative rule for numpy.{ufunc.__name__} "
+                    f"(at {user_frame_description()})")
+            return fn(*inputs, **kwargs)
+        fn = UFUNCS.get((ufunc, method))
+        if fn is None:
+            raise UnsupportedOperationError(
+                f"npdiff does not support numpy.{ufunc.__name__}.{method} "
+                f"(at {user_frame_description()})")
+        return fn(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        fn = FUNCTIONS.get(func)
+        if fn is None:
+            mod = getattr(func, "__module__", "numpy") or "numpy"
+            raise UnsupportedOperationError(
+                f"npdiff has no derivative rule for {mod}.{func.__name__}; "
+                f"see npdiff's list of supported functions (at {user_frame_description()})")
+        return fn(*args, **kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TracingError(
+            "a traced array was converted to a concrete NumPy array; this happens when code calls "
+            "a non-NumPy routine or writes a traced value into a plain ndarray.\n  at "
+            + user_frame_description()
+            + "\nKeep the computation in NumPy functions on the traced arrays (npdiff intercepts "
+              "np.array/np.zeros while tracing; build outputs with np.stack or np.where).")
+
+    # -- value-dependent Python control flow ---------------------------------------
+    def _concrete(self, what):
+        if self.node.op == "const":
+            return np.asarray(self.node.value)
+        raise TracingError(
+            f"{what} of a traced array: its value is not known while tracing, so Python control "
+            f"flow cannot depend on it.\n  at {user_frame_description()}\n"
+            "Use np.where(cond, a, b) (or np.maximum/np.minimum/np.clip) to select values "
+            "element by element instead of `if`/`float()`/`math.*`.")
+
+    def __bool__(self):
+        return bool(self._concrete("bool()"))
+
+    def __float__(self):
+        return float(self._concrete("float() (or a math.* function)"))
+
+    def __int__(self):
+        return int(self._concrete("int()"))
+
+    def __index__(self):
+        return int(self._concrete("use as an integer index"))
+
+    def __complex__(self):
+        return complex(self._concrete("complex()"))
+
+    def item(self, *args):
+        return self._concrete(".item()").item(*args)
+
+    def tolist(self):
+        return self._concrete(".tolist()").tolist()
+
+    __hash__ = None
+
+
+def _T(method, ufunc, swap=False):
+    def op(self, other):
+        return ufunc(other, self) if swap else ufunc(self, other)
+    op.__name__ = method
+    return op
+
+
+for _m, _u in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("truediv", np.true_divide),
+               ("pow", np.power), ("matmul", np.matmul), ("floordiv", np.floor_divide), ("mod", np.remainder)):
+    setattr(Tracer, f"__{_m}__", _T(_m, _u))
+    setattr(Tracer, f"__r{_m}__", _T("r" + _m, _u, swap=True))
+    setattr(Tracer, f"__i{_m}__", _T("i" + _m, _u))
+for _m, _u in (("lt", np.less), ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal),
+               ("eq", np.equal), ("ne", np.not_equal), ("and", np.logical_and), ("or", np.logical_or)):
+    setattr(Tracer, f"__{_m}__", _T(_m, _u))
+Tracer.__neg__ = lambda self: np.negative(self)
+Tracer.__pos__ = lambda self: self
+Tracer.__abs__ = lambda self: np.absolute(self)
+Tracer.__invert__ = lambda self: np.logical_not(self)
+
+
+def _method(name):
+    def m(self, *args, **kwargs):
+        fn = METHODS.get(name)
+        if fn is None:
+            raise UnsupportedOperationError(f"npdiff does not support ndarray.{name}")
+        return fn(self, *args, **kwargs)
+    m.__name__ = name
+    return m
+
+
+for _name in ("sum", "mean", "prod", "max", "min", "reshape", "transpose", "dot", "copy", "ravel",
+              "flatten", "squeeze", "astype", "var", "std", "cumsum", "cumprod", "clip", "trace",
+              "diagonal", "swapaxes", "argmax", "argmin", "all", "any", "round", "conj", "conjugate",
+              "repeat", "take", "sort", "argsort", "fill", "nonzero"):
+    setattr(Tracer, _name, _method(_name))
+Tracer.T = property(lambda self: METHODS["transpose"](self))
+Tracer.real = property(lambda self: METHODS["real"](self))
+Tracer.imag = property(lambda self: METHODS["imag"](self))
+
+
+def _getitem(self, index):
+    return METHODS["__getitem__"](self, index)
+
+
+def _setitem(self, index, value):
+    self.node = METHODS["__setitem__"](self, index, value).node
+
+
+Tracer.__getitem__ = _getitem
+Tracer.__setitem__ = _setitem
+
+
+# -- conversion helpers used by the lowerings ----------------------------------------
+
+def is_traced(x) -> bool:
+    """Return True if x is a Tracer or a (nested) list/tuple containing one."""
+    if isinstance(x, Tracer):
+        return True
+    if isinstance(x, (list, tuple)):
+        return any(is_traced(e) for e in x)
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        return any(is_traced(e) for e in x.flat)
+    return False
+
+
+def node_of(x) -> Node:
+    """Return the graph node for a Tracer, array, scalar or nested list of them."""
+    if isinstance(x, Tracer):
+        return x.node
+    if isinstance(x, Node):
+        return x
+    if isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.dtype == object):
+        if is_traced(x):
+            parts = [node_of(e) for e in x]
+            from .lower.api import stack_nodes
+            return stack_nodes(parts)
+    if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
+        return const(x)
+    return const(_ORIG["asarray"](x))
+
+
+def wrap(node: Node) -> Tracer:
+    """Return a Tracer for a node."""
+    return Tracer(node)
+
+
+# -- scoped interception of array creation ------------------------------------------
+
+_lock = threading.RLock()
+_depth = 0
+_ORIG: dict[str, Any] = {name: getattr(np, name) for name in
+                         ("array", "asarray", "asanyarray", "zeros", "ones", "empty", "full",
+                          "ascontiguousarray", "atleast_1d")}
+_PATCHES: dict[str, Any] = {}  # filled by lower.creation
+EXTRA_PATCHES: list = []  # (module, name, replacement) for SciPy and others
+
+
+def _from_library(depth=2) -> bool:
+    import sys
+    g = sys._getframe(depth).f_globals.get("__name__", "")
+    return g.startswith(("numpy", "npdiff", "scipy")) and not g.startswith("npdiff.tests")
+
+
+@contextmanager
+def tracing():
+    """Context in which NumPy's array-creation functions understand tracers."""
+    global _depth
+    with _lock:
+        _depth += 1
+        saved = []
+        if _depth == 1:
+            for name, fn in _PATCHES.items():
+                saved.append((np, name, getattr(np, name)))
+                setattr(np, name, fn)
+            for mod, name, fn in EXTRA_PATCHES:
+                if hasattr(mod, name):
+                    saved.append((mod, name, getattr(mod, name)))
+                    setattr(mod, name, fn)
+        try:
+            yield
+        finally:
+            for mod, name, fn in saved:
+                setattr(mod, name, fn)
+            _depth -= 1
+
+
+def trace(func, avals, names=None):
+    """Return (input nodes, output pytree of nodes) of func on fresh inputs."""
+    from .pytree import tree_map
+    names = names or [f"x{i}" for i in range(len(avals))]
+    inputs = [make_input(n, shape, dtype) for n, (shape, dtype) in zip(names, avals)]
+    with tracing():
+        out = func(*[Tracer(n) for n in inputs])
+    return inputs, tree_map(node_of, out)

@@ -1,0 +1,3 @@
+"""Graph-to-graph transforms: forward (jvp) and reverse (vjp) mode."""
+from .jvp import jvp_nodes  # noqa: F401
+from .vjp import vjp_nodes, transpose_nodes  # noqa: F401

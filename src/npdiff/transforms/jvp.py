@@ -1,0 +1,43 @@
+"""Forward mode: push (batched) tangents through a graph."""
+from __future__ import annotations
+
+from ..errors import UnsupportedOperationError
+from ..graph import Node, toposort
+from ..primitives import PRIMS
+
+
+def jvp_nodes(outputs: list, wrt: list[Node], tangents: list, nb: int = 0) -> list:
+    """Return the tangents of ``outputs`` given tangents of the ``wrt`` nodes.
+
+    Tangents have ``nb`` leading batch axes before the primal shape; None is a
+    symbolic zero (and is returned for outputs that do not depend on wrt).
+    """
+    tan: dict[int, Node | None] = {}
+    for w, t in zip(wrt, tangents):
+        if t is not None and t.shape[nb:] != w.shape:
+            raise ValueError(f"tangent shape {t.shape} does not match primal shape {w.shape}")
+        tan[id(w)] = t
+    stop = list(wrt)
+    for node in toposort([o for o in outputs if o is not None], stop=stop):
+        if id(node) in tan:
+            continue
+        if node.op in ("const", "input"):
+            tan[id(node)] = None
+            continue
+        ts = [tan.get(id(a)) for a in node.args]
+        if all(t is None for t in ts):
+            tan[id(node)] = None
+            continue
+        prim = PRIMS[node.op]
+        if prim.nondiff:
+            tan[id(node)] = None
+            continue
+        if prim.jvp is None:
+            raise UnsupportedOperationError(f"npdiff has no forward-mode rule for primitive {node.op!r}")
+        t = prim.jvp(ts, *node.args, out=node, nb=nb, **dict(node.params))
+        if t is not None:
+            want = t.shape[:nb] + node.shape
+            if t.shape != want:
+                raise AssertionError(f"jvp rule of {node.op} gave shape {t.shape}, expected {want}")
+        tan[id(node)] = t
+    return [None if o is None else tan.get(id(o)) for o in outputs]
