@@ -18,7 +18,7 @@ from .pytree import tree_flatten
 
 SHORT = {"multiply": "mul", "subtract": "sub", "divide": "div", "negative": "neg", "reduce_sum": "s",
          "reduce_max": "max", "reduce_min": "min", "reduce_prod": "prod", "broadcast_to": "bc",
-         "reshape": "rs", "transpose": "tr", "gather": "sl", "scatter_add": "sc", "set_index": "upd",
+         "reshape": "rs", "transpose": "tr", "gather": "sl", "scatter_add": "sc", "set_index": "upd", "index_add": "acc",
          "einsum": "dot", "concatenate": "cat", "convert": "cv", "absolute": "abs", "where": "sel",
          "power": "pow", "square": "sq", "reciprocal": "inv"}
 LITERAL_MAX = 16  # arrays with at most this many elements are printed in the source
@@ -126,7 +126,9 @@ class Emitter:
                 base = node.args[0]
                 if (code[0].endswith(".copy()") and id(base) in fresh_ids and users.get(id(base), 0) == 1
                         and base.op not in ("broadcast_to", "gather", "transpose", "reshape")):
-                    code = [f"{{out}} = {argnames[0]}"] + code[1:]  # the function owns it: update in place
+                    # the function owns the base array: update it in place under its own name
+                    code, out = code[1:], argnames[0]
+                    self.names[id(node)] = out
                 lines.extend(c.format(out=out) for c in code)
             else:
                 lines.append(f"{out} = {code}")

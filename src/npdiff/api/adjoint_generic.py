@@ -672,7 +672,7 @@ def _names_in(tree) -> set[str]:
 
 
 def _body_statements(tr: _Transformer, body, stop_at_return=True):
-    """Yield (target, value) of each assignment; return the Return node if any."""
+    """Lower the assignments of body; return its final Return node, if any."""
     ret = None
     for stmt in body:
         tr.stmt = stmt

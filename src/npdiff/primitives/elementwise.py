@@ -54,6 +54,7 @@ def ew_jvp(tangents, *args, out, nb, prim, **params):
 def defew(name, impl, partials=None, emit=None, *, domain=(-2.0, 2.0), nondiff=False,
           math_emit=None, linear=False, transpose=None, simplify=None, jvp=None):
     """Register an elementwise primitive and return it."""
+    impl_of[name] = impl
     if emit is None:
         emit = f"np.{impl.__name__}(" + ", ".join("{%d}" % i for i in range(_nin(impl))) + ")"
     prim = Primitive(name, ew_shape_rule(impl), impl, emit, linear=linear, nondiff=nondiff,
@@ -68,12 +69,22 @@ def defew(name, impl, partials=None, emit=None, *, domain=(-2.0, 2.0), nondiff=F
     return register(prim)
 
 
+impl_of: dict = {}
+
+
 def _ew_simplify(name, specific):
     """Drop broadcasts that NumPy's own broadcasting makes redundant, then apply ``specific``."""
     def simp(*args, shape, dtype, **params):
         args = list(args)
         changed = False
         for i, a in enumerate(args):
+            if a.op == "const" and not a.weak and a.ndim == 0 and a.dtype.kind in "fc" and len(args) > 1:
+                w = const(a.value.item())  # a typed scalar that does not set the dtype prints as a literal
+                trial = [w if j == i else x for j, x in enumerate(args)]
+                if ew_shape_rule(impl_of[name])(*trial, **params) == (shape, dtype):
+                    args[i] = w
+                    changed = True
+                    continue
             if a.op == "broadcast_to":
                 trial = [x.shape for x in args]
                 trial[i] = a.args[0].shape
@@ -82,10 +93,24 @@ def _ew_simplify(name, specific):
                     changed = True
         if changed:
             return apply(name, *args, **params)
+        scalars = [_const_scalar(a) for a in args]
+        if args and all(v is not None for v in scalars) and any(a.op == "broadcast_to" for a in args):
+            value = apply(name, *scalars, **params)  # fold on the scalar, broadcast the result
+            return apply("broadcast_to", apply("reshape", value, shape=()), shape=shape) \
+                if value.dtype == dtype else None
         if specific is not None:
             return specific(*args, shape=shape, dtype=dtype, **params)
         return None
     return simp
+
+
+def _const_scalar(a):
+    """Return the scalar constant behind a constant or broadcast constant, else None."""
+    if a.op == "broadcast_to":
+        a = a.args[0]
+    if a.op == "const" and a.size == 1:
+        return a
+    return None
 
 
 def _nin(impl):
@@ -122,6 +147,8 @@ def _s_add(a, b, shape, dtype):
     for x, y in ((a, b), (b, a)):
         if is_zero_const(y) and x.dtype == dtype:
             return x if x.shape == shape else apply("broadcast_to", x, shape=shape)
+        if y.op == "scatter_add" and x.shape == shape and x.dtype == dtype:  # x[idx] += v
+            return apply("index_add", x, *y.args, index=y.p["index"])
     if b.op == "negative":
         return ops.sub(a, b.args[0])
     if a.op == "negative":
@@ -154,6 +181,11 @@ def _s_mul(a, b, shape, dtype):
         return ops.mul(b, a)
     if a.op == "negative" and b.op == "negative":
         return ops.mul(a.args[0], b.args[0])
+    for x, y in ((a, b), (b, a)):
+        if y.op == "const" and y.weak and y.value == -1 and x.dtype == dtype:
+            return ops.neg(x if x.shape == shape else apply("broadcast_to", x, shape=shape))
+        if x.op == "negative":
+            return ops.neg(ops.mul(x.args[0], y))
     return None
 
 

@@ -265,3 +265,35 @@ def _t_set(ct, y, v, *arrays, lin, nb, index):
 
 register(Primitive("set_index", _set_rule, _set_impl, _emit_set, jvp=_jvp_set, transpose=_t_set,
                    linear=True))
+
+
+# -- index_add: y with v added at index (the sum of a scatter and an array) --------
+
+def _index_add_impl(y, v, *arrays, index):
+    out = np.array(y, copy=True)
+    np.add.at(out, build_index(index, arrays), v)
+    return out
+
+
+def _emit_index_add(names, node):
+    idx = _fmt_index(_full_stop(node.p["index"], node.shape), names[2:])
+    if is_basic(node.p["index"]) or _unique(node.shape, node.p["index"], node.args[2:]):
+        return [f"{{out}} = {names[0]}.copy()", f"{{out}}[{idx}] += {names[1]}"]
+    return [f"{{out}} = {names[0]}.copy()", f"np.add.at({{out}}, ({idx},), {names[1]})"]
+
+
+def _jvp_index_add(ts, y, v, *arrays, out, nb, index):
+    ty, tv = ts[0], ts[1]
+    if tv is None:
+        return ty
+    sc = scatter_b(tv, arrays, index, y.shape, nb)
+    return sc if ty is None else ops.add(ty, sc)
+
+
+def _t_index_add(ct, y, v, *arrays, lin, nb, index):
+    cv = sum_to(gather_b(ct, arrays, index, nb), v.shape, nb) if lin[1] else None
+    return [ct if lin[0] else None, cv] + [None] * len(arrays)
+
+
+register(Primitive("index_add", _set_rule, _index_add_impl, _emit_index_add, jvp=_jvp_index_add,
+                   transpose=_t_index_add, linear=True))
