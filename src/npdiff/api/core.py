@@ -71,8 +71,12 @@ def arg_names(func: Callable, n: int) -> list[str]:
 
 def func_name(func: Callable) -> str:
     """Return a usable name for func."""
+    import keyword
     name = getattr(func, "__name__", None) or type(func).__name__
-    return "".join(c if c.isalnum() or c == "_" else "_" for c in name).strip("_") or "f"
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in name).strip("_") or "f"
+    if keyword.iskeyword(name) or name[0].isdigit():
+        name = "f" if name == "lambda" else "_" + name
+    return name
 
 
 def call_on_nodes(func: Callable, nodes: list[Node]):

@@ -44,6 +44,8 @@ def ew_jvp(tangents, *args, out, nb, prim, **params):
             continue
         t = align(t, nb, out.ndim)
         d = prim.partials[i](*args, out)
+        if d is not None and d.dtype != out.dtype and not d.weak and np.issubdtype(out.dtype, np.inexact):
+            d = ops.convert(d, dtype=out.dtype)  # keep float32 derivatives float32
         term = t if d is None else ops.mul(t, d)
         total = term if total is None else ops.add(total, term)
     if total is None:

@@ -1,0 +1,55 @@
+"""Independent references for derivative tests: central finite differences."""
+from __future__ import annotations
+
+import numpy as np
+
+import npdiff
+
+
+def flat(out):
+    leaves, _ = npdiff.pytree.tree_flatten(out) if hasattr(npdiff, "pytree") else ([out], None)
+    return np.concatenate([np.ravel(np.asarray(l, dtype=np.float64)) for l in leaves])
+
+
+def fd_jac(f, args, i, eps=1e-6):
+    """Central-difference Jacobian (flat outputs x flat args[i]), computed in float64."""
+    args = [np.asarray(a, dtype=np.float64) for a in args]
+    x = args[i]
+    cols = []
+    for k in range(x.size):
+        d = np.zeros(x.size)
+        d[k] = eps
+        ap = list(args); ap[i] = x + d.reshape(x.shape)
+        am = list(args); am[i] = x - d.reshape(x.shape)
+        cols.append((flat(f(*ap)) - flat(f(*am))) / (2 * eps))
+    return np.stack(cols, axis=-1)
+
+
+def assert_close(a, b, rtol=1e-5, atol=1e-6, what=""):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
+    err = np.abs(a - b) - (atol + rtol * np.abs(b))
+    if err.size and err.max() > 0:
+        k = np.unravel_index(np.argmax(err), err.shape)
+        raise AssertionError(f"{what}: worst mismatch at {k}: {a[k]} vs {b[k]}")
+
+
+def check_derivatives(f, args, order=2, rtol=1e-5, atol=1e-6):
+    """Check jacfwd/jacrev (and second derivatives) of f against finite differences.
+
+    Second derivatives are compared with finite differences of the (already
+    checked) first derivative.
+    """
+    args = [np.asarray(a) for a in args]
+    for i in range(len(args)):
+        fd = fd_jac(f, args, i)
+        for op in (npdiff.jacfwd, npdiff.jacrev):
+            J = op(f, argnums=i)(*args)
+            assert_close(flat(J).reshape(fd.shape), fd, rtol, atol, f"{op.__name__} arg {i}")
+        if order >= 2:
+            J1 = npdiff.jacrev(f, argnums=i)
+            fd2 = fd_jac(J1, args, i)
+            for outer in (npdiff.jacfwd, npdiff.jacrev):
+                H = outer(J1, argnums=i)(*args)
+                assert_close(flat(H).reshape(fd2.shape), fd2, 1e-4, 1e-5, f"{outer.__name__}(jacrev) arg {i}")
