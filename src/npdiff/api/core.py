@@ -90,6 +90,21 @@ def call_on_nodes(func: Callable, nodes: list[Node]):
     return tree_unflatten(s, leaves)
 
 
+def transform_on_nodes(func: Callable, nodes: list[Node], transform: Callable):
+    """Return transform(inputs, outputs) for func traced on fresh inputs, rewired to ``nodes``.
+
+    Derivatives are taken with respect to the fresh inputs *before* they are
+    replaced by ``nodes``, so nested operators never confuse their variables.
+    """
+    ins, out = trace(func, [(n.shape, n.dtype) for n in nodes])
+    result = transform(ins, out)
+    leaves, s = tree_flatten(result)
+    mapping = {id(i): n for i, n in zip(ins, nodes)}
+    present = [l for l in leaves if isinstance(l, Node)]
+    new = iter(substitute(present, mapping))
+    return tree_unflatten(s, [next(new) if isinstance(l, Node) else l for l in leaves])
+
+
 def zero_if_none(t, shape, dtype) -> Node:
     """Return t, or an array of zeros of this shape for a symbolic zero."""
     return zeros(shape, dtype) if t is None else t

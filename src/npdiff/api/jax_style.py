@@ -13,7 +13,7 @@ from ..pytree import tree_flatten, tree_unflatten
 from ..transforms import jvp_nodes, vjp_nodes
 from ..trace import Tracer, is_traced, node_of
 from .core import (LazyFunction, aval, arg_names, call_on_nodes, check_float, func_name, generate,
-                   value_aval, zero_if_none)
+                   transform_on_nodes, value_aval, zero_if_none)
 
 
 def _argnums(argnums, n):
@@ -61,13 +61,15 @@ def _value_and_grad_nodes(func, argnums, has_aux, op):
         nums, multi = _argnums(argnums, len(nodes))
         for i in nums:
             check_float(nodes[i], op)
-        out = call_on_nodes(func, list(nodes))
-        value, aux = _split_aux(out, has_aux)
-        value = _scalar(value, op)
-        wrt = [nodes[i] for i in nums]
-        cts = vjp_nodes([value], wrt, [_one(value.dtype)])
-        grads = tuple(zero_if_none(c, w.shape, w.dtype) for c, w in zip(cts, wrt))
-        return value, aux, grads if multi else grads[0]
+
+        def transform(ins, out):
+            value, aux = _split_aux(out, has_aux)
+            value = _scalar(value, op)
+            wrt = [ins[i] for i in nums]
+            cts = vjp_nodes([value], wrt, [_one(value.dtype)])
+            grads = tuple(zero_if_none(c, w.shape, w.dtype) for c, w in zip(cts, wrt))
+            return value, aux, grads if multi else grads[0]
+        return transform_on_nodes(func, list(nodes), transform)
     return build
 
 
@@ -140,11 +142,13 @@ def _jac_op(mode, prefix):
                 nums, multi = tuple(range(len(nodes))), len(nodes) > 1
             else:
                 nums, multi = _argnums(argnums, len(nodes))
-            out = call_on_nodes(func, list(nodes))
-            value, aux = _split_aux(out, has_aux)
-            leaves, s, blocks = jac_nodes(value, [nodes[i] for i in nums], mode)
-            jac = tree_unflatten(s, [tuple(b) if multi else b[0] for b in blocks])
-            return (jac, aux) if has_aux else jac
+
+            def transform(ins, out):
+                value, aux = _split_aux(out, has_aux)
+                leaves, s, blocks = jac_nodes(value, [ins[i] for i in nums], mode)
+                jac = tree_unflatten(s, [tuple(b) if multi else b[0] for b in blocks])
+                return (jac, aux) if has_aux else jac
+            return transform_on_nodes(func, list(nodes), transform)
         return LazyFunction(build, func, prefix, "Return the Jacobian of the function.")
     op.__name__ = prefix
     op.__doc__ = f"Return a function computing the Jacobian of func ({mode} mode), shape out.shape + in.shape."
@@ -174,12 +178,13 @@ def hvp(func: Callable, argnums=0) -> LazyFunction:
     def build(*nodes):
         args, v = list(nodes[:-1]), nodes[-1]
         nums, multi = _argnums(argnums, len(args))
-        gout = call_on_nodes(g, args)
-        gl = list(gout) if multi else [gout]
-        vs = list(v) if multi and isinstance(v, (tuple, list)) else [v]
-        ts = jvp_nodes(gl, [args[i] for i in nums], vs)
-        res = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(ts, gl)]
-        return tuple(res) if multi else res[0]
+
+        def transform(ins, gout):
+            gl = list(gout) if multi else [gout]
+            ts = jvp_nodes(gl, [ins[i] for i in nums], [v])
+            res = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(ts, gl)]
+            return tuple(res) if multi else res[0]
+        return transform_on_nodes(g, args, transform)
 
     lf = LazyFunction(build, func, "hvp", "Return the Hessian-vector product.")
     return lf
@@ -217,13 +222,15 @@ def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = F
         for x, t in zip(xs, ts):
             if x.shape != t.shape:
                 raise ValueError(f"jvp: tangent shape {t.shape} does not match primal shape {x.shape}")
-        out = call_on_nodes(func, xs)
-        value, aux = _split_aux(out, has_aux)
-        leaves, s = tree_flatten(value)
-        touts = jvp_nodes(leaves, xs, ts)
-        touts = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(touts, leaves)]
-        res = (value, tree_unflatten(s, touts))
-        return res + (aux,) if has_aux else res
+
+        def transform(ins, out):
+            value, aux = _split_aux(out, has_aux)
+            leaves, s = tree_flatten(value)
+            touts = jvp_nodes(leaves, ins, ts)
+            touts = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(touts, leaves)]
+            res = (value, tree_unflatten(s, touts))
+            return res + (aux,) if has_aux else res
+        return transform_on_nodes(func, xs, transform)
 
     args = primals + tangents
     if any(is_traced(a) for a in args):
@@ -234,24 +241,27 @@ def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = F
     return gf(*args)
 
 
-def _pullback_closures(value_pos, fn_pos):
-    return None
-
-
 def vjp(func: Callable, *primals, has_aux: bool = False):
     """Return (out, pullback) (with has_aux: (out, pullback, aux)); pullback(ct) gives a tuple."""
     if any(is_traced(a) for a in primals):
         nodes = [node_of(a) for a in primals]
-        out = call_on_nodes(func, nodes)
+        from ..trace import trace
+        from ..graph import substitute
+        ins, out = trace(func, [(n.shape, n.dtype) for n in nodes])
+        mapping = {id(i): n for i, n in zip(ins, nodes)}
         value, aux = _split_aux(out, has_aux)
         leaves, s = tree_flatten(value)
 
         def pullback(ct):
             cl, _ = tree_flatten(ct)
-            cts = vjp_nodes(leaves, nodes, [node_of(c) for c in cl])
-            return tuple(Tracer(zero_if_none(c, n.shape, n.dtype)) for c, n in zip(cts, nodes))
-        wrapped = tree_unflatten(s, [Tracer(n) for n in leaves])
-        return (wrapped, pullback, _wrap_tree(aux)) if has_aux else (wrapped, pullback)
+            cts = vjp_nodes(leaves, ins, [node_of(c) for c in cl])
+            cts = [zero_if_none(c, n.shape, n.dtype) for c, n in zip(cts, ins)]
+            return tuple(Tracer(c) for c in substitute(cts, mapping))
+        wrapped = tree_unflatten(s, [Tracer(n) for n in substitute(leaves, mapping)])
+        if has_aux:
+            al, as_ = tree_flatten(aux)
+            return wrapped, pullback, tree_unflatten(as_, [Tracer(n) for n in substitute(al, mapping)])
+        return wrapped, pullback
 
     avals = [value_aval(a) for a in primals]
     state = {}
@@ -279,21 +289,11 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
     gf = _eager("vjp", func, avals, build, closures)
     res = gf(*primals)
     value, op = res[0], res[1]
-    s = state.get("s") or _EAGER_STRUCT.setdefault(id(gf), None)
-    _, vs = tree_flatten(value)
 
     def pullback(ct):
         cl, _ = tree_flatten(ct)
         return op(*cl)
     return (value, pullback, res[2]) if has_aux else (value, pullback)
-
-
-_EAGER_STRUCT: dict = {}
-
-
-def _wrap_tree(t):
-    leaves, s = tree_flatten(t)
-    return tree_unflatten(s, [Tracer(node_of(l)) for l in leaves])
 
 
 def linearize(func: Callable, *primals):

@@ -38,6 +38,7 @@ class Primitive:
     partials: tuple = ()  # elementwise: d out / d arg_i as (*args, out) -> Node
     domain: tuple | None = None  # elementwise: (low, high) for test inputs
     math_emit: str | None = None  # elementwise: template for 0-d float64 values
+    diff_args: Callable | None = None  # (node) -> indices of args whose tangents the jvp needs
 
 
 def register(prim: Primitive) -> Primitive:

@@ -17,8 +17,7 @@ def jvp_nodes(outputs: list, wrt: list[Node], tangents: list, nb: int = 0) -> li
         if t is not None and t.shape[nb:] != w.shape:
             raise ValueError(f"tangent shape {t.shape} does not match primal shape {w.shape}")
         tan[id(w)] = t
-    stop = list(wrt)
-    for node in toposort([o for o in outputs if o is not None], stop=stop):
+    for node in _needed_order([o for o in outputs if o is not None], wrt):
         if id(node) in tan:
             continue
         if node.op in ("const", "input"):
@@ -41,3 +40,30 @@ def jvp_nodes(outputs: list, wrt: list[Node], tangents: list, nb: int = 0) -> li
                 raise AssertionError(f"jvp rule of {node.op} gave shape {t.shape}, expected {want}")
         tan[id(node)] = t
     return [None if o is None else tan.get(id(o)) for o in outputs]
+
+
+def _needed_order(outputs: list, wrt: list) -> list:
+    """Return the nodes whose tangents are needed, arguments first.
+
+    Like a toposort stopping at ``wrt``, but a primitive may declare that its
+    jvp needs only some argument tangents (custom rules): the rest are skipped.
+    """
+    stop = {id(w) for w in wrt}
+    order, done, stack = [], set(), [(o, False) for o in outputs]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in done:
+            continue
+        if expanded:
+            done.add(id(node))
+            order.append(node)
+            continue
+        stack.append((node, True))
+        if id(node) in stop or node.op in ("const", "input"):
+            continue
+        prim = PRIMS[node.op]
+        idx = prim.diff_args(node) if prim.diff_args else range(len(node.args))
+        for i in reversed(list(idx)):
+            if id(node.args[i]) not in done:
+                stack.append((node.args[i], False))
+    return order
