@@ -22,6 +22,22 @@ SHORT = {"multiply": "mul", "subtract": "sub", "divide": "div", "negative": "neg
          "einsum": "dot", "concatenate": "cat", "convert": "cv", "absolute": "abs", "where": "sel",
          "power": "pow", "square": "sq", "reciprocal": "inv"}
 LITERAL_MAX = 16  # arrays with at most this many elements are printed in the source
+AUGMENTED = {"add": "+=", "subtract": "-=", "multiply": "*=", "divide": "/=", "power": "**="}
+COMMUTATIVE = {"add", "multiply"}
+INPLACE_UNARY_MIN = 4096  # np.f(a, out=a) pays off only for large arrays
+# primitives whose result is a new array the function owns (never a view of an argument)
+OWNING = {"where", "reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "scatter_add", "set_index",
+          "index_add", "concatenate", "stack", "cumsum", "convert"}
+
+
+def owns_result(node: Node) -> bool:
+    """Return True if the emitted expression for node always returns a fresh array."""
+    if node.ndim == 0:
+        return False
+    prim = PRIMS[node.op]
+    if node.op in OWNING or (prim.domain is not None and not prim.nondiff):
+        return True
+    return node.op == "einsum" and len(node.args) > 1
 
 
 def _ident(name: str) -> str:
@@ -115,6 +131,11 @@ class Emitter:
                 raise KeyError(f"input {node} is not bound to an argument")
             prim = PRIMS[node.op]
             argnames = [self.name_of(a) for a in node.args]
+            reuse = self._reusable(node, fresh_ids, users, argnames)
+            if reuse is not None:
+                self.names[id(node)] = reuse[0]
+                lines.append(reuse[1])
+                continue
             out = self.fresh(SHORT.get(node.op, node.op))
             self.names[id(node)] = out
             tmpl = prim.emit
@@ -133,6 +154,28 @@ class Emitter:
             else:
                 lines.append(f"{out} = {code}")
         return lines
+
+    def _reusable(self, node, fresh_ids, users, argnames):
+        """Return (name, statement) updating a dying owned argument in place, or None."""
+        if node.ndim == 0:
+            return None
+        prim = PRIMS[node.op]
+
+        def dying(i):
+            a = node.args[i]
+            return (id(a) in fresh_ids and users.get(id(a), 0) == 1 and a.shape == node.shape
+                    and a.dtype == node.dtype and owns_result(a))
+        op = AUGMENTED.get(node.op)
+        if op is not None:
+            if dying(0):
+                return argnames[0], f"{argnames[0]} {op} {argnames[1]}"
+            if node.op in COMMUTATIVE and dying(1):
+                return argnames[1], f"{argnames[1]} {op} {argnames[0]}"
+            return None
+        if (node.size >= INPLACE_UNARY_MIN and len(node.args) == 1 and prim.domain is not None
+                and isinstance(prim.emit, str) and prim.emit.startswith("np.") and dying(0)):
+            return argnames[0], prim.emit.format(argnames[0])[:-1] + f", out={argnames[0]})"
+        return None
 
     def output_expr(self, node: Node) -> str:
         """Return the source for a returned value (never a read-only view)."""

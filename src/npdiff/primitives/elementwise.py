@@ -80,8 +80,8 @@ def _ew_simplify(name, specific):
         args = list(args)
         changed = False
         for i, a in enumerate(args):
-            if a.op == "const" and not a.weak and a.ndim == 0 and a.dtype.kind in "fc" and len(args) > 1:
-                w = const(a.value.item())  # a typed scalar that does not set the dtype prints as a literal
+            if a.op == "const" and not a.weak and a.size == 1 and a.dtype.kind in "fc" and len(args) > 1:
+                w = const(np.asarray(a.value).item())  # a typed scalar that does not set the dtype prints as a literal
                 trial = [w if j == i else x for j, x in enumerate(args)]
                 if ew_shape_rule(impl_of[name])(*trial, **params) == (shape, dtype):
                     args[i] = w

@@ -163,7 +163,7 @@ def _s_reshape(x, shape, dtype, **p):
 
 
 register(Primitive("reshape", _reshape_rule, lambda x, shape: np.reshape(x, shape),
-                   lambda names, node: f"np.reshape({names[0]}, {node.shape})",
+                   lambda names, node: f"{names[0]}.reshape({node.shape})",
                    jvp=lambda ts, x, out, nb, shape: apply("reshape", ts[0], shape=ts[0].shape[:nb] + shape),
                    transpose=lambda ct, x, lin, nb, shape: [apply("reshape", ct, shape=ct.shape[:nb] + x.shape)],
                    linear=True, simplify=_s_reshape))
