@@ -116,17 +116,42 @@ def check_float(node: Node, what: str):
                         f"pass a float array (e.g. x.astype(float)).")
 
 
+class Operator:
+    """An output that is itself a function: ``inner_tree`` of ``inner_inputs``.
+
+    It is emitted as a nested function reusing everything the outer function
+    computed (e.g. the pullback of vjp, or the product of matrix_hessian_product).
+    """
+
+    def __init__(self, names: list[str], inputs: list[Node], tree):
+        self.names, self.inputs, self.tree = names, inputs, tree
+
+
 def generate(name: str, names: list[str], avals: list, build: Callable, closures_builder=None,
              doc: str | None = None) -> GeneratedFunction:
-    """Return the GeneratedFunction of build(*input_nodes) -> output pytree of nodes."""
+    """Return the GeneratedFunction of build(*input_nodes) -> output pytree of nodes (or Operators)."""
     inputs = [make_input(n, s, d) for n, (s, d) in zip(names, avals)]
     with tracing():
         out = build(*inputs)
     closures = None
     if closures_builder is not None:
         out, closures = closures_builder(out)
+    else:
+        leaves, s = tree_flatten(out)
+        if any(isinstance(l, Operator) for l in leaves):
+            closures = [(i, l.names, l.inputs, l.tree) for i, l in enumerate(leaves) if isinstance(l, Operator)]
+            out = tree_unflatten(s, [const(0.0) if isinstance(l, Operator) else l for l in leaves])
     source, consts = emit_function(name, names, inputs, out, closures=closures, doc=doc)
     return GeneratedFunction(source, name, consts, [a[0] for a in avals], [a[1] for a in avals], names)
+
+
+def _operator_closure(op: "Operator"):
+    """Return a Python function applying an Operator to traced arguments."""
+    def apply_op(*args):
+        leaves, s = tree_flatten(op.tree)
+        new = substitute(leaves, {id(i): node_of(a) for i, a in zip(op.inputs, args)})
+        return tree_unflatten(s, [Tracer(n) for n in new])
+    return apply_op
 
 
 class LazyFunction:
@@ -148,7 +173,8 @@ class LazyFunction:
         if any(is_traced(a) for a in args):
             out = self._build(*[node_of(a) for a in args])
             leaves, s = tree_flatten(out)
-            return tree_unflatten(s, [Tracer(n) for n in leaves])
+            return tree_unflatten(s, [_operator_closure(n) if isinstance(n, Operator) else Tracer(n)
+                                      for n in leaves])
         key = tuple(value_aval(a) for a in args)
         gf = self._cache.get(key)
         if gf is None:

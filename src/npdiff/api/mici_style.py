@@ -1,0 +1,39 @@
+"""Mici-style derivative bundles, with the return orders of Mici's autodiff
+wrappers. Each takes a function of one array ``x`` and returns a function of
+``x`` (specialised and cached per shape/dtype on first call) that computes
+every part in one generated function with shared subexpressions; the
+``vjp``/``mhp``/``mtp`` operators close over precomputed intermediates.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from .bundles import Bundle
+from .core import LazyFunction
+
+
+def _bundle(name: str, parts: Callable, doc: str):
+    def op(func: Callable) -> LazyFunction:
+        return LazyFunction(lambda x: parts(Bundle(func, [x], 0)), func, name, doc)
+    op.__name__ = name
+    op.__doc__ = doc
+    return op
+
+
+grad_and_value = _bundle("grad_and_value", lambda b: (b.grad(), b.value()),
+                         "Return a function computing (gradient, value) of a scalar function.")
+jacobian_and_value = _bundle("jacobian_and_value", lambda b: (b.jacobian(), b.value()),
+                             "Return a function computing (Jacobian, value).")
+hessian_grad_and_value = _bundle("hessian_grad_and_value", lambda b: (b.hessian(), b.grad(), b.value()),
+                                 "Return a function computing (Hessian, gradient, value) of a scalar function.")
+vjp_and_value = _bundle("vjp_and_value", lambda b: (b.vjp_op(), b.value()),
+                        "Return a function computing (vjp, value) with vjp(v) == v @ jacobian.")
+mhp_jacobian_and_value = _bundle(
+    "mhp_jacobian_and_value", lambda b: (b.mhp_op(), b.jacobian(), b.value()),
+    "Return a function computing (mhp, Jacobian, value), mhp(m) = sum(m[:, :, None] * h, axis=(0, 1)).")
+mtp_hessian_grad_and_value = _bundle(
+    "mtp_hessian_grad_and_value", lambda b: (b.mtp_op(), b.hessian(), b.grad(), b.value()),
+    "Return a function computing (mtp, Hessian, gradient, value), mtp(m) = sum(m * t, axis=(-1, -2)).")
+
+__all__ = ["grad_and_value", "jacobian_and_value", "hessian_grad_and_value", "vjp_and_value",
+           "mhp_jacobian_and_value", "mtp_hessian_grad_and_value"]
