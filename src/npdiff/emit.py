@@ -77,7 +77,8 @@ class Emitter:
         self.names: dict[int, str] = {}
         self.header: list[str] = []  # module-level constant definitions
         self.consts: dict[str, np.ndarray] = {}  # large constants bound by name
-        self.used: set[str] = {"np", "math"}
+        self.used: set[str] = {"np", "math", "scipy", "abs", "max", "min", "float", "bool", "int", "sum",
+                                "len", "range", "pow", "round", "_bad_shape"}
         self.counts: dict[str, int] = {}
         self.imports: set[str] = set()
 
@@ -206,54 +207,149 @@ def _tree_source(structure, exprs: list[str]) -> str:
     return rec(structure)
 
 
-def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree, *,
-                  closures: list | None = None, doc: str | None = None):
-    """Return (source, consts) of ``def name(args): ...`` returning out_tree (a pytree of nodes).
+def _param_lines(p: str, node: Node) -> list[str]:
+    return [f"if {p}.__class__ is not np.ndarray: {p} = np.asarray({p})",
+            f"if {p}.shape != {node.shape}: _bad_shape({p!r}, {node.shape}, {p}.shape)"]
 
-    ``closures`` is a list of (leaf position, inner arg names, inner input nodes,
-    inner output pytree): that output leaf becomes a nested function computing
-    the inner outputs, which reuses everything the outer function computed.
+
+class ArrayBackend:
+    """Array-at-a-time emission (the default)."""
+
+    def __init__(self):
+        self.em = Emitter()
+
+    def param(self, node, name):
+        p = self.em.bind_input(node, name)
+        return p, _param_lines(p, node)
+
+    def emit(self, nodes):
+        return self.em.emit(nodes)
+
+    def output_expr(self, node):
+        return self.em.output_expr(node)
+
+    def fresh(self, name):
+        return self.em.fresh(name)
+
+
+class ScalarBackend:
+    """Element-by-element Python-float emission for tiny arrays."""
+
+    def __init__(self):
+        from .emit_scalar import ScalarEmitter
+        self.em = ScalarEmitter(Emitter())
+
+    def param(self, node, name):
+        return self.em.bind_input(node, name)
+
+    def emit(self, nodes):
+        return self.em.emit(nodes)
+
+    def output_expr(self, node):
+        return self.em.output_expr(node)
+
+    def fresh(self, name):
+        return self.em.base.fresh(name)
+
+
+def _function_lines(be, name, arg_names, inputs, leaves, structure, closures, doc, fallback=None):
+    """Return the lines of ``def name(...)`` built with backend ``be``.
+
+    ``fallback(params, leaf_position)`` gives an expression for the same operator
+    from the array version, used when a scalar operator hits a math error.
     """
-    em = Emitter()
-    params = [em.bind_input(n, a) for n, a in zip(inputs, arg_names)]
-    body = []
-    for p, node in zip(params, inputs):
-        body.append(f"if {p}.__class__ is not np.ndarray: {p} = np.asarray({p})")
-        body.append(f"if {p}.shape != {node.shape}: _bad_shape({p!r}, {node.shape}, {p}.shape)")
-    leaves, structure = tree_flatten(out_tree)
-    closures = {c[0]: c for c in (closures or [])}
+    params, body = [], []
+    for n, a in zip(inputs, arg_names):
+        p, lines = be.param(n, a)
+        params.append(p)
+        body += lines
     outer_nodes = [l for i, l in enumerate(leaves) if i not in closures]
-    # nodes the closures need that do not depend on their own inputs are computed up front
     from .graph import depends_on
     for pos, (_, inames, inodes, itree) in closures.items():
+        # what the closure needs that does not depend on its own inputs is computed up front
         ileaves, _ = tree_flatten(itree)
         dep = depends_on(ileaves, inodes)
         pre = [a for n in toposort(ileaves) if id(n) in dep for a in n.args if id(a) not in dep
                and a.op not in ("const",)]
         outer_nodes += pre + [l for l in ileaves if id(l) not in dep]
-    body += em.emit(outer_nodes)
+    body += be.emit(outer_nodes)
     exprs = []
     for i, leaf in enumerate(leaves):
         if i in closures:
             _, inames, inodes, itree = closures[i]
-            fname = em.fresh(f"{name}_op")
-            ip = [em.bind_input(n, a) for n, a in zip(inodes, inames)]
+            fname = be.fresh(f"{name.lstrip('_')}_op")
+            ip, inner_pre = [], []
+            for n, a in zip(inodes, inames):
+                p, lines = be.param(n, a)
+                ip.append(p)
+                inner_pre += lines
             ileaves, istruct = tree_flatten(itree)
-            inner = [f"def {fname}({', '.join(ip)}):"]
-            for p, node in zip(ip, inodes):
-                inner.append(f"    if {p}.__class__ is not np.ndarray: {p} = np.asarray({p})")
-                inner.append(f"    if {p}.shape != {node.shape}: _bad_shape({p!r}, {node.shape}, {p}.shape)")
-            inner += ["    " + l for l in em.emit(ileaves)]
-            inner.append("    return " + _tree_source(istruct, [em.output_expr(n) for n in ileaves]))
+            inner = [f"def {fname}({', '.join(ip)}):"] + ["    " + l for l in inner_pre]
+            code = be.emit(ileaves) + ["return " + _tree_source(istruct, [be.output_expr(n) for n in ileaves])]
+            alt = fallback(params, i, structure) if fallback else None
+            if alt is not None:
+                code = ["try:"] + ["    " + l for l in code] + [
+                    "except (ArithmeticError, ValueError):  # math domain/overflow: NumPy semantics",
+                    f"    return {alt}({', '.join(ip)})"]
+            inner += ["    " + l for l in code]
             body += inner
             exprs.append(fname)
         else:
-            exprs.append(em.output_expr(leaf))
+            exprs.append(be.output_expr(leaf))
     body.append("return " + _tree_source(structure, exprs))
-    lines = []
-    if doc:
-        lines.append(f'    """{doc}"""')
-    src = [f"def {name}({', '.join(params)}):"] + lines + ["    " + l for l in body]
-    header = em.header
-    source = "\n".join(header + ([""] if header else []) + src) + "\n"
-    return source, em.consts
+    head = [f"def {name}({', '.join(params)}):"] + ([f'    """{doc}"""'] if doc else [])
+    return head + ["    " + l for l in body], params
+
+
+def _array_operator(name):
+    def expr(params, pos, structure):
+        if structure[0] == "leaf":
+            return f"_{name}_array({', '.join(params)})"
+        if structure[0] == "tuple" and all(e[0] == "leaf" for e in structure[1]):
+            return f"_{name}_array({', '.join(params)})[{pos}]"
+        return None
+    return expr
+
+
+def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree, *,
+                  closures: list | None = None, doc: str | None = None, scalar: bool | None = None):
+    """Return (source, consts) of ``def name(args): ...`` returning out_tree (a pytree of nodes).
+
+    ``closures`` is a list of (leaf position, inner arg names, inner input nodes,
+    inner output pytree): that output leaf becomes a nested function computing
+    the inner outputs, which reuses everything the outer function computed.
+    For tiny arrays (``scalar=None`` decides by size) the body is unrolled into
+    Python-float arithmetic, with the array version as the fallback.
+    """
+    leaves, structure = tree_flatten(out_tree)
+    closures = {c[0]: c for c in (closures or [])}
+    if scalar is not False:
+        from .emit_scalar import NotScalar, eligible
+        all_out = [l for i, l in enumerate(leaves) if i not in closures]
+        for _, _, inodes, itree in closures.values():
+            all_out += tree_flatten(itree)[0]
+        if scalar or eligible(toposort(all_out)):
+            try:
+                sb = ScalarBackend()
+                slines, _ = _function_lines(sb, f"_{name}_scalar", arg_names, inputs, leaves, structure,
+                                            closures, None, fallback=_array_operator(name))
+            except NotScalar:
+                slines = None
+            if slines is not None:
+                ab = ArrayBackend()
+                alines, params = _function_lines(ab, f"_{name}_array", arg_names, inputs, leaves, structure,
+                                                 closures, None)
+                args = ", ".join(params)
+                wrapper = [f"def {name}({args}):"] + ([f'    """{doc}"""'] if doc else []) + [
+                    "    try:",
+                    f"        return _{name}_scalar({args})",
+                    "    except (ArithmeticError, ValueError):  # math domain/overflow: NumPy semantics",
+                    f"        return _{name}_array({args})"]
+                header = ab.em.header
+                source = "\n".join(header + ([""] if header else []) + slines + [""] + alines + [""] + wrapper)
+                return source + "\n", ab.em.consts
+    ab = ArrayBackend()
+    lines, _ = _function_lines(ab, name, arg_names, inputs, leaves, structure, closures, doc)
+    header = ab.em.header
+    source = "\n".join(header + ([""] if header else []) + lines) + "\n"
+    return source, ab.em.consts

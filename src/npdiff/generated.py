@@ -40,6 +40,8 @@ class GeneratedFunction:
         ns = _namespace(consts)
         exec(compile(source, f"<npdiff:{name}>", "exec"), ns)
         self._fn = ns[name]
+        # tracing a generated function (to differentiate it again) uses the array version
+        self._trace_target = ns.get(f"_{name}_array", self._fn)
         self.__doc__ = self._fn.__doc__
 
     def __call__(self, *args):

@@ -266,6 +266,7 @@ def trace(func, avals, names=None):
     from .pytree import tree_map
     names = names or [f"x{i}" for i in range(len(avals))]
     inputs = [make_input(n, shape, dtype) for n, (shape, dtype) in zip(names, avals)]
+    func = getattr(func, "_trace_target", func)  # a GeneratedFunction: trace its array code
     with tracing():
         out = func(*[Tracer(n) for n in inputs])
     return inputs, tree_map(node_of, out)
