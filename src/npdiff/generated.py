@@ -11,11 +11,14 @@ def _bad_shape(name, expected, received):
     raise ValueError(f"argument {name!r} has shape {tuple(received)}, expected shape {tuple(expected)}")
 
 
-def _namespace(consts: dict) -> dict:
+def _namespace(consts: dict, source: str = "") -> dict:
     ns: dict[str, Any] = {"np": np, "math": math, "_bad_shape": _bad_shape}
-    try:  # scipy is optional; generated code that needs it imports it
-        import scipy.special as _sp  # noqa: F401
-        ns["scipy"] = __import__("scipy")
+    try:  # scipy is optional; generated code that needs it finds it here
+        import scipy
+        import scipy.special  # noqa: F401
+        if "scipy.sparse" in source:
+            import scipy.sparse  # noqa: F401
+        ns["scipy"] = scipy
     except ImportError:
         pass
     ns.update(consts)
@@ -37,7 +40,7 @@ class GeneratedFunction:
         self.arg_shapes = tuple(tuple(s) for s in arg_shapes)
         self.arg_dtypes = tuple(np.dtype(d) for d in arg_dtypes)
         self.arg_names = tuple(arg_names or ())
-        ns = _namespace(consts)
+        ns = _namespace(consts, source)
         exec(compile(source, f"<npdiff:{name}>", "exec"), ns)
         self._fn = ns[name]
         # tracing a generated function (to differentiate it again) uses the array version

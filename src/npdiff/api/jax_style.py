@@ -8,7 +8,7 @@ import numpy as np
 
 from ..generated import GeneratedFunction
 from ..graph import Node, const, make_input
-from ..primitives import apply
+from ..primitives import Primitive, apply, register
 from ..pytree import tree_flatten, tree_unflatten
 from ..transforms import jvp_nodes, vjp_nodes
 from ..trace import Tracer, is_traced, node_of
@@ -112,31 +112,94 @@ def _to_jac(t: Node, out: Node, inp: Node, batch_first_is_input: bool) -> Node:
     return apply("reshape", t, shape=out.shape + inp.shape)  # t: (out.size,) + in.shape
 
 
-def jac_nodes(outs, wrt: list[Node], mode: str):
-    """Return, per output leaf, the list of Jacobian blocks (one per wrt node)."""
+COLOUR_RATIO = 0.75  # use a colouring when it needs at most this fraction of the plain passes
+
+
+def jac_nodes(outs, wrt: list[Node], mode: str, sparse: bool = False):
+    """Return (leaves, structure, blocks): per output leaf, the Jacobian block for each wrt node.
+
+    ``mode`` is "fwd", "rev" or "auto" (chosen by sizes and sparsity). When the
+    structural sparsity pattern allows, the Jacobian is computed from a
+    compressed one (a colouring: few jvp or vjp passes) and scattered into
+    place; with ``sparse=True`` blocks are CSR matrices of shape (out.size, in.size).
+    """
     leaves, s = tree_flatten(outs)
     for w in wrt:
         check_float(w, "jacobian")
     blocks = [[None] * len(wrt) for _ in leaves]
-    if mode == "auto":
-        n_in = sum(w.size for w in wrt)
-        n_out = sum(l.size for l in leaves)
-        mode = "fwd" if n_in <= n_out else "rev"
-    if mode == "fwd":
-        for j, w in enumerate(wrt):
-            ts = jvp_nodes(leaves, [w], [_basis(w)], nb=1)
-            for i, (t, o) in enumerate(zip(ts, leaves)):
-                blocks[i][j] = _to_jac(t, o, w, True)
-    else:
+    for j, w in enumerate(wrt):
+        plan = _plan(leaves, w, mode, sparse)
         for i, o in enumerate(leaves):
-            cts = vjp_nodes([o], wrt, [_basis(o)], nb=1)
-            for j, (c, w) in enumerate(zip(cts, wrt)):
-                blocks[i][j] = _to_jac(c, o, w, False)
+            blocks[i][j] = plan(i, o)
     return leaves, s, blocks
 
 
+def _plan(leaves, w, mode, sparse):
+    """Return a function (leaf index, leaf) -> Jacobian block of that leaf w.r.t. w."""
+    from .. import pattern
+    n, m = w.size, sum(l.size for l in leaves)
+    deps = pattern.dependency(leaves, w)
+    if deps is None and sparse:
+        raise ValueError("the sparsity pattern is too large to compute (more than "
+                         f"{pattern.MAX_CELLS} booleans per node)")
+    fwd_cols = rev_rows = None
+    if deps is not None:
+        P = np.concatenate([d.reshape(-1, n) for d in deps]) if deps else np.zeros((0, n), bool)
+        fwd_cols = pattern.colour_columns(P)
+        rev_rows = [pattern.colour_columns(d.reshape(-1, n).T) for d in deps]
+    if mode == "auto":
+        if deps is not None:
+            mode = "fwd" if fwd_cols[0] <= sum(r[0] for r in rev_rows) else "rev"
+        else:
+            mode = "fwd" if n <= m else "rev"
+    if mode == "fwd":
+        use = deps is not None and (sparse or fwd_cols[0] <= COLOUR_RATIO * n)
+        if not use:
+            ts = jvp_nodes(leaves, [w], [_basis(w)], nb=1)
+            return lambda i, o: _to_jac(ts[i], o, w, True)
+        p, colour = fwd_cols
+        seeds = np.zeros((p, n), dtype=w.dtype)
+        seeds[colour, np.arange(n)] = 1
+        ts = jvp_nodes(leaves, [w], [const(seeds.reshape((p,) + w.shape))], nb=1)
+
+        def block(i, o):
+            rows, cols = np.nonzero(deps[i].reshape(o.size, n))
+            C = apply("reshape", ts[i], shape=(p, o.size)) if ts[i] is not None else None
+            return _assemble(C, colour[cols], rows, rows, cols, o, w, sparse)
+        return block
+    cache = {}
+
+    def block(i, o):
+        if deps is None or not (sparse or rev_rows[i][0] <= COLOUR_RATIO * o.size):
+            (c,) = vjp_nodes([o], [w], [_basis(o)], nb=1)
+            return _to_jac(c, o, w, False)
+        p, colour = rev_rows[i]
+        seeds = np.zeros((p, o.size), dtype=o.dtype)
+        seeds[colour, np.arange(o.size)] = 1
+        (c,) = vjp_nodes([o], [w], [const(seeds.reshape((p,) + o.shape))], nb=1)
+        rows, cols = np.nonzero(deps[i].reshape(o.size, n))
+        C = apply("reshape", c, shape=(p, n)) if c is not None else None
+        return _assemble(C, colour[rows], cols, rows, cols, o, w, sparse)
+    return block
+
+
+def _assemble(C, first, second, rows, cols, o, w, sparse):
+    """Return the Jacobian from compressed values C[first, second] at (rows, cols)."""
+    n = w.size
+    if C is None or rows.size == 0:
+        vals = zero_if_none(None, (rows.size,), o.dtype)
+    else:
+        vals = apply("gather", C, const(first), const(second), index=(("a", 0), ("a", 1)))
+    if sparse:
+        indptr = np.zeros(o.size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=o.size), out=indptr[1:])
+        return apply("to_csr", vals, const(cols.astype(np.int64)), const(indptr), shape=(o.size, n))
+    flat = apply("scatter_add", vals, const(rows * n + cols), index=(("a", 0),), shape=(o.size * n,))
+    return apply("reshape", flat, shape=o.shape + w.shape)
+
+
 def _jac_op(mode, prefix):
-    def op(func: Callable, argnums=None, has_aux: bool = False) -> LazyFunction:
+    def op(func: Callable, argnums=None, has_aux: bool = False, sparse: bool = False) -> LazyFunction:
         def build(*nodes):
             if argnums is None:
                 nums, multi = tuple(range(len(nodes))), len(nodes) > 1
@@ -145,7 +208,7 @@ def _jac_op(mode, prefix):
 
             def transform(ins, out):
                 value, aux = _split_aux(out, has_aux)
-                leaves, s, blocks = jac_nodes(value, [ins[i] for i in nums], mode)
+                leaves, s, blocks = jac_nodes(value, [ins[i] for i in nums], mode, sparse)
                 jac = tree_unflatten(s, [tuple(b) if multi else b[0] for b in blocks])
                 return (jac, aux) if has_aux else jac
             return transform_on_nodes(func, list(nodes), transform)
@@ -160,10 +223,10 @@ jacrev = _jac_op("rev", "jacrev")
 jacobian = _jac_op("auto", "jacobian")
 
 
-def hessian(func: Callable, argnums=0) -> LazyFunction:
+def hessian(func: Callable, argnums=0, sparse: bool = False) -> LazyFunction:
     """Return a function computing the Hessian of scalar func, shape in.shape + in.shape."""
     g = grad(func, argnums)
-    h = jacfwd(g, argnums)
+    h = jacfwd(g, argnums, sparse=sparse)
     h.__name__ = f"hessian_{func_name(func)}"
     h.__wrapped__ = func
     h._func = func
@@ -318,3 +381,38 @@ def linearize(func: Callable, *primals):
     gf = _eager("linearize", func, avals, build, closures)
     value, op = gf(*primals)
     return value, op
+
+
+def _csr_impl(vals, indices, indptr, shape):
+    import scipy.sparse
+    return scipy.sparse.csr_array((vals, indices, indptr), shape=shape)
+
+
+def _no_derivative_of_csr(*args, **kwargs):
+    from ..errors import UnsupportedOperationError
+    raise UnsupportedOperationError("a sparse (CSR) Jacobian cannot be differentiated again; "
+                                    "use sparse=False inside nested operators")
+
+
+register(Primitive("to_csr", lambda vals, indices, indptr, shape: (tuple(shape), vals.dtype), _csr_impl,
+                   lambda names, node: (f"scipy.sparse.csr_array(({names[0]}, {names[1]}, {names[2]}), "
+                                        f"shape={node.p['shape']})"),
+                   jvp=_no_derivative_of_csr, fold=False))
+
+
+def sparsity(func: Callable, *arg_shapes, argnums=0) -> np.ndarray:
+    """Return the structural Jacobian sparsity pattern of func w.r.t. one argument.
+
+    A boolean NumPy array of shape out.shape + in.shape (True where the
+    derivative may be nonzero), found from the graph without evaluating func.
+    """
+    from .. import pattern as sp
+    from ..trace import trace
+    avals = [aval(a) for a in arg_shapes]
+    ins, out = trace(func, avals)
+    if not isinstance(out, Node):
+        raise TypeError("sparsity() needs a function returning one array")
+    deps = sp.dependency([out], ins[argnums])
+    if deps is None:
+        raise ValueError("the sparsity pattern is too large to compute")
+    return deps[0].reshape(out.shape + ins[argnums].shape)
