@@ -125,8 +125,12 @@ def intern(op: str, args: tuple, params: tuple, shape: tuple, dtype) -> Node:
     return node
 
 
-def toposort(outputs: Iterable[Node], stop: Iterable[Node] = ()) -> list[Node]:
-    """Return the nodes outputs depend on, each after its arguments."""
+def toposort(outputs: Iterable[Node], stop: Iterable[Node] = (), args_of=None) -> list[Node]:
+    """Return the nodes outputs depend on, each after its arguments.
+
+    Nodes in ``stop`` are leaves; ``args_of(node)`` may restrict which
+    arguments are followed (default: all).
+    """
     order, seen = [], {id(s) for s in stop}
     stack = [(n, False) for n in outputs if n is not None]
     done = set()
@@ -140,7 +144,7 @@ def toposort(outputs: Iterable[Node], stop: Iterable[Node] = ()) -> list[Node]:
             continue
         stack.append((node, True))
         if id(node) not in seen:
-            for a in reversed(node.args):
+            for a in reversed(node.args if args_of is None else args_of(node)):
                 if id(a) not in done:
                     stack.append((a, False))
     return order

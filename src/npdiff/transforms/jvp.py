@@ -45,25 +45,14 @@ def jvp_nodes(outputs: list, wrt: list[Node], tangents: list, nb: int = 0) -> li
 def _needed_order(outputs: list, wrt: list) -> list:
     """Return the nodes whose tangents are needed, arguments first.
 
-    Like a toposort stopping at ``wrt``, but a primitive may declare that its
-    jvp needs only some argument tangents (custom rules): the rest are skipped.
+    A primitive may declare that its jvp needs only some argument tangents
+    (custom rules): the other arguments are not visited.
     """
-    stop = {id(w) for w in wrt}
-    order, done, stack = [], set(), [(o, False) for o in outputs]
-    while stack:
-        node, expanded = stack.pop()
-        if id(node) in done:
-            continue
-        if expanded:
-            done.add(id(node))
-            order.append(node)
-            continue
-        stack.append((node, True))
-        if id(node) in stop or node.op in ("const", "input"):
-            continue
+    def args_of(node):
+        if node.op in ("const", "input"):
+            return ()
         prim = PRIMS[node.op]
-        idx = prim.diff_args(node) if prim.diff_args else range(len(node.args))
-        for i in reversed(list(idx)):
-            if id(node.args[i]) not in done:
-                stack.append((node.args[i], False))
-    return order
+        if prim.diff_args is None:
+            return node.args
+        return [node.args[i] for i in prim.diff_args(node)]
+    return toposort(outputs, stop=wrt, args_of=args_of)
