@@ -9,13 +9,22 @@ from .check import check_grads
 from .generated import GeneratedFunction
 from .api.core import ShapeDtype
 from .api.custom import custom_jvp, custom_vjp
+from .api.mici_style import (grad_and_value, hessian_grad_and_value, jacobian_and_value,
+                             mhp_jacobian_and_value, mtp_hessian_grad_and_value, vjp_and_value)
+from . import diffops
 from .api.jax_style import (grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, linearize, numpify,
-                            numpify_func, value_and_grad, vjp)
+                            numpify_func, sparsity, value_and_grad, vjp)
+from .api.adjoint import transform, transform_expr
+from .export import export
+from . import mici  # Mici autodiff backend (imports Mici only in mici.register())
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GeneratedFunction", "ShapeDtype", "TracingError", "UnsupportedOperationError",
     "numpify", "numpify_func", "grad", "value_and_grad", "jacfwd", "jacrev", "jacobian", "hessian",
-    "hvp", "jvp", "vjp", "linearize", "check_grads", "custom_jvp", "custom_vjp",
+    "hvp", "jvp", "vjp", "linearize", "sparsity", "check_grads", "custom_jvp", "custom_vjp", "diffops",
+    "grad_and_value", "jacobian_and_value", "hessian_grad_and_value", "vjp_and_value",
+    "mhp_jacobian_and_value", "mtp_hessian_grad_and_value",
+    "transform", "transform_expr", "export", "mici",
 ]

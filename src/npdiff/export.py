@@ -77,7 +77,7 @@ def export(functions: dict, path) -> None:
                 skey = f"{key}__{cname}"
                 stored[skey] = arr
                 const_lines.append(f"{cname} = _consts[{skey!r}]")
-        inner = "\n".join(const_lines + [source.rstrip("\n"), f"return {name}"])
+        inner = "\n".join(const_lines + ([""] if const_lines else []) + [source.rstrip("\n"), f"return {name}"])
         blocks.append(f"def _make_{key}():\n{textwrap.indent(inner, '    ')}\n\n\n"
                       f"{key} = _make_{key}()\n{key}.__name__ = {key}.__qualname__ = {key!r}")
 

@@ -36,7 +36,8 @@ from ..pytree import tree_flatten
 from ..trace import Tracer, trace, tracing
 from ..transforms import vjp_nodes
 from .adjoint_generic import transform_expr_generic, transform_generic
-from .core import aval, func_name
+from ..generated import GeneratedFunction
+from .core import ShapeDtype, aval, func_name
 
 __all__ = ["transform", "transform_expr"]
 
@@ -63,11 +64,14 @@ def transform(func, *arg_shapes, out_file=None) -> str:
     the adjoint of ``X`` (reverse-mode accumulation, as in Numpy2AD). Without
     ``arg_shapes`` the code is shape-generic (broadcasting included) and is
     derived from func's source; with shapes (tuples, ``ShapeDtype``s or example
-    arrays) func is traced and the code is specialised and simplified. With
+    arrays) func is traced and the code is specialised and simplified (a
+    GeneratedFunction from ``numpify`` brings its own shapes). With
     ``out_file`` the source is also written there as an importable module
     (constants too large to print go to a ``.npz`` file next to it).
     ``func`` may also be the source text of one function.
     """
+    if not arg_shapes and isinstance(func, GeneratedFunction):
+        arg_shapes = tuple(ShapeDtype(s, d) for s, d in zip(func.arg_shapes, func.arg_dtypes))
     if not arg_shapes:
         source = transform_generic(func)
     else:
@@ -232,12 +236,12 @@ def _transform_traced(func, arg_shapes, out_file) -> str:
             raise ValueError(
                 f"the adjoint of {func_name(func)} uses constant arrays too large to print into the source "
                 f"(shapes {sizes}); pass out_file= to write a module that loads them from a .npz file "
-                f"next to it, or use npdiff.export")
+                f"next to it")
         npz = os.path.splitext(os.fspath(out_file))[0] + "_consts.npz"
         np.savez(npz, **res["big"])
         base = os.path.basename(npz)
-        header.insert(0, f"_consts = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), {base!r}))")
-        header[1:1] = [f"{k} = _consts[{k!r}]" for k in res["big"]]
+        header[0:0] = [f"with np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), {base!r})) as _consts:"]
+        header[1:1] = [f"    {k} = _consts[{k!r}]" for k in res["big"]]
     if header:
         parts.append("\n".join(header))
     parts.append("\n".join(lines))
@@ -258,6 +262,9 @@ def _imports(text: str, need_os: bool = False) -> list[str]:
 
 def _param_names(func, n: int) -> list[str]:
     from .core import arg_names
+    names = list(getattr(func, "arg_names", None) or ())
+    if isinstance(func, GeneratedFunction) and len(names) == n:
+        return names
     try:
         sig = inspect.signature(func)
     except (TypeError, ValueError):
