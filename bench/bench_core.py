@@ -2,6 +2,10 @@
 when installed) for Rosenbrock (n = 10 and 10^6) and a 2-layer tanh network."""
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # single-threaded BLAS, as in DESIGN.md
+
 import time
 
 import numpy as np

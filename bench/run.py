@@ -1,4 +1,8 @@
 """Run every benchmark in this folder, side by side in one process."""
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # single-threaded BLAS for every benchmark
+
 import importlib
 import pathlib
 import sys
