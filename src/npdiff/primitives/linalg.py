@@ -1,0 +1,659 @@
+"""Linear-algebra primitives: solve, inv, det, log|det|, Cholesky, triangular
+solves, symmetric eigendecomposition, SVD, QR, pseudo-inverse, matrix
+exponential and LU factorisation.
+
+Every primitive works on stacks of matrices (leading axes broadcast as in
+``np.linalg``); (co)tangents carry ``nb`` batch axes in front of those. Rules
+are written with primitives (``mm`` is a broadcasting matmul on ``einsum``),
+so derivatives can be taken again; the nonlinear primitives' rules use only
+linear operations of the tangent (products with primal values, ``solve`` /
+``triangular_solve`` / ``lu_solve`` with a fixed matrix, ``expm_frechet``),
+and those have transposes, which gives reverse mode.
+
+Factorisations with several results are packed in one array and unpacked by
+slicing (``eigh_parts`` & co.), so every node stays a plain array:
+``eigh`` is ``[w; V]`` (shape (..., n+1, n)), ``svd`` is ``[U; s; V]``
+((..., m+1+n, k)), ``qr`` is ``[Q; R]`` ((..., m+n, n), m >= n) and
+``lu_factor`` is ``[lu; piv]`` ((..., n+1, n)). Value-only variants
+(``eigvalsh``, ``svdvals``) keep forward code cheap.
+
+Derivatives follow the usual conventions: distinct eigenvalues / singular
+values, constant rank for ``pinv``; ``cholesky`` and ``eigh`` read one
+triangle of their input (as LAPACK does), so only that triangle gets a
+derivative.
+"""
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+
+import numpy as np
+
+from .. import ops
+from ..errors import UnsupportedOperationError
+from ..graph import const
+from .contract import LETTERS
+from .helpers import align, expand_to, sum_to, zeros
+from .registry import Primitive, apply, register
+
+
+@lru_cache(maxsize=None)
+def have_scipy() -> bool:
+    """Return True if SciPy can be imported (generated code may then call scipy.linalg)."""
+    return importlib.util.find_spec("scipy") is not None
+
+
+def _sla():
+    import scipy.linalg
+    return scipy.linalg
+
+
+# -- helpers on stacks of matrices ---------------------------------------------------
+
+def float_dtype(*xs) -> np.dtype:
+    """Return the floating result dtype of a linalg routine on these nodes."""
+    dt = np.result_type(*[x.dtype for x in xs])
+    if dt.kind == "c":
+        raise UnsupportedOperationError("npdiff's linear algebra supports real matrices only")
+    return dt if dt.kind == "f" else np.dtype(np.float64)
+
+
+def _square(a, what):
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise np.linalg.LinAlgError(f"{what}: last two dimensions of the array must be square, got {a.shape}")
+
+
+def mT(x):
+    """Return x with its last two axes swapped."""
+    return apply("transpose", x, perm=tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
+
+
+def mm(a, b):
+    """Return a @ b for stacks of matrices (leading axes broadcast as in NumPy)."""
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    nbt = len(batch)
+    lead = LETTERS[:nbt]
+    i, k, j = LETTERS[nbt: nbt + 3]
+    args, subs = [], []
+    for x, rows, cols in ((a, i, k), (b, k, j)):
+        r = x.ndim - 2
+        want = batch[nbt - r:]
+        if x.shape[:-2] != want:
+            x = apply("broadcast_to", x, shape=want + x.shape[-2:])
+        args.append(x)
+        subs.append(lead[nbt - r:] + rows + cols)
+    return apply("einsum", *args, spec=f"{subs[0]},{subs[1]}->{lead}{i}{j}")
+
+
+def diag_part(x):
+    """Return the diagonals of a stack of square matrices, shape (..., n)."""
+    lead = LETTERS[: x.ndim - 2]
+    c = LETTERS[x.ndim - 2]
+    return apply("einsum", x, spec=f"{lead}{c}{c}->{lead}{c}")
+
+
+def diag_embed(v):
+    """Return the stack of diagonal matrices with diagonals v (..., n)."""
+    n = v.shape[-1]
+    return ops.mul(apply("reshape", v, shape=v.shape + (1,)), const(np.eye(n, dtype=v.dtype)))
+
+
+def eye(n, dtype):
+    return const(np.eye(n, dtype=dtype))
+
+
+def tri(x, k=0, lower=True):
+    """Return the lower (upper) triangle of the matrices in x, from diagonal k (np.tril / np.triu)."""
+    ones = np.ones(x.shape[-2:], dtype=bool)
+    mask = np.tril(ones, k) if lower else np.triu(ones, k)
+    return apply("where", const(mask), x, 0.0)
+
+
+def sym_from(t, lower=True):
+    """Return the symmetric matrices whose lower (upper) triangle is that of t."""
+    return ops.add(tri(t, 0, lower), mT(tri(t, -1 if lower else 1, lower)))
+
+
+def trace_mm(x, t, nb):
+    """Return trace(x @ t) per matrix, where t has nb leading batch axes and x none."""
+    lead = LETTERS[: x.ndim - 2]
+    bl = LETTERS[x.ndim: x.ndim + nb]
+    i, j = LETTERS[x.ndim - 2], LETTERS[x.ndim - 1]
+    return apply("einsum", x, t, spec=f"{lead}{i}{j},{bl}{lead}{j}{i}->{bl}{lead}")
+
+
+def rows(x, start, stop):
+    """Return x[..., start:stop, :]."""
+    lead = tuple(("s", 0, d, 1) for d in x.shape[:-2])
+    return apply("gather", x, index=lead + (("s", start, stop, 1),))
+
+
+def row(x, r):
+    """Return x[..., r, :]."""
+    lead = tuple(("s", 0, d, 1) for d in x.shape[:-2])
+    return apply("gather", x, index=lead + (("i", r),))
+
+
+def _row_vec(v):
+    """Return v (..., n) as (..., 1, n)."""
+    return apply("reshape", v, shape=v.shape[:-1] + (1, v.shape[-1]))
+
+
+def _col_vec(v):
+    """Return v (..., n) as (..., n, 1)."""
+    return apply("reshape", v, shape=v.shape + (1,))
+
+
+def _cat_rows(*parts):
+    """Concatenate stacks of matrices (same leading axes) along their row axis."""
+    return apply("concatenate", *parts, axis=parts[0].ndim - 2)
+
+
+def _fit(t, out, nb):
+    """Return tangent t broadcast to batch + out.shape (a no-op when it already is)."""
+    if t is None or t.shape[nb:] == out.shape:
+        return t
+    return expand_to(t, out.shape, nb)
+
+
+def _inv_gaps(d):
+    """Return 1 / d off the diagonal and 0 on it (d has zeros on its diagonal)."""
+    i = eye(d.shape[-1], d.dtype)
+    return ops.sub(apply("reciprocal", ops.add(d, i)), i)
+
+
+def _batch(*xs):
+    return np.broadcast_shapes(*[x.shape[:-2] for x in xs])
+
+
+def _flag(v):
+    return "True" if v else "False"
+
+
+# -- solve(A, B): A^-1 B, linear in B -------------------------------------------------
+
+def _solve_rule(a, b):
+    _square(a, "solve")
+    if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
+        raise ValueError(f"solve: right-hand side of shape {b.shape} does not match {a.shape}")
+    return _batch(a, b) + b.shape[-2:], float_dtype(a, b)
+
+
+def _solve_jvp(ts, a, b, out, nb):
+    ta, tb = ts
+    rhs = None if tb is None else align(tb, nb, out.ndim)
+    if ta is not None:
+        d = mm(align(ta, nb, out.ndim), out)
+        rhs = ops.neg(d) if rhs is None else ops.sub(rhs, d)
+    return _fit(apply("solve", a, rhs), out, nb)
+
+
+def _solve_transpose(ct, a, b, lin, nb):
+    assert not lin[0], "solve is not linear in its matrix"
+    return [None, sum_to(apply("solve", mT(a), ct), b.shape, nb)]
+
+
+register(Primitive("solve", _solve_rule, lambda a, b: np.linalg.solve(a, b), "np.linalg.solve({0}, {1})",
+                   jvp=_solve_jvp, transpose=_solve_transpose, linear=True))
+
+
+# -- inv, det, log|det| and sign(det) ----------------------------------------------------
+
+def _same_shape_rule(what):
+    def rule(a, **params):
+        _square(a, what)
+        return a.shape, float_dtype(a)
+    return rule
+
+
+def _det_rule(what):
+    def rule(a):
+        _square(a, what)
+        return a.shape[:-2], float_dtype(a)
+    return rule
+
+
+register(Primitive("inv", _same_shape_rule("inv"), np.linalg.inv, "np.linalg.inv({0})",
+                   jvp=lambda ts, a, out, nb: ops.neg(mm(mm(out, ts[0]), out))))
+
+# d det = det * trace(A^-1 dA); d log|det| = trace(A^-1 dA)
+register(Primitive("det", _det_rule("det"), np.linalg.det, "np.linalg.det({0})",
+                   jvp=lambda ts, a, out, nb: ops.mul(trace_mm(apply("inv", a), ts[0], nb), out)))
+register(Primitive("logabsdet", _det_rule("slogdet"), lambda a: np.linalg.slogdet(a)[1],
+                   "np.linalg.slogdet({0})[1]",
+                   jvp=lambda ts, a, out, nb: trace_mm(apply("inv", a), ts[0], nb)))
+register(Primitive("slogdet_sign", _det_rule("slogdet"), lambda a: np.linalg.slogdet(a)[0],
+                   "np.linalg.slogdet({0})[0]", nondiff=True))
+
+
+# -- triangular_solve(A, B): op(A)^-1 B with A triangular, linear in B ----------------------
+
+def _trsolve_mask(t, lower, unit):
+    """Return the part of t a triangular solve reads (strict triangle with a unit diagonal)."""
+    return tri(t, (-1 if lower else 1) if unit else 0, lower)
+
+
+def _trsolve_impl(a, b, lower, trans, unit):
+    if have_scipy():
+        return _sla().solve_triangular(a, b, lower=lower, trans=1 if trans else 0, unit_diagonal=unit)
+    a = np.tril(a, -1 if unit else 0) if lower else np.triu(a, 1 if unit else 0)
+    if unit:
+        a = a + np.eye(a.shape[-1], dtype=a.dtype)
+    return np.linalg.solve(np.swapaxes(a, -1, -2) if trans else a, b)
+
+
+def _trsolve_emit(names, node):
+    p = node.p
+    a, b = names
+    if have_scipy():
+        extra = (", trans='T'" if p["trans"] else "") + (", unit_diagonal=True" if p["unit"] else "")
+        return f"scipy.linalg.solve_triangular({a}, {b}, lower={_flag(p['lower'])}{extra})"
+    k = (-1 if p["lower"] else 1) if p["unit"] else 0
+    m = f"np.{'tril' if p['lower'] else 'triu'}({a}, {k})"
+    if p["unit"]:
+        m += f" + np.eye({node.args[0].shape[-1]})"
+    if p["trans"]:
+        m = f"np.swapaxes({m}, -1, -2)"
+    return f"np.linalg.solve({m}, {b})"
+
+
+def _trsolve_jvp(ts, a, b, out, nb, lower, trans, unit):
+    ta, tb = ts
+    rhs = None if tb is None else align(tb, nb, out.ndim)
+    if ta is not None:
+        t = _trsolve_mask(ta, lower, unit)
+        d = mm(align(mT(t) if trans else t, nb, out.ndim), out)
+        rhs = ops.neg(d) if rhs is None else ops.sub(rhs, d)
+    return _fit(apply("triangular_solve", a, rhs, lower=lower, trans=trans, unit=unit), out, nb)
+
+
+def _trsolve_transpose(ct, a, b, lin, nb, lower, trans, unit):
+    assert not lin[0], "triangular_solve is not linear in its matrix"
+    x = apply("triangular_solve", a, ct, lower=lower, trans=not trans, unit=unit)
+    return [None, sum_to(x, b.shape, nb)]
+
+
+def _trsolve_rule(a, b, lower, trans, unit):
+    return _solve_rule(a, b)
+
+
+register(Primitive("triangular_solve", _trsolve_rule, _trsolve_impl, _trsolve_emit, jvp=_trsolve_jvp,
+                   transpose=_trsolve_transpose, linear=True))
+
+
+# -- cholesky: lower factor L of A = L L^T, reading the lower triangle of A -----------------
+
+def _chol_jvp(ts, a, out, nb):
+    # L^-1 dA L^-T = X + X^T with X = L^-1 dL lower triangular, so dL = L Phi(L^-1 dA L^-T)
+    # where Phi keeps the lower triangle and halves the diagonal. dA is symmetric, so the
+    # second triangular solve may take (L^-1 dA)^T directly.
+    L = out
+    y = apply("triangular_solve", L, sym_from(ts[0], True), lower=True, trans=False, unit=False)
+    z = apply("triangular_solve", L, mT(y), lower=True, trans=False, unit=False)
+    n = a.shape[-1]
+    phi = const((np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(out.dtype))
+    return mm(L, ops.mul(z, phi))
+
+
+register(Primitive("cholesky", _same_shape_rule("cholesky"), np.linalg.cholesky, "np.linalg.cholesky({0})",
+                   jvp=_chol_jvp))
+
+
+# -- eigh: packed [w; V] of a symmetric matrix (one triangle read), and eigvalsh ------------
+
+def eigh_parts(p):
+    """Return (w, V) from a packed eigh node."""
+    return row(p, 0), rows(p, 1, p.shape[-2])
+
+
+def _eigh_impl(a, lower):
+    w, v = np.linalg.eigh(a, UPLO="L" if lower else "U")
+    return np.concatenate((w[..., None, :], v), axis=-2)
+
+
+def _eigh_emit(names, node):
+    uplo = "" if node.p["lower"] else ", UPLO='U'"
+    return [f"{{out}}_w, {{out}}_V = np.linalg.eigh({names[0]}{uplo})",
+            "{out} = np.concatenate(({out}_w[..., None, :], {out}_V), axis=-2)  # [w; V]"]
+
+
+def _eigh_rule(a, lower):
+    _square(a, "eigh")
+    return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a)
+
+
+def _eig_proj(v, ta, nb, lower):
+    """Return V^T dA V with dA the symmetric tangent read from one triangle of ta."""
+    return mm(mT(v), mm(sym_from(ta, lower), v))
+
+
+def _eigh_jvp(ts, a, out, nb, lower):
+    # dw = diag(V^T dA V), dV = V (F o V^T dA V) with F_ij = 1 / (w_j - w_i), F_ii = 0
+    w, v = eigh_parts(out)
+    p = _eig_proj(v, ts[0], nb, lower)
+    f = _inv_gaps(ops.sub(_row_vec(w), _col_vec(w)))
+    dv = mm(v, ops.mul(f, p))
+    return _cat_rows(_row_vec(diag_part(p)), dv)
+
+
+register(Primitive("eigh", _eigh_rule, _eigh_impl, _eigh_emit, jvp=_eigh_jvp))
+
+
+def _eigvalsh_rule(a, lower):
+    _square(a, "eigvalsh")
+    return a.shape[:-1], float_dtype(a)
+
+
+def _eigvalsh_jvp(ts, a, out, nb, lower):
+    _, v = eigh_parts(apply("eigh", a, lower=lower))
+    return diag_part(_eig_proj(v, ts[0], nb, lower))
+
+
+def _eigvalsh_emit(names, node):
+    return f"np.linalg.eigvalsh({names[0]}{'' if node.p['lower'] else ', UPLO=' + repr('U')})"
+
+
+register(Primitive("eigvalsh", _eigvalsh_rule, lambda a, lower: np.linalg.eigvalsh(a, UPLO="L" if lower else "U"),
+                   _eigvalsh_emit, jvp=_eigvalsh_jvp))
+
+
+# -- svd: packed [U; s; V] (reduced), and svdvals ------------------------------------------
+
+def svd_parts(p, m):
+    """Return (U, s, V) from a packed svd node of an m-row matrix (V, not V^T)."""
+    return rows(p, 0, m), row(p, m), rows(p, m + 1, p.shape[-2])
+
+
+def _svd_rule(a):
+    if a.ndim < 2:
+        raise np.linalg.LinAlgError("svd: the array must be at least two-dimensional")
+    m, n = a.shape[-2:]
+    return a.shape[:-2] + (m + 1 + n, min(m, n)), float_dtype(a)
+
+
+def _svd_impl(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.concatenate((u, s[..., None, :], np.swapaxes(vh, -1, -2)), axis=-2)
+
+
+def _svd_emit(names, node):
+    return [f"{{out}}_U, {{out}}_s, {{out}}_Vh = np.linalg.svd({names[0]}, full_matrices=False)",
+            "{out} = np.concatenate(({out}_U, {out}_s[..., None, :], np.swapaxes({out}_Vh, -1, -2)), "
+            "axis=-2)  # [U; s; V]"]
+
+
+def _svd_jvp(ts, a, out, nb):
+    # With dP = U^T dA V: ds = diag(dP), U^T dU = F o (dP S + S dP^T), V^T dV = F o (S dP + dP^T S),
+    # F_ij = 1 / (s_j^2 - s_i^2); plus the parts outside span(U) (m > k) or span(V) (n > k).
+    m, n = a.shape[-2:]
+    u, s, v = svd_parts(out, m)
+    t = ts[0]
+    tv = mm(t, v)
+    dp = mm(mT(u), tv)
+    srow, scol = _row_vec(s), _col_vec(s)
+    f = _inv_gaps(ops.sub(ops.square(srow), ops.square(scol)))
+    dps = ops.mul(dp, srow)
+    sdp = ops.mul(scol, dp)
+    du = mm(u, ops.mul(f, ops.add(dps, mT(dps))))
+    dv = mm(v, ops.mul(f, ops.add(sdp, mT(sdp))))
+    k = min(m, n)
+    if m > k:
+        du = ops.add(du, ops.div(ops.sub(tv, mm(u, dp)), srow))
+    if n > k:
+        tu = mm(mT(t), u)
+        dv = ops.add(dv, ops.div(ops.sub(tu, mm(v, mT(dp))), srow))
+    return _cat_rows(du, _row_vec(diag_part(dp)), dv)
+
+
+register(Primitive("svd", _svd_rule, _svd_impl, _svd_emit, jvp=_svd_jvp))
+
+
+def _svdvals_rule(a):
+    if a.ndim < 2:
+        raise np.linalg.LinAlgError("svd: the array must be at least two-dimensional")
+    return a.shape[:-2] + (min(a.shape[-2:]),), float_dtype(a)
+
+
+def _svdvals_jvp(ts, a, out, nb):
+    u, _, v = svd_parts(apply("svd", a), a.shape[-2])
+    return diag_part(mm(mT(u), mm(ts[0], v)))
+
+
+register(Primitive("svdvals", _svdvals_rule, lambda a: np.linalg.svd(a, compute_uv=False),
+                   "np.linalg.svd({0}, compute_uv=False)", jvp=_svdvals_jvp))
+
+
+# -- qr: packed [Q; R] (reduced, m >= n) ----------------------------------------------------
+
+def qr_parts(p, m):
+    """Return (Q, R) from a packed qr node of an m-row matrix."""
+    return rows(p, 0, m), rows(p, m, p.shape[-2])
+
+
+def _qr_rule(a):
+    if a.ndim < 2:
+        raise np.linalg.LinAlgError("qr: the array must be at least two-dimensional")
+    m, n = a.shape[-2:]
+    if m < n:
+        raise UnsupportedOperationError("the qr primitive needs m >= n (the lowering splits wide matrices)")
+    return a.shape[:-2] + (m + n, n), float_dtype(a)
+
+
+def _qr_impl(a):
+    q, r = np.linalg.qr(a)
+    return np.concatenate((q, r), axis=-2)
+
+
+def _qr_emit(names, node):
+    return [f"{{out}}_Q, {{out}}_R = np.linalg.qr({names[0]})",
+            "{out} = np.concatenate(({out}_Q, {out}_R), axis=-2)  # [Q; R]"]
+
+
+def _qr_jvp(ts, a, out, nb):
+    # With B = dA R^-1 and C = Q^T B: Q^T dQ = Omega (antisymmetric, below-diagonal part of C),
+    # dQ = Q (Omega - C) + B, dR = (C - Omega) R.
+    q, r = qr_parts(out, a.shape[-2])
+    b = mT(apply("triangular_solve", r, mT(ts[0]), lower=False, trans=True, unit=False))
+    c = mm(mT(q), b)
+    cl = tri(c, -1, True)
+    omega = ops.sub(cl, mT(cl))
+    dq = ops.add(mm(q, ops.sub(omega, c)), b)
+    dr = mm(ops.sub(c, omega), r)
+    return _cat_rows(dq, dr)
+
+
+register(Primitive("qr", _qr_rule, _qr_impl, _qr_emit, jvp=_qr_jvp))
+
+
+# -- pinv (Moore-Penrose pseudo-inverse; derivative for constant rank) -------------------------
+
+def _pinv_rule(a, rcond, rtol):
+    if a.ndim < 2:
+        raise np.linalg.LinAlgError("pinv: the array must be at least two-dimensional")
+    return a.shape[:-2] + (a.shape[-1], a.shape[-2]), float_dtype(a)
+
+
+def _pinv_impl(a, rcond, rtol):
+    kw = {} if rcond is None else {"rcond": rcond}
+    if rtol is not None:
+        kw["rtol"] = rtol
+    return np.linalg.pinv(a, **kw)
+
+
+def _pinv_emit(names, node):
+    p = node.p
+    extra = ("" if p["rcond"] is None else f", rcond={p['rcond']!r}") + \
+        ("" if p["rtol"] is None else f", rtol={p['rtol']!r}")
+    return f"np.linalg.pinv({names[0]}{extra})"
+
+
+def _pinv_jvp(ts, a, out, nb, rcond, rtol):
+    # dX = -X dA X + X X^T dA^T (I - A X) + (I - X A) dA^T X^T X   (Golub & Pereyra)
+    x, t = out, ts[0]
+    m, n = a.shape[-2:]
+    tt = mT(t)
+    res = ops.neg(mm(mm(x, t), x))
+    left = ops.sub(eye(m, out.dtype), mm(a, x))
+    right = ops.sub(eye(n, out.dtype), mm(x, a))
+    res = ops.add(res, mm(mm(mm(x, mT(x)), tt), left))
+    return ops.add(res, mm(mm(right, tt), mm(mT(x), x)))
+
+
+register(Primitive("pinv", _pinv_rule, _pinv_impl, _pinv_emit, jvp=_pinv_jvp))
+
+
+# -- expm and its Frechet derivative (linear in E) --------------------------------------------
+
+def _expm_impl(a):
+    return _sla().expm(a)
+
+
+def _block(a, e):
+    """Return the block matrices [[A, E], [0, A]] (A and E broadcast to a common stack)."""
+    batch = np.broadcast_shapes(a.shape[:-2], e.shape[:-2])
+    n = a.shape[-1]
+    a = apply("broadcast_to", a, shape=batch + (n, n))
+    e = apply("broadcast_to", e, shape=batch + (n, n))
+    z = zeros(batch + (n, n), np.result_type(a.dtype, e.dtype))
+    ax = a.ndim - 1
+    return _cat_rows(apply("concatenate", a, e, axis=ax), apply("concatenate", z, a, axis=ax))
+
+
+def _frechet_impl(a, e):
+    n = a.shape[-1]
+    if np.ndim(a) == 2 and np.ndim(e) == 2:
+        return _sla().expm_frechet(a, e, compute_expm=False)
+    batch = np.broadcast_shapes(np.shape(a)[:-2], np.shape(e)[:-2])
+    big = np.zeros(batch + (2 * n, 2 * n), np.result_type(a, e))
+    big[..., :n, :n] = a
+    big[..., n:, n:] = a
+    big[..., :n, n:] = e
+    return _sla().expm(big)[..., :n, n:]
+
+
+def _frechet_emit(names, node):
+    a, e = names
+    n = node.shape[-1]
+    if node.args[0].ndim == 2 and node.args[1].ndim == 2:
+        return f"scipy.linalg.expm_frechet({a}, {e}, compute_expm=False)"
+    dt = "" if node.dtype == np.float64 else f", dtype=np.{node.dtype.name}"
+    return [f"{{out}} = np.zeros({node.shape[:-2] + (2 * n, 2 * n)}{dt})  # expm([[A, E], [0, A]])[:n, n:]",
+            f"{{out}}[..., :{n}, :{n}] = {a}",
+            f"{{out}}[..., {n}:, {n}:] = {a}",
+            f"{{out}}[..., :{n}, {n}:] = {e}",
+            f"{{out}} = scipy.linalg.expm({{out}})[..., :{n}, {n}:]"]
+
+
+def _frechet_jvp(ts, a, e, out, nb):
+    ta, te = ts
+    res = None if te is None else _fit(apply("expm_frechet", a, align(te, nb, out.ndim)), out, nb)
+    if ta is not None:
+        # L(A, E) is the top-right block of expm([[A, E], [0, A]]): differentiate that in A
+        n = a.shape[-1]
+        t = apply("broadcast_to", align(ta, nb, out.ndim), shape=ta.shape[:nb] + out.shape)
+        z = zeros(t.shape, t.dtype)
+        ax = t.ndim - 1
+        dbig = _cat_rows(apply("concatenate", t, z, axis=ax), apply("concatenate", z, t, axis=ax))
+        big = apply("expm_frechet", _block(a, e), dbig)
+        lead = tuple(("s", 0, d, 1) for d in big.shape[:-2])
+        d = apply("gather", big, index=lead + (("s", 0, n, 1), ("s", n, 2 * n, 1)))
+        res = d if res is None else ops.add(res, d)
+    return res
+
+
+def _frechet_transpose(ct, a, e, lin, nb):
+    assert not lin[0], "expm_frechet is not linear in A"
+    return [None, sum_to(apply("expm_frechet", mT(a), ct), e.shape, nb)]
+
+
+def _frechet_rule(a, e):
+    _square(a, "expm_frechet")
+    return _batch(a, e) + a.shape[-2:], float_dtype(a, e)
+
+
+register(Primitive("expm", _same_shape_rule("expm"), _expm_impl, "scipy.linalg.expm({0})",
+                   jvp=lambda ts, a, out, nb: apply("expm_frechet", a, ts[0])))
+register(Primitive("expm_frechet", _frechet_rule, _frechet_impl, _frechet_emit, jvp=_frechet_jvp,
+                   transpose=_frechet_transpose, linear=True))
+
+
+# -- LU: packed [lu; piv] (scipy.linalg.lu_factor) and lu_solve (linear in B) --------------------
+
+def lu_parts(p):
+    """Return (lu, piv) from a packed lu_factor node (piv as int32, like SciPy's)."""
+    n = p.shape[-1]
+    return rows(p, 0, n), apply("convert", row(p, n), dtype=np.dtype(np.int32))
+
+
+def _lu_rule(a):
+    _square(a, "lu_factor")
+    return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a)
+
+
+def _lu_impl(a):
+    lu, piv = _sla().lu_factor(a)
+    return np.concatenate((lu, piv[..., None, :].astype(lu.dtype)), axis=-2)
+
+
+def _lu_emit(names, node):
+    return [f"{{out}}_lu, {{out}}_piv = scipy.linalg.lu_factor({names[0]})",
+            "{out} = np.concatenate(({out}_lu, {out}_piv[..., None, :].astype({out}_lu.dtype)), "
+            "axis=-2)  # [lu; piv]"]
+
+
+def _lu_jvp(ts, a, out, nb):
+    # P A = L U; with F = L^-1 P dA U^-1 = U (A^-1 dA) U^-1: dL = L tril(F, -1), dU = triu(F) U
+    lu, piv = lu_parts(out)
+    n = a.shape[-1]
+    u = tri(lu, 0, False)
+    l = ops.add(tri(lu, -1, True), eye(n, lu.dtype))
+    ug = mm(u, apply("lu_solve", lu, piv, ts[0], trans=0))
+    f = mT(apply("triangular_solve", lu, mT(ug), lower=False, trans=True, unit=False))
+    dlu = ops.add(mm(l, tri(f, -1, True)), mm(tri(f, 0, False), u))
+    return _cat_rows(dlu, zeros(dlu.shape[:-2] + (1, n), dlu.dtype))
+
+
+register(Primitive("lu_factor", _lu_rule, _lu_impl, _lu_emit, jvp=_lu_jvp))
+
+
+def _lu_solve_rule(lu, piv, b, trans):
+    return _solve_rule(lu, b)
+
+
+def _lu_solve_impl(lu, piv, b, trans):
+    return _sla().lu_solve((lu, piv), b, trans=trans)
+
+
+def _lu_solve_jvp(ts, lu, piv, b, out, nb, trans):
+    tlu, _, tb = ts
+    res = None if tb is None else _fit(apply("lu_solve", lu, piv, align(tb, nb, out.ndim), trans=trans), out, nb)
+    if tlu is not None:
+        t = align(tlu, nb, out.ndim)
+        dl, du = tri(t, -1, True), tri(t, 0, False)
+        x = out
+        if trans == 0:
+            # A = P^T L U: dx = -U^-1 (L^-1 dL U x + dU x)
+            inner = ops.add(apply("triangular_solve", lu, mm(dl, mm(tri(lu, 0, False), x)),
+                                  lower=True, trans=False, unit=True), mm(du, x))
+            d = apply("triangular_solve", lu, inner, lower=False, trans=False, unit=False)
+        else:
+            # A^T = U^T L^T P: with y = U^-T b = L^T P x and z = L^-T y = P x,
+            # dx = -A^-T (dU^T y + U^T dL^T z)
+            y = apply("triangular_solve", lu, b, lower=False, trans=True, unit=False)
+            z = apply("triangular_solve", lu, y, lower=True, trans=True, unit=True)
+            inner = ops.add(mm(mT(du), y), mm(mT(tri(lu, 0, False)), mm(mT(dl), z)))
+            d = apply("lu_solve", lu, piv, inner, trans=1)
+        d = _fit(ops.neg(d), out, nb)
+        res = d if res is None else ops.add(res, d)
+    return res
+
+
+def _lu_solve_transpose(ct, lu, piv, b, lin, nb, trans):
+    assert not lin[0], "lu_solve is not linear in the factorisation"
+    return [None, None, sum_to(apply("lu_solve", lu, piv, ct, trans=1 - trans), b.shape, nb)]
+
+
+register(Primitive("lu_solve", _lu_solve_rule, _lu_solve_impl,
+                   lambda names, node: f"scipy.linalg.lu_solve(({names[0]}, {names[1]}), {names[2]}"
+                                       + (", trans=1)" if node.p["trans"] else ")"),
+                   jvp=_lu_solve_jvp, transpose=_lu_solve_transpose, linear=True))
