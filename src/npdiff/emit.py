@@ -14,6 +14,7 @@ import numpy as np
 
 from .graph import Node, toposort
 from .primitives import PRIMS
+from .primitives.helpers import dtype_name
 from .pytree import tree_flatten
 
 SHORT = {"multiply": "mul", "subtract": "sub", "divide": "div", "negative": "neg", "reduce_sum": "s",
@@ -65,9 +66,9 @@ def _array_source(arr: np.ndarray) -> str:
         v = arr.item()
         if arr.dtype == np.bool_:
             return f"np.bool_({v})"
-        return f"np.{arr.dtype.name}({literal(v) if literal(v) else repr(v)})"
+        return f"np.{dtype_name(arr.dtype)}({literal(v) if literal(v) else repr(v)})"
     body = repr(arr.tolist()).replace("inf", "np.inf").replace("nan", "np.nan")
-    return f"np.array({body}, dtype=np.{arr.dtype.name})"
+    return f"np.array({body}, dtype=np.{dtype_name(arr.dtype)})"
 
 
 class Emitter:
@@ -197,6 +198,8 @@ def _tree_source(structure, exprs: list[str]) -> str:
             return next(it)
         if kind == "none":
             return "None"
+        if kind == "namedtuple":
+            raise TypeError("a generated function cannot return a namedtuple; return a tuple or dict")
         if kind in ("tuple", "list"):
             inner = ", ".join(rec(e) for e in s[1])
             if kind == "tuple":

@@ -9,7 +9,9 @@ def tree_flatten(tree) -> tuple[list, Any]:
     leaves: list = []
 
     def rec(t):
-        if isinstance(t, tuple) and not hasattr(t, "_fields"):
+        if isinstance(t, tuple) and hasattr(t, "_fields"):  # a namedtuple: a node, not a leaf
+            return ("namedtuple", type(t), [rec(e) for e in t])
+        if isinstance(t, tuple):
             return ("tuple", [rec(e) for e in t])
         if isinstance(t, list):
             return ("list", [rec(e) for e in t])
@@ -36,6 +38,8 @@ def tree_unflatten(structure, leaves) -> Any:
             return None
         if kind == "tuple":
             return tuple(rec(e) for e in s[1])
+        if kind == "namedtuple":
+            return s[1](*[rec(e) for e in s[2]])
         if kind == "list":
             return [rec(e) for e in s[1]]
         return {k: rec(e) for k, e in zip(s[1], s[2])}

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import ops
 from ..graph import const
-from .helpers import align, expand_to, is_one_const, is_zero_const, sum_to
+from .helpers import dtype_name, align, expand_to, is_one_const, is_zero_const, sum_to
 from .registry import Primitive, apply, register
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
@@ -29,7 +29,9 @@ def _result_dtype(impl, keys):
 def ew_shape_rule(impl):
     def rule(*args, **params):
         shape = np.broadcast_shapes(*[a.shape for a in args])
-        keys = tuple(("weak", type(a.value)(1)) if a.weak else ("dt", a.dtype) for a in args)
+        # the type name keeps 1, 1.0 and True (equal and equally hashed) apart in the cache
+        keys = tuple(("weak", type(a.value)(1), type(a.value).__name__) if a.weak else ("dt", a.dtype)
+                     for a in args)
         if params:
             return shape, np.asarray(impl(*[np.ones((), k[1]) if k[0] == "dt" else k[1] for k in keys], **params)).dtype
         return shape, _result_dtype(impl, keys)
@@ -313,6 +315,14 @@ def _round(x, decimals=0):
 defew("round", _round, nondiff=True, emit="np.round({0}, {decimals})")
 
 
+def stop_gradient(x):
+    return x
+
+
+# the identity with a zero derivative (e.g. the shift in a stable logsumexp); never owns its result
+defew("stop_gradient", stop_gradient, nondiff=True, emit="{0}")
+
+
 # -- select (np.where) and dtype conversion ----------------------------------
 
 def _where_impl(c, a, b):
@@ -369,6 +379,6 @@ def _s_convert(x, shape, dtype, **p):
 
 
 register(Primitive("convert", _convert_rule, lambda x, dtype: np.asarray(x).astype(dtype),
-                   lambda names, node: f"{names[0]}.astype(np.{node.dtype.name})",
+                   lambda names, node: f"{names[0]}.astype(np.{dtype_name(node.dtype)})",
                    jvp=_jvp_convert, linear=True, simplify=_s_convert,
                    transpose=lambda ct, x, lin, nb, dtype: [ops.convert(ct, dtype=x.dtype)]))

@@ -76,3 +76,13 @@ def is_one_const(x: Node) -> bool:
 def shift_axes(axes, nb: int) -> tuple:
     """Return axes moved past nb leading batch axes."""
     return tuple(a + nb for a in axes)
+
+
+def dtype_name(dt) -> str:
+    """Return the NumPy attribute naming dtype dt in generated code (np.bool_ exists in every NumPy)."""
+    return "bool_" if np.dtype(dt) == np.bool_ else np.dtype(dt).name
+
+
+def dtype_kw(node) -> str:
+    """Return ', dtype=np.<name>' for generated array constructors ('' for float64, NumPy's default)."""
+    return "" if node.dtype == np.float64 else f", dtype=np.{dtype_name(node.dtype)}"

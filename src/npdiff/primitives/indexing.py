@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from .helpers import align, sum_to, zeros
+from .helpers import dtype_kw, align, sum_to, zeros
 from .registry import Primitive, apply, register
 
 
@@ -120,6 +120,19 @@ def _fmt_index(entries, names):
     return ", ".join(parts) if parts else "..."
 
 
+def _fmt_index_tuple(entries, names):
+    """Return the index as a tuple expression (slices as slice(...)), for calls such as np.add.at."""
+    parts = []
+    for e in entries:
+        if e[0] == "s":
+            start, stop, step = e[1:]
+            stop = None if step < 0 and stop < 0 else stop
+            parts.append(f"slice({start}, {stop}, {step})")
+        else:
+            parts.append(_fmt_index((e,), names))
+    return "(" + "".join(p + ", " for p in parts) + ")"
+
+
 def _fmt_slice(start, stop, step):
     if step > 0:
         s = "" if start == 0 else str(start)
@@ -172,6 +185,37 @@ def _s_gather(x, *arrays, shape, dtype, index):
         return x
     if x.op == "broadcast_to" and x.args[0].size == 1:
         return apply("broadcast_to", apply("reshape", x.args[0], shape=()), shape=shape)
+    if x.op in ("concatenate", "stack") and is_basic(index):
+        return _gather_part(x, index)
+    return None
+
+
+def _gather_part(x, index):
+    """Return x[index] read from one part of a concatenate/stack when the index stays inside it."""
+    axis, pos, consumed = x.p["axis"], None, 0
+    for k, e in enumerate(index):
+        if e[0] == "n":
+            continue
+        if consumed == axis:
+            pos = k
+            break
+        consumed += 1
+    if pos is None:
+        return None
+    e = index[pos]
+    if x.op == "stack":
+        if e[0] != "i":
+            return None
+        return apply("gather", x.args[e[1]], index=index[:pos] + index[pos + 1:])
+    lo = 0
+    for part in x.args:
+        hi = lo + part.shape[axis]
+        if e[0] == "i" and lo <= e[1] < hi:
+            return apply("gather", part, index=index[:pos] + (("i", e[1] - lo),) + index[pos + 1:])
+        if e[0] == "s" and e[3] > 0 and lo <= e[1] and e[2] <= hi and e[1] < e[2]:
+            new = ("s", e[1] - lo, e[2] - lo, e[3])
+            return apply("gather", part, index=index[:pos] + (new,) + index[pos + 1:])
+        lo = hi
     return None
 
 
@@ -205,11 +249,11 @@ def _scatter_impl(v, *arrays, index, shape):
 def _emit_scatter(names, node):
     v = node.args[0]
     idx = _fmt_index(_full_stop(node.p["index"], node.shape), names[1:])
-    dt = "" if node.dtype == np.float64 else f", dtype=np.{node.dtype.name}"
+    dt = dtype_kw(node)
     first = f"{{out}} = np.zeros({node.shape}{dt})"
     if is_basic(node.p["index"]) or _unique(node.shape, node.p["index"], node.args[1:]):
         return [first, f"{{out}}[{idx}] = {names[0]}"]
-    return [first, f"np.add.at({{out}}, ({idx},), {names[0]})"]
+    return [first, f"np.add.at({{out}}, {_fmt_index_tuple(node.p['index'], names[1:])}, {names[0]})"]
 
 
 def _jvp_scatter(ts, v, *arrays, out, nb, index, shape):
@@ -279,7 +323,8 @@ def _emit_index_add(names, node):
     idx = _fmt_index(_full_stop(node.p["index"], node.shape), names[2:])
     if is_basic(node.p["index"]) or _unique(node.shape, node.p["index"], node.args[2:]):
         return [f"{{out}} = {names[0]}.copy()", f"{{out}}[{idx}] += {names[1]}"]
-    return [f"{{out}} = {names[0]}.copy()", f"np.add.at({{out}}, ({idx},), {names[1]})"]
+    return [f"{{out}} = {names[0]}.copy()",
+            f"np.add.at({{out}}, {_fmt_index_tuple(node.p['index'], names[2:])}, {names[1]})"]
 
 
 def _jvp_index_add(ts, y, v, *arrays, out, nb, index):

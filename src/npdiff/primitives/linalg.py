@@ -33,7 +33,7 @@ from .. import ops
 from ..errors import UnsupportedOperationError
 from ..graph import const
 from .contract import LETTERS
-from .helpers import align, expand_to, sum_to, zeros
+from .helpers import dtype_kw, align, expand_to, sum_to, zeros
 from .registry import Primitive, apply, register
 
 
@@ -536,7 +536,7 @@ def _frechet_emit(names, node):
     n = node.shape[-1]
     if node.args[0].ndim == 2 and node.args[1].ndim == 2:
         return f"scipy.linalg.expm_frechet({a}, {e}, compute_expm=False)"
-    dt = "" if node.dtype == np.float64 else f", dtype=np.{node.dtype.name}"
+    dt = dtype_kw(node)
     return [f"{{out}} = np.zeros({node.shape[:-2] + (2 * n, 2 * n)}{dt})  # expm([[A, E], [0, A]])[:n, n:]",
             f"{{out}}[..., :{n}, :{n}] = {a}",
             f"{{out}}[..., {n}:, {n}:] = {a}",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from .helpers import align, expand_to, is_zero_const, shift_axes, sum_to, zeros
+from .helpers import dtype_kw, align, expand_to, is_zero_const, shift_axes, sum_to, zeros
 from .registry import Primitive, apply, register
 
 
@@ -131,7 +131,7 @@ def _emit_bcast(names, node):
 
 
 def _dt(node):
-    return "" if node.dtype == np.float64 else f", dtype=np.{node.dtype.name}"
+    return dtype_kw(node)
 
 
 def _jvp_bcast(ts, x, out, nb, shape):
@@ -270,7 +270,7 @@ def _stack_rule(*xs, axis):
 
 def _emit_stack(names, node):
     axis = node.p["axis"]
-    dt = "" if node.dtype == np.float64 else f", dtype=np.{node.dtype.name}"
+    dt = dtype_kw(node)
     if axis == 0:
         return f"np.array([{', '.join(names)}]{dt})"
     return f"np.stack(({', '.join(names)},), axis={axis})"
