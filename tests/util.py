@@ -29,7 +29,10 @@ def assert_close(a, b, rtol=1e-5, atol=1e-6, what=""):
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
+    bad = np.isnan(a) != np.isnan(b)
+    assert not bad.any(), f"{what}: NaN mismatch at {np.argwhere(bad)[0].tolist()}"
     err = np.abs(a - b) - (atol + rtol * np.abs(b))
+    err[np.isnan(a) & np.isnan(b)] = -1.0
     if err.size and err.max() > 0:
         k = np.unravel_index(np.argmax(err), err.shape)
         raise AssertionError(f"{what}: worst mismatch at {k}: {a[k]} vs {b[k]}")

@@ -73,7 +73,7 @@ class Tracer:
             fn = UFUNCS.get(ufunc)
             if fn is None:
                 raise UnsupportedOperationError(
-                    f"npdiff has no derivative rule for numpy.{ufunc.__name__} "
+                    f"npdiff has no derivative rule for {_ufunc_qualname(ufunc)} "
                     f"(at {user_frame_description()})")
             return fn(*inputs, **kwargs)
         fn = UFUNCS.get((ufunc, method))
@@ -83,7 +83,7 @@ class Tracer:
                 f"(at {user_frame_description()})")
         return fn(*inputs, **kwargs)
 
-    def __array_function__(self, func, types, args, kwargs):
+    def __array_function__(self, func, types, args, kwargs):  # noqa: D105
         fn = FUNCTIONS.get(func)
         if fn is None:
             mod = getattr(func, "__module__", "numpy") or "numpy"
@@ -132,6 +132,20 @@ class Tracer:
         return self._concrete(".tolist()").tolist()
 
     __hash__ = None
+
+
+def _ufunc_qualname(ufunc) -> str:
+    """Return 'numpy.sin' or 'scipy.special.gammaln' for a ufunc."""
+    import numpy as _np
+    if getattr(_np, ufunc.__name__, None) is ufunc:
+        return f"numpy.{ufunc.__name__}"
+    try:
+        import scipy.special as sp
+        if getattr(sp, ufunc.__name__, None) is ufunc:
+            return f"scipy.special.{ufunc.__name__}"
+    except ImportError:
+        pass
+    return f"the ufunc {ufunc.__name__}"
 
 
 def _T(method, ufunc, swap=False):

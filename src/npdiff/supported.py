@@ -1,0 +1,137 @@
+"""What npdiff can trace: the supported NumPy/SciPy functions and a coverage report.
+
+Everything is read from the lowering tables (``trace.FUNCTIONS``, ``UFUNCS``,
+``METHODS``, the array-creation patches and ``EXTRA_PATCHES``), so the list is
+always the one the tracer actually uses.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+import numpy as np
+
+from . import trace
+
+# namespaces searched for public names, in order of preference
+NAMESPACES = ("numpy", "numpy.linalg", "numpy.fft", "scipy.special", "scipy.linalg", "scipy.stats")
+REPORTED = ("numpy", "numpy.linalg", "scipy.special")  # namespaces counted by coverage_report
+
+
+def _module(name, load=False):
+    mod = sys.modules.get(name)
+    if mod is None and load:
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            return None
+    return mod
+
+
+def _public_names(mod) -> dict[int, list[str]]:
+    """Return id(object) -> the public names a module binds it to."""
+    out: dict[int, list[str]] = {}
+    for name in dir(mod):
+        if name.startswith("_"):
+            continue
+        try:
+            obj = getattr(mod, name)
+        except Exception:  # noqa: BLE001 - deprecated attributes may raise
+            continue
+        out.setdefault(id(obj), []).append(name)
+    return out
+
+
+def _supported_objects() -> list:
+    """Return the NumPy/SciPy callables that have a lowering (functions and ufuncs)."""
+    objs = list(trace.FUNCTIONS)
+    objs += [k for k in trace.UFUNCS if not isinstance(k, tuple)]
+    objs += [trace._ORIG[name] for name in trace._PATCHES if name in trace._ORIG]
+    return objs
+
+
+def _patched_names() -> list[str]:
+    names = []
+    for mod, name, _ in trace.EXTRA_PATCHES:
+        prefix = getattr(mod, "npdiff_qualname", None) if not isinstance(mod, type(sys)) else mod.__name__
+        if prefix is None:
+            prefix = getattr(mod, "__module__", "") + "." + getattr(mod, "__name__", type(mod).__name__)
+        names.append(f"{prefix}.{name}")
+    return names
+
+
+def supported_functions() -> list[str]:
+    """Return the sorted qualified names npdiff can trace and differentiate.
+
+    NumPy and SciPy functions under every public name they have (``numpy.abs``
+    and ``numpy.absolute``), ufunc methods (``numpy.add.reduce``), ndarray
+    methods (``ndarray.sum``) and intercepted SciPy functions
+    (``scipy.special.logsumexp``, ``scipy.stats.norm.logpdf``).
+    """
+    index = {ns: _public_names(mod) for ns in NAMESPACES if (mod := _module(ns)) is not None}
+    names: set[str] = set()
+
+    def qualified(obj) -> list[str]:
+        found = [f"{ns}.{n}" for ns, table in index.items() for n in table.get(id(obj), [])]
+        if found:
+            return found
+        return [f"{getattr(obj, '__module__', None) or 'numpy'}.{getattr(obj, '__name__', repr(obj))}"]
+
+    for obj in _supported_objects():
+        names.update(qualified(obj))
+    for key in trace.UFUNCS:
+        if isinstance(key, tuple):
+            ufunc, method = key
+            names.update(f"{q}.{method}" for q in qualified(ufunc))
+    names.update(f"ndarray.{m}" for m in trace.METHODS)
+    names.update(_patched_names())
+    return sorted(names)
+
+
+def _is_public_callable(obj) -> bool:
+    return callable(obj) and not isinstance(obj, type)
+
+
+def coverage(namespace: str) -> tuple[list[str], list[str]]:
+    """Return (supported, unsupported) public callables of a namespace (e.g. "numpy.linalg")."""
+    mod = _module(namespace, load=True)
+    if mod is None:
+        return [], []
+    done = {id(o) for o in _supported_objects()}
+    patched = {n.rsplit(".", 1)[1] for n in _patched_names() if n.rsplit(".", 1)[0] == namespace}
+    yes, no = [], []
+    for name in sorted(dir(mod)):
+        if name.startswith("_"):
+            continue
+        try:
+            obj = getattr(mod, name)
+        except Exception:  # noqa: BLE001
+            continue
+        if not _is_public_callable(obj):
+            continue
+        (yes if id(obj) in done or name in patched else no).append(name)
+    return yes, no
+
+
+def coverage_report(verbose: bool = False) -> str:
+    """Return a readable count of the supported public callables of NumPy,
+    numpy.linalg, scipy.special and the ndarray methods (with the missing names if verbose)."""
+    lines = ["npdiff coverage (public callables with a derivative-aware lowering)"]
+    rows = [(ns, *coverage(ns)) for ns in REPORTED]
+    methods = [m for m in dir(np.ndarray) if not m.startswith("_") and callable(getattr(np.ndarray, m))]
+    rows.append(("ndarray methods", [m for m in methods if m in trace.METHODS],
+                 [m for m in methods if m not in trace.METHODS]))
+    width = max(len(r[0]) for r in rows)
+    for ns, yes, no in rows:
+        total = len(yes) + len(no)
+        if not total:
+            lines.append(f"  {ns:<{width}}  not installed")
+            continue
+        lines.append(f"  {ns:<{width}}  {len(yes):4d} / {total:4d}  ({100.0 * len(yes) / total:5.1f}%)")
+    lines.append(f"  {len(supported_functions())} qualified names in total (see npdiff.supported.supported_functions())")
+    if verbose:
+        for ns, _, no in rows:
+            if no:
+                lines.append(f"\nnot supported in {ns}:")
+                lines.append("  " + ", ".join(no))
+    return "\n".join(lines)
