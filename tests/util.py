@@ -32,7 +32,7 @@ def assert_close(a, b, rtol=1e-5, atol=1e-6, what=""):
     bad = np.isnan(a) != np.isnan(b)
     assert not bad.any(), f"{what}: NaN mismatch at {np.argwhere(bad)[0].tolist()}"
     err = np.abs(a - b) - (atol + rtol * np.abs(b))
-    err[np.isnan(a) & np.isnan(b)] = -1.0
+    err = np.where(np.isnan(a) & np.isnan(b), -1.0, err)
     if err.size and err.max() > 0:
         k = np.unravel_index(np.argmax(err), err.shape)
         raise AssertionError(f"{what}: worst mismatch at {k}: {a[k]} vs {b[k]}")
