@@ -327,7 +327,7 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
     leaves, structure = tree_flatten(out_tree)
     closures = {c[0]: c for c in (closures or [])}
     if scalar is not False:
-        from .emit_scalar import NotScalar, eligible
+        from .emit_scalar import NotScalar, eligible, prefer_scalar
         all_out = [l for i, l in enumerate(leaves) if i not in closures]
         for _, _, inodes, itree in closures.values():
             all_out += tree_flatten(itree)[0]
@@ -342,6 +342,9 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
                 ab = ArrayBackend()
                 alines, params = _function_lines(ab, f"_{name}_array", arg_names, inputs, leaves, structure,
                                                  closures, None)
+                if not scalar and not prefer_scalar(slines, alines):
+                    slines = None
+            if slines is not None:
                 args = ", ".join(params)
                 wrapper = [f"def {name}({args}):"] + ([f'    """{doc}"""'] if doc else []) + [
                     "    try:",

@@ -18,8 +18,9 @@ from .primitives import PRIMS
 from .primitives.contract import parse
 from .primitives.indexing import build_index
 
-SCALAR_MAX = 16  # largest array (in elements) unrolled
-TOTAL_MAX = 4000  # largest number of scalar statements
+SCALAR_MAX = 256  # largest array (in elements) that may be unrolled
+TOTAL_MAX = 20000  # largest total number of elements considered for unrolling
+SCALAR_OP_NS, ARRAY_OP_NS = 45, 900  # rough cost of one Python-float statement / one small NumPy call
 OPERATORS = {"add": "{0} + {1}", "subtract": "{0} - {1}", "multiply": "{0} * {1}", "divide": "{0} / {1}",
              "negative": "-{0}", "square": "{0} * {0}", "reciprocal": "1.0 / {0}", "absolute": "abs({0})",
              "maximum": "max({0}, {1})", "minimum": "min({0}, {1})", "greater": "{0} > {1}",
@@ -46,6 +47,14 @@ def eligible(nodes: list[Node]) -> bool:
             return False
         total += n.size
     return total <= TOTAL_MAX
+
+
+def prefer_scalar(scalar_lines: list[str], array_lines: list[str]) -> bool:
+    """Return True if the unrolled version should be cheaper to run than the array version."""
+    def ops(lines):
+        return sum(1 for l in lines if (" = " in l or " += " in l or " -= " in l or " *= " in l)
+                   and not l.lstrip().startswith(("if ", "def ", '"""')))
+    return ops(scalar_lines) * SCALAR_OP_NS < ops(array_lines) * ARRAY_OP_NS
 
 
 def _lit(v) -> str:
