@@ -94,6 +94,14 @@ def _transpose(ct, *xs, lin, nb, spec):
 
 def _simplify(*xs, shape, dtype, spec):
     ins, o = parse(spec)
+    if len(xs) == 2 and ins[0] == ins[1] and xs[0].uid > xs[1].uid:  # canonical order: a.b is b.a
+        return apply("einsum", xs[1], xs[0], spec=spec)
+    if len(xs) > 1 and "" in ins:  # a 0-d operand is a plain scale factor
+        k = ins.index("")
+        rest = [x for j, x in enumerate(xs) if j != k]
+        rest_ins = [s for j, s in enumerate(ins) if j != k]
+        inner = apply("einsum", *rest, spec=",".join(rest_ins) + "->" + o)
+        return apply("multiply", inner, xs[k])
     if len(xs) == 1 and ins[0] == o:
         return xs[0]
     if len(xs) == 1 and sorted(ins[0]) == sorted(o) and len(set(o)) == len(o):

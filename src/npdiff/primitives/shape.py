@@ -40,6 +40,11 @@ def _emit_sum(names, node):
 def _s_sum(x, shape, dtype, axes):
     if not axes:
         return x if x.dtype == dtype else None
+    if x.ndim == 1 and x.dtype == dtype and dtype.kind == "f":  # sum(a * b) -> a @ b, sum(a ** 2) -> a @ a
+        if x.op == "multiply" and all(a.shape == x.shape for a in x.args):
+            return apply("einsum", *x.args, spec="i,i->")
+        if x.op == "power" and x.args[1].op == "const" and x.args[1].weak and x.args[1].value == 2:
+            return apply("einsum", x.args[0], x.args[0], spec="i,i->")
     if x.op == "broadcast_to":
         y = x.args[0]
         yal = (1,) * (x.ndim - y.ndim) + y.shape
