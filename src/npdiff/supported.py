@@ -44,7 +44,7 @@ def _public_names(mod) -> dict[int, list[str]]:
 
 def _supported_objects() -> list:
     """Return the NumPy/SciPy callables that have a lowering (functions and ufuncs)."""
-    objs = list(trace.FUNCTIONS)
+    objs = [f for f, low in trace.FUNCTIONS.items() if not getattr(low, "npdiff_refuses", False)]
     objs += [k for k in trace.UFUNCS if not isinstance(k, tuple)]
     objs += [trace._ORIG[name] for name in trace._PATCHES if name in trace._ORIG]
     return objs

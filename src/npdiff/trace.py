@@ -33,6 +33,12 @@ def implements(*funcs):
     return deco
 
 
+def refuses(fn):
+    """Mark a lowering that only raises a helpful error (it is not listed as supported)."""
+    fn.npdiff_refuses = True
+    return fn
+
+
 class Tracer:
     """An array whose value is a graph node; NumPy calls on it build the graph."""
 

@@ -9,7 +9,7 @@ from ..errors import TracingError, UnsupportedOperationError, user_frame_descrip
 from ..graph import Node, const
 from ..primitives import PRIMS, apply
 from ..primitives.contract import fresh, parse
-from ..trace import FUNCTIONS, METHODS, UFUNCS, Tracer, implements, node_of
+from ..trace import FUNCTIONS, METHODS, UFUNCS, Tracer, implements, node_of, refuses
 
 W = Tracer  # wrap a node
 
@@ -703,6 +703,7 @@ def atleast_2d(*arys):
 
 
 @implements(np.allclose, np.isclose, np.array_equal)
+@refuses
 def _value_comparison(*args, **kwargs):
     raise TracingError("comparing traced values (np.allclose/np.isclose/np.array_equal) depends on "
                        "their values, which are not known while tracing.\n  at " + user_frame_description())

@@ -15,7 +15,7 @@ from ..errors import UnsupportedOperationError
 from ..graph import Node
 from ..primitives import apply
 from ..primitives.linalg import eigh_parts, lu_parts, mm, mT, qr_parts, svd_parts, sym_from
-from ..trace import EXTRA_PATCHES, Tracer, implements, is_traced, node_of
+from ..trace import EXTRA_PATCHES, Tracer, implements, is_traced, node_of, refuses
 from . import api
 
 W = Tracer
@@ -116,6 +116,7 @@ def eigvalsh(a, UPLO="L"):
 
 
 @implements(la.eig, la.eigvals)
+@refuses
 def _eig(a, *args, **kwargs):
     _unsupported("numpy.linalg.eig/eigvals", "eigenvalues of general matrices are complex; "
                  "use np.linalg.eigh for symmetric matrices")
@@ -243,6 +244,7 @@ def tensorsolve(a, b, axes=None):
 
 
 @implements(la.lstsq, la.matrix_rank)
+@refuses
 def _value_dependent(*args, **kwargs):
     _unsupported("numpy.linalg.lstsq/matrix_rank", "their rank result depends on the values; "
                  "use np.linalg.pinv(A) @ b or np.linalg.solve")
