@@ -35,7 +35,7 @@ from ..primitives import PRIMS
 from ..pytree import tree_flatten
 from ..trace import Tracer, trace, tracing
 from ..transforms import vjp_nodes
-from .adjoint_generic import transform_expr_generic, transform_generic
+from .adjoint_generic import expr_inputs, transform_expr_generic, transform_generic
 from ..generated import GeneratedFunction
 from .core import ShapeDtype, aval, func_name
 
@@ -95,7 +95,7 @@ def transform_expr(expr: str, **arg_shapes) -> str:
         targets.append(stmt.targets[0].id)
     if not targets:
         raise ValueError("expected an assignment such as 'D = A @ B + C'")
-    inputs = _expr_inputs(tree)
+    inputs = expr_inputs(tree)
     output = targets[-1]
     if output in inputs:
         raise ValueError(f"aliasing is not supported: `{output}` is both read and assigned")
@@ -133,25 +133,6 @@ def _exec_namespace() -> dict:
     except ImportError:  # pragma: no cover - scipy is optional
         pass
     return ns
-
-
-def _expr_inputs(tree) -> list[str]:
-    """Names read before they are assigned (numpy and called functions excluded)."""
-    inputs, assigned = [], set()
-    for stmt in tree.body:
-        roots = set()
-        for n in ast.walk(stmt.value):
-            if isinstance(n, ast.Call):
-                f = n.func
-                while isinstance(f, ast.Attribute):
-                    f = f.value
-                roots.add(id(f))
-        for n in ast.walk(stmt.value):
-            if (isinstance(n, ast.Name) and id(n) not in roots and n.id not in ("np", "numpy", "math", "scipy")
-                    and n.id not in assigned and n.id not in inputs):
-                inputs.append(n.id)
-        assigned.add(stmt.targets[0].id)
-    return inputs
 
 
 def _function_from_source(source: str) -> Callable:

@@ -816,21 +816,7 @@ def transform_expr_generic(expr: str, *, helpers=True) -> str:
             raise tr.unsupported("anything but assignments `name = expression`", stmt)
     if not targets:
         raise ValueError("expected an assignment such as 'D = A @ B + C'")
-    # inputs: names read before they are assigned (numpy and called functions excluded)
-    inputs, assigned = [], set()
-    for stmt in tree.body:
-        roots = set()
-        for n in ast.walk(stmt.value):
-            if isinstance(n, ast.Call):
-                f = n.func
-                while isinstance(f, ast.Attribute):
-                    f = f.value
-                roots.add(id(f))
-        for n in ast.walk(stmt.value):
-            if (isinstance(n, ast.Name) and id(n) not in roots and n.id not in ("np", "numpy")
-                    and n.id not in assigned and n.id not in inputs):
-                inputs.append(n.id)
-        assigned.add(stmt.targets[0].id)
+    inputs = expr_inputs(tree)
     output = targets[-1]
     if output in inputs:
         tr.stmt = tree.body[-1]
@@ -855,3 +841,22 @@ def transform_expr_generic(expr: str, *, helpers=True) -> str:
     if helpers and tr.helpers:
         return helper_source(tr.helpers) + "\n\n" + body
     return body
+
+
+def expr_inputs(tree) -> list[str]:
+    """Return the names an assignment sequence reads before assigning them (modules and called functions excluded)."""
+    inputs, assigned = [], set()
+    for stmt in tree.body:
+        roots = set()
+        for n in ast.walk(stmt.value):
+            if isinstance(n, ast.Call):
+                f = n.func
+                while isinstance(f, ast.Attribute):
+                    f = f.value
+                roots.add(id(f))
+        for n in ast.walk(stmt.value):
+            if (isinstance(n, ast.Name) and id(n) not in roots and n.id not in ("np", "numpy", "math", "scipy")
+                    and n.id not in assigned and n.id not in inputs):
+                inputs.append(n.id)
+        assigned.add(stmt.targets[0].id)
+    return inputs

@@ -581,17 +581,20 @@ def clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kw):
 METHODS["clip"] = lambda self, a_min=None, a_max=None, **kw: clip(self, a_min, a_max, **kw)
 
 
-@implements(np.cumsum)
-def cumsum(a, axis=None, dtype=None, out=None):
-    x = N(a)
-    if axis is None:
-        x, axis = apply("reshape", x, shape=(x.size,)), 0
-    if dtype is not None:
-        x = apply("convert", x, dtype=np.dtype(dtype))
-    return W(apply("cumsum", x, axis=int(axis) % x.ndim))
+def cumulative(prim):
+    """Return the lowering of np.cumsum-like functions onto primitive ``prim`` (flattening for axis=None)."""
+    def lowering(a, axis=None, dtype=None, out=None):
+        x = N(a)
+        if axis is None:
+            x, axis = apply("reshape", x, shape=(x.size,)), 0
+        if dtype is not None:
+            x = apply("convert", x, dtype=np.dtype(dtype))
+        return W(apply(prim, x, axis=int(axis) % x.ndim))
+    lowering.__name__ = prim
+    return lowering
 
 
-METHODS["cumsum"] = cumsum
+cumsum = FUNCTIONS[np.cumsum] = METHODS["cumsum"] = cumulative("cumsum")
 
 
 @implements(np.flip)

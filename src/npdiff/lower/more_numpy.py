@@ -19,7 +19,7 @@ from ..graph import const
 from ..primitives import PRIMS, apply
 from ..primitives.helpers import zeros
 from ..trace import FUNCTIONS, METHODS, Tracer, implements, node_of
-from .api import _axes, concatenate, flip, transpose
+from .api import _axes, concatenate, cumulative, flip, transpose
 
 W, N = Tracer, node_of
 _NOVALUE = getattr(np, "_NoValue", object())
@@ -85,14 +85,7 @@ def _keepdims(node, shape, axes, extra=0):
 
 # -- cumulative products, differences -------------------------------------------------------------
 
-@implements(np.cumprod)
-def cumprod(a, axis=None, dtype=None, out=None):
-    x = N(a)
-    if axis is None:
-        x, axis = apply("reshape", x, shape=(x.size,)), 0
-    if dtype is not None:
-        x = apply("convert", x, dtype=np.dtype(dtype))
-    return W(apply("cumprod", x, axis=int(axis) % x.ndim))
+cumprod = implements(np.cumprod)(cumulative("cumprod"))
 
 
 METHODS["cumprod"] = cumprod
