@@ -23,12 +23,15 @@ TOTAL_MAX = 20000  # largest total number of elements considered for unrolling
 SCALAR_OP_NS, ARRAY_OP_NS = 45, 900  # rough cost of one Python-float statement / one small NumPy call
 OPERATORS = {"add": "{0} + {1}", "subtract": "{0} - {1}", "multiply": "{0} * {1}", "divide": "{0} / {1}",
              "negative": "-{0}", "square": "{0} * {0}", "reciprocal": "1.0 / {0}", "absolute": "abs({0})",
-             "maximum": "max({0}, {1})", "minimum": "min({0}, {1})", "greater": "{0} > {1}",
+             "maximum": "({0} if {0} > {1} or {0} != {0} else {1})",
+             "minimum": "({0} if {0} < {1} or {0} != {0} else {1})", "greater": "{0} > {1}",
              "greater_equal": "{0} >= {1}", "less": "{0} < {1}", "less_equal": "{0} <= {1}",
              "equal": "{0} == {1}", "not_equal": "{0} != {1}", "logical_not": "not {0}",
-             "logical_and": "({0} and {1})", "logical_or": "({0} or {1})", "arctan2": "math.atan2({0}, {1})",
+             "logical_and": "bool({0} and {1})", "logical_or": "bool({0} or {1})",
+             "arctan2": "math.atan2({0}, {1})",
              "hypot": "math.hypot({0}, {1})", "log2": "math.log2({0})", "log10": "math.log10({0})",
-             "exp2": "2.0 ** {0}", "sign": "float(({0} > 0) - ({0} < 0))", "floor": "float(math.floor({0}))",
+             "exp2": "2.0 ** {0}", "sign": "(float(({0} > 0) - ({0} < 0)) if {0} == {0} else {0})",
+             "floor": "float(math.floor({0}))",
              "ceil": "float(math.ceil({0}))", "trunc": "float(math.trunc({0}))"}
 ZERO, ONE = "0.0", "1.0"
 
@@ -90,6 +93,14 @@ def _atom(s: str) -> bool:
 
 def _paren(s: str) -> str:
     return s if _atom(s) else f"({s})"
+
+
+def _lit_value(s: str):
+    """Return the float value of a numeric literal (None for names and expressions)."""
+    try:
+        return float(s.strip("()"))
+    except ValueError:
+        return {"math.inf": math.inf, "-math.inf": -math.inf}.get(s)
 
 
 def _is_int_literal(s: str) -> bool:
@@ -225,6 +236,8 @@ class ScalarEmitter:
                         e = self.binop("*", e, t)
                 else:
                     e = f"{op[-3:]}({', '.join(terms)})" if len(terms) > 1 else terms[0]
+                    if len(terms) > 1:  # Python's max/min drop nan; NumPy's propagate it
+                        e = f"{e} if {' and '.join(f'{t} == {t}' for t in terms)} else math.nan"
                 out[i] = self._name(e, short)
             return out
         if op == "broadcast_to":
@@ -255,8 +268,8 @@ class ScalarEmitter:
     def _elementwise(self, op, tmpl, a, p, short):
         if op in ("add", "subtract", "multiply", "divide"):
             sym = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}[op]
-            if op == "divide" and a[0] == ZERO:
-                return ZERO
+            if op == "divide" and a[0] == ZERO and _lit_value(a[1]):
+                return ZERO  # 0 / b folds only for a nonzero literal b (0/0 and 0/nan are nan)
             return self._name(self.binop(sym, a[0], a[1]), short)
         if op == "negative":
             return ZERO if a[0] == ZERO else self._name(f"-{_paren(a[0])}", short)

@@ -50,8 +50,10 @@ def _bcast(d, shape, n):
 def _rule(node, full, raw, n):
     op, p, shape = node.op, node.p, node.shape
     prim = PRIMS[op]
-    if prim.domain is not None or op in ("where", "convert", "custom_jvp_out"):
-        parts = full[1:] if op in ("where", "custom_jvp_out") else full
+    if op == "custom_jvp_out":  # the user's rule may couple any output to any input element
+        return _conservative(node, full[1:], n)
+    if prim.domain is not None or op in ("where", "convert"):
+        parts = full[1:] if op == "where" else full
         acc = np.zeros(shape + (n,), bool)
         for d in parts:
             acc = acc | _bcast(d, shape, n)

@@ -42,11 +42,12 @@ def refuses(fn):
 class Tracer:
     """An array whose value is a graph node; NumPy calls on it build the graph."""
 
-    __slots__ = ("node",)
+    __slots__ = ("node", "_view")
     __array_priority__ = 1000.0
 
     def __init__(self, node: Node):
         self.node = node
+        self._view = None  # (base tracer, index) when made by basic indexing: writes go through to base
 
     # -- metadata --------------------------------------------------------------
     shape = property(lambda self: self.node.shape)
@@ -201,6 +202,18 @@ def _getitem(self, index):
 
 def _setitem(self, index, value):
     self.node = METHODS["__setitem__"](self, index, value).node
+    if self._view is not None:  # a view (y[i], y[1:]...): NumPy writes into the base array too
+        base, bindex = self._view
+        sub = Tracer(METHODS["__getitem__"](base, bindex).node)
+        sub.node = METHODS["__setitem__"](sub, index, value).node
+        base[bindex] = sub
+
+
+def write_back(self):
+    """After an in-place method replaced the whole of view ``self``, store it into its base too."""
+    if self._view is not None:
+        base, bindex = self._view
+        base[bindex] = Tracer(self.node)
 
 
 Tracer.__getitem__ = _getitem

@@ -148,7 +148,10 @@ def _plan(leaves, w, mode, sparse):
         fwd_cols = pattern.colour_columns(P)
         rev_rows = [pattern.colour_columns(d.reshape(-1, n).T) for d in deps]
     if mode == "auto":
-        if deps is not None:
+        from ..graph import toposort
+        if any(node.op == "custom_vjp_out" for node in toposort(leaves, stop=[w])):
+            mode = "rev"  # a custom_vjp function has no forward mode
+        elif deps is not None:
             mode = "fwd" if fwd_cols[0] <= sum(r[0] for r in rev_rows) else "rev"
         else:
             mode = "fwd" if n <= m else "rev"
@@ -225,7 +228,13 @@ jacobian = _jac_op("auto", "jacobian")
 
 def hessian(func: Callable, argnums=0, sparse: bool = False) -> LazyFunction:
     """Return a function computing the Hessian of scalar func, shape in.shape + in.shape."""
-    g = grad(func, argnums)
+    gs, gj = grad(func, argnums), jacrev(func, argnums)
+
+    def build(*nodes):  # grad for scalar func; jacrev otherwise, so hessian(hessian(f)) works (as in JAX)
+        out = call_on_nodes(func, list(nodes))
+        scalar = isinstance(out, Node) and out.shape == ()
+        return (gs if scalar else gj)._build(*nodes)
+    g = LazyFunction(build, func, "grad", "Return the gradient of the function.")
     h = jacfwd(g, argnums, sparse=sparse)
     h.__name__ = f"hessian_{func_name(func)}"
     h.__wrapped__ = func

@@ -77,7 +77,10 @@ def _consumed(it):
 def getitem(self, index):
     x = node_of(self)
     entries, arrays = canonical_index(index, x.shape)
-    return Tracer(apply("gather", x, *arrays, index=entries))
+    out = Tracer(apply("gather", x, *arrays, index=entries))
+    if isinstance(self, Tracer) and not arrays and out.node.ndim:  # basic indexing gives a view
+        out._view = (self, index)
+    return out
 
 
 def setitem(self, index, value):

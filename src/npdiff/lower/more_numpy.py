@@ -18,7 +18,7 @@ from ..errors import UnsupportedOperationError
 from ..graph import const
 from ..primitives import PRIMS, apply
 from ..primitives.helpers import zeros
-from ..trace import FUNCTIONS, METHODS, Tracer, implements, node_of
+from ..trace import FUNCTIONS, METHODS, Tracer, implements, node_of, write_back
 from .api import _axes, concatenate, cumulative, flip, transpose
 
 W, N = Tracer, node_of
@@ -361,6 +361,7 @@ def argsort(a, axis=-1, kind=None, order=None, stable=None):
 
 def _sort_method(self, axis=-1, kind=None, order=None, stable=None):
     self.node = N(sort(self, axis=axis, kind=kind, order=order))
+    write_back(self)
 
 
 METHODS["sort"] = _sort_method
@@ -1180,10 +1181,12 @@ if hasattr(np.linalg, "cross") and np.linalg.cross not in FUNCTIONS:
 def _fill_method(self, value):
     x = N(self)
     self.node = _fill(value, x.shape, x.dtype)
+    write_back(self)
 
 
 def _partition_method(self, kth, axis=-1, kind="introselect", order=None):
     self.node = N(sort(self, axis=axis, order=order))
+    write_back(self)
 
 
 METHODS["fill"] = _fill_method

@@ -300,10 +300,32 @@ def _jvp_set(ts, y, v, *arrays, out, nb, index):
     return set_b(ty, tv, arrays, index, nb)
 
 
+def _last_writes(shape, index, arrays):
+    """Return a 0/1 mask over the index positions marking the last write to each element.
+
+    With a repeated position ``y[[1, 1]] = v`` NumPy keeps only the last value, so only
+    that entry of v may receive the cotangent. None when every position is distinct.
+    """
+    if any(a.op != "const" for a in arrays) or _unique(shape, index, arrays):
+        return None
+    pos = np.arange(int(np.prod(shape))).reshape(shape)[build_index(index, [a.value for a in arrays])]
+    flat = pos.ravel()
+    _, first_rev = np.unique(flat[::-1], return_index=True)
+    mask = np.zeros(flat.size)
+    mask[flat.size - 1 - first_rev] = 1.0
+    return mask.reshape(pos.shape)
+
+
 def _t_set(ct, y, v, *arrays, lin, nb, index):
     from ..graph import const
     cy = set_b(ct, const(0.0), arrays, index, nb) if lin[0] else None
-    cv = sum_to(gather_b(ct, arrays, index, nb), v.shape, nb) if lin[1] else None
+    cv = None
+    if lin[1]:
+        g = gather_b(ct, arrays, index, nb)
+        mask = _last_writes(y.shape, index, arrays)
+        if mask is not None:
+            g = ops.multiply(g, const(mask.astype(ct.dtype)))
+        cv = sum_to(g, v.shape, nb)
     return [cy, cv] + [None] * len(arrays)
 
 
