@@ -155,3 +155,27 @@ def test_jacobian_auto_mode_uses_reverse_through_custom_vjp():
     sm.defvjp(fwd, bwd)
     x = np.array([0.3, -0.5, 0.8])
     assert_close(npdiff.jacobian(sm)(x), fd_jac(sm, [x], 0))
+
+
+def test_masked_assignment_with_traced_mask_is_a_select():
+    def f(x):
+        y = x * 2.0
+        y[x > 0] = 0.5
+        return np.sum(y * x)
+    x = np.array([-1.0, 0.5, 2.0, -0.3])
+    expect = np.where(x > 0, 0.5, 4.0 * x)
+    assert np.allclose(npdiff.grad(f)(x), expect)
+    with pytest.raises(npdiff.TracingError, match="np.where"):
+        npdiff.grad(lambda x: np.sum(_set_mask_array(x)))(x)
+
+
+def _set_mask_array(x):
+    y = x.copy()
+    y[x > 0] = x[:2]
+    return y
+
+
+def test_divmod_on_tracers():
+    q, r = npdiff.numpify(lambda x: divmod(x, 0.75), (3,))(np.array([1.0, 2.0, -1.0]))
+    assert np.allclose(q, np.floor_divide([1.0, 2.0, -1.0], 0.75))
+    assert np.allclose(r, np.remainder([1.0, 2.0, -1.0], 0.75))

@@ -170,6 +170,8 @@ for _m, _u in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply), ("tr
 for _m, _u in (("lt", np.less), ("le", np.less_equal), ("gt", np.greater), ("ge", np.greater_equal),
                ("eq", np.equal), ("ne", np.not_equal), ("and", np.logical_and), ("or", np.logical_or)):
     setattr(Tracer, f"__{_m}__", _T(_m, _u))
+Tracer.__divmod__ = lambda self, other: (np.floor_divide(self, other), np.remainder(self, other))
+Tracer.__rdivmod__ = lambda self, other: (np.floor_divide(other, self), np.remainder(other, self))
 Tracer.__neg__ = lambda self: np.negative(self)
 Tracer.__pos__ = lambda self: self
 Tracer.__abs__ = lambda self: np.absolute(self)

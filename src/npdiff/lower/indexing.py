@@ -85,8 +85,15 @@ def getitem(self, index):
 
 def setitem(self, index, value):
     y = node_of(self)
-    entries, arrays = canonical_index(index, y.shape)
     v = node_of(value)
+    mask = index.node if isinstance(index, Tracer) else None
+    if mask is not None and mask.dtype == np.bool_ and mask.op != "const" and mask.shape == y.shape:
+        # y[x > 0] = v with a traced mask of y's shape is an elementwise select
+        if v.ndim:
+            raise TracingError("y[mask] = v with a traced mask needs a scalar v (its size would depend on "
+                               "the mask); use y = np.where(mask, values, y).\n  at " + user_frame_description())
+        return Tracer(apply("where", mask, apply("convert", v, dtype=y.dtype) if not v.weak else v, y))
+    entries, arrays = canonical_index(index, y.shape)
     if v.dtype != y.dtype and not v.weak:
         v = apply("convert", v, dtype=y.dtype)
     return Tracer(apply("set_index", y, v, *arrays, index=entries))
