@@ -19,7 +19,7 @@ from .primitives.contract import parse
 from .primitives.indexing import build_index
 
 SCALAR_MAX = 256  # largest array (in elements) that may be unrolled
-TOTAL_MAX = 20000  # largest total number of elements considered for unrolling
+TOTAL_MAX = 6000  # largest total number of elements (and contraction terms) considered for unrolling
 SCALAR_OP_NS, ARRAY_OP_NS = 45, 900  # rough cost of one Python-float statement / one small NumPy call
 OPERATORS = {"add": "{0} + {1}", "subtract": "{0} - {1}", "multiply": "{0} * {1}", "divide": "{0} / {1}",
              "negative": "-{0}", "square": "{0} * {0}", "reciprocal": "1.0 / {0}", "absolute": "abs({0})",
