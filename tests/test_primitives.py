@@ -154,6 +154,10 @@ STRUCTURAL = {
         **{k: [(lambda x, k=k: PRIMS[k].impl(2.5, x ** 2 * 0.3 + 0.1), [V3])] for k in ("gammaincinv", "gammainccinv")},
         **{k: [(lambda x, k=k: PRIMS[k].impl(2.5, 1.5, x ** 2 * 0.3 + 0.1), [V3])] for k in ("betainc", "betaincc")},
         } if "gammainc" in PRIMS else {}),
+    "real": [(lambda x: np.real(np.exp(1j * x) * x), [V3])],
+    "imag": [(lambda x: np.imag(np.exp(1j * x) * x ** 2), [V3])],
+    "conj": [(lambda x: np.real(np.conj(np.exp(1j * x)) * (x + 2j)), [V3]),
+             (lambda x: np.abs(np.exp(1j * x) * x + 0.5), [V3])],
     "convert": [(lambda x: x.astype(np.float32) * 2.0, [V3], 3e-2)],
     # linalg (more cases, batched inputs and scipy.linalg in tests/test_linalg.py)
     "solve": [(lambda a, b: np.linalg.solve(a, b), [M33, V3])],

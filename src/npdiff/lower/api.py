@@ -55,7 +55,7 @@ for _name, _prim in PRIMS.items():
         UFUNCS[_uf] = _ufunc_lowering(_name)
 UFUNCS[np.true_divide] = _ufunc_lowering("divide")
 UFUNCS[np.positive] = lambda x: W(N(x))
-UFUNCS[np.conjugate] = lambda x: W(N(x)) if not np.iscomplexobj(np.empty(0, N(x).dtype)) else _no("conjugate")
+UFUNCS[np.conjugate] = lambda x: W(apply("conj", N(x))) if N(x).dtype.kind == "c" else W(N(x))
 UFUNCS[np.deg2rad] = UFUNCS[np.radians] = lambda x: W(apply("multiply", N(x), np.pi / 180))
 UFUNCS[np.rad2deg] = UFUNCS[np.degrees] = lambda x: W(apply("multiply", N(x), 180 / np.pi))
 UFUNCS[np.float_power] = lambda a, b: W(apply("power", apply("convert", N(a), dtype=np.float64), N(b)))
@@ -671,18 +671,24 @@ def isrealobj(x):
 
 @implements(np.real)
 def real(val):
-    return W(N(val))
+    x = N(val)
+    return W(apply("real", x)) if x.dtype.kind == "c" else W(x)
 
 
 @implements(np.imag)
 def imag(val):
     from ..primitives.helpers import zeros
     x = N(val)
-    return W(zeros(x.shape, x.dtype))
+    return W(apply("imag", x)) if x.dtype.kind == "c" else W(zeros(x.shape, x.dtype))
+
+
+@implements(np.conj, np.conjugate)
+def conj(x):
+    return UFUNCS[np.conjugate](x)
 
 
 METHODS["real"], METHODS["imag"] = real, imag
-METHODS["conj"] = METHODS["conjugate"] = lambda self: W(N(self))
+METHODS["conj"] = METHODS["conjugate"] = conj
 
 
 @implements(np.abs)

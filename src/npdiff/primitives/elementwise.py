@@ -267,7 +267,32 @@ defew("arccosh", np.arccosh, [lambda a, o: ops.reciprocal(ops.sqrt(ops.sub(ops.s
       domain=(1.2, 3.0), math_emit="math.acosh({0})")
 defew("arctanh", np.arctanh, [lambda a, o: ops.reciprocal(ops.sub(1.0, ops.square(a)))],
       domain=(-0.9, 0.9), math_emit="math.atanh({0})")
-defew("absolute", np.absolute, [lambda a, o: ops.sign(a)], domain=(0.2, 2.0), math_emit="abs({0})")
+def _jvp_abs(tangents, a, out, nb):
+    t = align(tangents[0], nb, out.ndim)
+    if a.dtype.kind == "c":  # d|z| = Re(conj(z) dz) / |z|
+        return ops.div(ops.real(ops.mul(t, ops.conj(a))), out)
+    return ops.mul(t, ops.sign(a))
+
+
+defew("absolute", np.absolute, [lambda a, o: ops.sign(a)], domain=(0.2, 2.0), math_emit="abs({0})",
+      jvp=_jvp_abs)
+
+
+# -- complex parts (JAX's convention: reverse mode transposes, it does not conjugate) --------
+
+def _complex_of(dt):
+    return np.result_type(dt, np.complex64)
+
+
+defew("real", np.real, [lambda a, o: ONE], "np.real({0})", linear=True,
+      jvp=lambda ts, a, out, nb: ops.real(ts[0]),
+      transpose=lambda ct, a, lin, nb: [ops.convert(ct, dtype=a.dtype)])
+defew("imag", np.imag, [lambda a, o: ONE], "np.imag({0})", linear=True,
+      jvp=lambda ts, a, out, nb: ops.imag(ts[0]),
+      transpose=lambda ct, a, lin, nb: [ops.mul(ops.convert(ct, dtype=a.dtype), -1j)])
+defew("conj", np.conjugate, [lambda a, o: ONE], "np.conj({0})", linear=True,
+      jvp=lambda ts, a, out, nb: ops.conj(ts[0]),
+      transpose=lambda ct, a, lin, nb: [ops.conj(ct)])
 
 
 defew("hypot", np.hypot, [lambda a, b, o: ops.div(a, o), lambda a, b, o: ops.div(b, o)], domain=(0.5, 2.0))
@@ -376,6 +401,13 @@ def _jvp_convert(tangents, x, out, nb, dtype):
     return ops.convert(tangents[0], dtype=dtype)
 
 
+def _t_convert(ct, x):
+    """Transpose of a dtype conversion: real inputs take the real part of a complex cotangent."""
+    if ct.dtype.kind == "c" and x.dtype.kind != "c":
+        ct = ops.real(ct)
+    return ops.convert(ct, dtype=x.dtype)
+
+
 def _s_convert(x, shape, dtype, **p):
     return x if x.dtype == dtype else None
 
@@ -383,4 +415,4 @@ def _s_convert(x, shape, dtype, **p):
 register(Primitive("convert", _convert_rule, lambda x, dtype: np.asarray(x).astype(dtype),
                    lambda names, node: f"{names[0]}.astype(np.{dtype_name(node.dtype)})",
                    jvp=_jvp_convert, linear=True, simplify=_s_convert,
-                   transpose=lambda ct, x, lin, nb, dtype: [ops.convert(ct, dtype=x.dtype)]))
+                   transpose=lambda ct, x, lin, nb, dtype: [_t_convert(ct, x)]))

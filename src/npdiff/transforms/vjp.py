@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..errors import UnsupportedOperationError
 from ..graph import Node, make_input, toposort
-from ..primitives import PRIMS
+from ..primitives import PRIMS, apply
 from ..primitives.helpers import add_any
 from .jvp import jvp_nodes
 
@@ -36,6 +36,8 @@ def transpose_nodes(lin_outputs: list, lin_inputs: list[Node], cts: list, nb: in
         lin = [id(a) in linear for a in node.args]
         parts = prim.transpose(ct, *node.args, lin=lin, nb=nb, **dict(node.params))
         for a, l, p in zip(node.args, lin, parts):
+            if l and p is not None and p.dtype.kind == "c" and a.dtype.kind != "c":
+                p = apply("real", p)  # a real input promoted to complex: its cotangent is the real part
             if l and p is not None:
                 want = ct.shape[:nb] + a.shape
                 if p.shape != want:

@@ -1,0 +1,39 @@
+"""Complex inputs follow JAX's convention: for real-valued f of complex z,
+grad(f)(z) = df/dx - i df/dy (the conjugate of the Wirtinger-style gradient)."""
+import numpy as np
+
+import npdiff
+
+
+def _fd_complex_grad(f, z, eps=1e-6):
+    out = np.zeros(z.shape, complex)
+    for k in np.ndindex(z.shape):
+        e = np.zeros(z.shape, complex)
+        e[k] = eps
+        dx = (f(z + e) - f(z - e)) / (2 * eps)
+        dy = (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
+        out[k] = dx - 1j * dy
+    return out
+
+
+def test_jax_cookbook_example():
+    def f(z):
+        x, y = np.real(z), np.imag(z)
+        return x ** 2 + y ** 2
+    assert np.isclose(npdiff.grad(f)(np.array(3.0 + 4.0j)), 6.0 - 8.0j)
+
+
+def test_real_valued_functions_of_complex_arrays():
+    fs = [lambda z: np.sum(np.abs(np.exp(z) * np.conj(z)) ** 2 + np.real(z * z)),
+          lambda z: np.sum(np.imag(np.sin(z)) * np.real(z) ** 2),
+          lambda z: np.real(np.sum(z * np.conj(z[::-1])))]
+    z = np.array([0.3 + 0.2j, -0.5 + 1.1j, 0.7 - 0.4j])
+    for f in fs:
+        assert np.allclose(npdiff.grad(f)(z), _fd_complex_grad(f, z), atol=1e-6)
+
+
+def test_complex_intermediates_of_real_functions():
+    f = lambda x: np.sum(np.real(np.exp(1j * x) * x))
+    x = np.array([0.3, -0.8, 1.2])
+    assert np.allclose(npdiff.grad(f)(x), np.cos(x) - x * np.sin(x))
+    assert npdiff.grad(f)(x).dtype == np.float64
