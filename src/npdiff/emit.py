@@ -117,8 +117,13 @@ class Emitter:
         self.names[id(node)] = name
         return name
 
-    def emit(self, outputs: list[Node], owned_outputs: bool = True) -> list[str]:
-        """Return statements computing outputs (nodes already named are reused)."""
+    def emit(self, outputs: list[Node], forced: dict | None = None, hints: dict | None = None) -> list[str]:
+        """Return statements computing outputs (nodes already named are reused).
+
+        ``forced`` maps node ids to the exact name their value must end up in;
+        ``hints`` maps node ids to a preferred base name.
+        """
+        forced, hints = forced or {}, hints or {}
         order = [n for n in toposort(outputs) if id(n) not in self.names and n.op != "const"]
         users: dict[int, int] = {}
         for n in order:
@@ -137,8 +142,12 @@ class Emitter:
             if reuse is not None:
                 self.names[id(node)] = reuse[0]
                 lines.append(reuse[1])
+                alias = forced.get(id(node)) or (self.fresh(hints[id(node)]) if id(node) in hints else None)
+                if alias is not None:  # updated in place; bind the required (or user's) name too
+                    lines.append(f"{alias} = {reuse[0]}")
+                    self.names[id(node)] = alias
                 continue
-            out = self.fresh(SHORT.get(node.op, node.op))
+            out = forced.get(id(node)) or self.fresh(hints.get(id(node)) or SHORT.get(node.op, node.op))
             self.names[id(node)] = out
             tmpl = prim.emit
             if callable(tmpl):

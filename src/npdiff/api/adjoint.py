@@ -348,28 +348,12 @@ def _adjoint_code(func, avals, names, out_adj_names, *, fdef=None, expr_mode=Fal
     body: list[str] = []
 
     def emit_all(outputs):
-        lines = []
-        for node in toposort(outputs):
-            if id(node) in em.names or node.op == "const":
-                continue
-            if node.op == "input":  # pragma: no cover - every input is bound above
-                raise KeyError(f"input {node} is not bound to an argument")
-            prim = PRIMS[node.op]
-            argnames = [em.name_of(a) for a in node.args]
-            if id(node) in forced:
-                name = forced[id(node)]
-            else:
-                name = em.fresh(hints.get(id(node)) or SHORT.get(node.op, node.op))
-            em.names[id(node)] = name
-            tmpl = prim.emit
-            code = tmpl(argnames, node) if callable(tmpl) else tmpl.format(*argnames, **dict(node.params))
-            if isinstance(code, list):
-                lines.extend(c.format(out=name) for c in code)
-            else:
-                lines.append(f"{name} = {code}")
-        return lines
+        return em.emit(outputs, forced=forced, hints=hints)
 
-    forward = emit_all(leaves)
+    # forward values the reverse sweep reads are outputs of the forward sweep (never updated in place)
+    fwd = {id(n) for n in toposort(leaves)}
+    shared = [n for n in toposort(accs) if id(n) in fwd and n.op not in ("const", "input")]
+    forward = emit_all(leaves + shared)
     reverse = emit_all(accs)
     body = forward + ([""] if forward and reverse and not expr_mode else []) + reverse
     out_exprs = [em.output_expr(leaf) for leaf in leaves]
