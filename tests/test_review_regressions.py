@@ -179,3 +179,13 @@ def test_divmod_on_tracers():
     q, r = npdiff.numpify(lambda x: divmod(x, 0.75), (3,))(np.array([1.0, 2.0, -1.0]))
     assert np.allclose(q, np.floor_divide([1.0, 2.0, -1.0], 0.75))
     assert np.allclose(r, np.remainder([1.0, 2.0, -1.0], 0.75))
+
+
+def test_eager_cache_distinguishes_has_aux():
+    f = lambda x: (np.sin(x), np.sum(x))
+    x = np.array([0.1, 0.2])
+    out, pull = npdiff.vjp(f, x)
+    assert len(out) == 2 and np.allclose(pull((np.ones(2), 1.0))[0], np.cos(x) + 1.0)
+    out, pull, aux = npdiff.vjp(f, x, has_aux=True)  # same function object, now with an aux output
+    assert np.allclose(out, np.sin(x)) and np.isclose(aux, 0.3)
+    assert np.allclose(pull(np.ones(2))[0], np.cos(x))

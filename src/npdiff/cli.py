@@ -259,52 +259,9 @@ def _specs(args, func, fname, op, optional=False) -> list:
 
 def _eager_gf(kind: str, func, specs):
     """GeneratedFunction of jvp / vjp / linearize at primals of these shapes."""
-    from .api.core import aval, arg_names, call_on_nodes, func_name, generate, zero_if_none
-    from .graph import const, make_input
-    from .pytree import tree_flatten, tree_unflatten
-    from .transforms import jvp_nodes, vjp_nodes
-
-    avals = [aval(s) for s in specs]
-    names = arg_names(func, len(avals))
-    name = f"{kind}_{func_name(func)}"
-    state = {}
-
-    if kind == "jvp":
-        k = len(avals)
-
-        def build(*nodes):
-            xs, ts = list(nodes[:k]), list(nodes[k:])
-            out = call_on_nodes(func, xs)
-            leaves, s = tree_flatten(out)
-            touts = jvp_nodes(leaves, xs, ts)
-            touts = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(touts, leaves)]
-            return out, tree_unflatten(s, touts)
-        return generate(name, names + [f"{n}_dot" for n in names], avals + avals, build)
-
-    if kind == "vjp":
-        def build(*nodes):
-            out = call_on_nodes(func, list(nodes))
-            leaves, s = tree_flatten(out)
-            ct_in = [make_input("ct" if len(leaves) == 1 else f"ct{i}", l.shape, l.dtype)
-                     for i, l in enumerate(leaves)]
-            cts = vjp_nodes(leaves, list(nodes), ct_in)
-            state["inner"] = ct_in
-            return out, tuple(zero_if_none(c, n.shape, n.dtype) for c, n in zip(cts, nodes))
-    else:
-        def build(*nodes):
-            out = call_on_nodes(func, list(nodes))
-            leaves, s = tree_flatten(out)
-            t_in = [make_input(f"{n}_dot", x.shape, x.dtype) for n, x in zip(names, nodes)]
-            ts = jvp_nodes(leaves, list(nodes), t_in)
-            ts = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(ts, leaves)]
-            state["inner"] = t_in
-            return out, tree_unflatten(s, ts)
-
-    def closures(out):
-        vleaves, _ = tree_flatten(out[0])
-        inner = state["inner"]
-        return (out[0], const(0.0)), [(len(vleaves), [n.p["name"] for n in inner], inner, out[1])]
-    return generate(name, names, avals, build, closures)
+    from .api.core import aval
+    from .api.jax_style import eager_function
+    return eager_function(kind, func, [aval(s) for s in specs])
 
 
 def _lazy_import(module: str, what: str):

@@ -12,7 +12,7 @@ from ..primitives import Primitive, apply, register
 from ..pytree import tree_flatten, tree_unflatten
 from ..transforms import jvp_nodes, vjp_nodes
 from ..trace import Tracer, is_traced, node_of
-from .core import (LazyFunction, aval, arg_names, call_on_nodes, check_float, func_name, generate,
+from .core import (LazyFunction, Operator, aval, arg_names, call_on_nodes, check_float, func_name, generate,
                    transform_on_nodes, value_aval, zero_if_none)
 
 
@@ -267,28 +267,8 @@ def hvp(func: Callable, argnums=0) -> LazyFunction:
 _EAGER_CACHE: dict = {}
 
 
-def _eager(kind, func, avals, build, closures_builder=None):
-    key = (kind, id(func), tuple(avals))
-    hit = _EAGER_CACHE.get(key)
-    if hit is not None and hit[0] is func:
-        return hit[1]
-    names = arg_names(func, len(avals))
-    if kind == "jvp":
-        names = names + [f"{n}_dot" for n in names]
-    gf = generate(f"{kind}_{func_name(func)}", names, list(avals), build, closures_builder)
-    if len(_EAGER_CACHE) > 256:
-        _EAGER_CACHE.clear()
-    _EAGER_CACHE[key] = (func, gf)
-    return gf
-
-
-def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False):
-    """Return (out, tangent_out) (with has_aux: (out, tangent_out, aux)) of func at primals."""
-    primals, tangents = tuple(primals), tuple(tangents)
-    if len(primals) != len(tangents):
-        raise ValueError("jvp: primals and tangents must have the same length")
-    k = len(primals)
-
+def _jvp_build(func, k, has_aux):
+    """Return build(*primals, *tangents) -> (out, tangent_out[, aux])."""
     def build(*nodes):
         xs, ts = list(nodes[:k]), list(nodes[k:])
         for x, t in zip(xs, ts):
@@ -303,14 +283,73 @@ def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = F
             res = (value, tree_unflatten(s, touts))
             return res + (aux,) if has_aux else res
         return transform_on_nodes(func, xs, transform)
+    return build
 
+
+def _vjp_build(func, has_aux):
+    """Return build(*primals) -> (out, pullback operator[, aux])."""
+    def build(*nodes):
+        out = call_on_nodes(func, list(nodes))
+        value, aux = _split_aux(out, has_aux)
+        leaves, _ = tree_flatten(value)
+        ct_names = ["ct"] if len(leaves) == 1 else [f"ct{i}" for i in range(len(leaves))]
+        ct_in = [make_input(n, l.shape, l.dtype) for n, l in zip(ct_names, leaves)]
+        cts = vjp_nodes(leaves, list(nodes), ct_in)
+        pullback = Operator(ct_names, ct_in, tuple(zero_if_none(c, n.shape, n.dtype) for c, n in zip(cts, nodes)))
+        return (value, pullback, aux) if has_aux else (value, pullback)
+    return build
+
+
+def _linearize_build(func):
+    """Return build(*primals) -> (out, f_jvp operator taking one tangent per primal)."""
+    def build(*nodes):
+        out = call_on_nodes(func, list(nodes))
+        leaves, s = tree_flatten(out)
+        t_names = [f"{n.p['name']}_dot" if n.op == "input" else f"t{i}" for i, n in enumerate(nodes)]
+        t_in = [make_input(nm, n.shape, n.dtype) for nm, n in zip(t_names, nodes)]
+        ts = jvp_nodes(leaves, list(nodes), t_in)
+        ts = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(ts, leaves)]
+        return out, Operator(t_names, t_in, tree_unflatten(s, ts))
+    return build
+
+
+def eager_function(kind: str, func: Callable, avals, has_aux: bool = False) -> GeneratedFunction:
+    """Return (cached) the GeneratedFunction behind jvp / vjp / linearize at primals of these avals.
+
+    jvp's function takes (*primals, *tangents); vjp's and linearize's take the
+    primals and return the pullback / linear map as a nested function.
+    """
+    avals = [tuple(a) for a in avals]
+    key = (kind, id(func), tuple(avals), has_aux)
+    hit = _EAGER_CACHE.get(key)
+    if hit is not None and hit[0] is func:
+        return hit[1]
+    names = arg_names(func, len(avals))
+    if kind == "jvp":
+        build = _jvp_build(func, len(avals), has_aux)
+        names, avals = names + [f"{n}_dot" for n in names], avals + avals
+    elif kind == "vjp":
+        build = _vjp_build(func, has_aux)
+    else:
+        build = _linearize_build(func)
+    gf = generate(f"{kind}_{func_name(func)}", names, avals, build)
+    if len(_EAGER_CACHE) > 256:
+        _EAGER_CACHE.clear()
+    _EAGER_CACHE[key] = (func, gf)
+    return gf
+
+
+def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False):
+    """Return (out, tangent_out) (with has_aux: (out, tangent_out, aux)) of func at primals."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError("jvp: primals and tangents must have the same length")
     args = primals + tangents
     if any(is_traced(a) for a in args):
-        out = build(*[node_of(a) for a in args])
+        out = _jvp_build(func, len(primals), has_aux)(*[node_of(a) for a in args])
         leaves, s = tree_flatten(out)
         return tree_unflatten(s, [Tracer(n) for n in leaves])
-    gf = _eager("jvp", func, [value_aval(a) for a in args], build)
-    return gf(*args)
+    return eager_function("jvp", func, [value_aval(a) for a in primals], has_aux)(*args)
 
 
 def vjp(func: Callable, *primals, has_aux: bool = False):
@@ -335,61 +374,17 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
             return wrapped, pullback, tree_unflatten(as_, [Tracer(n) for n in substitute(al, mapping)])
         return wrapped, pullback
 
-    avals = [value_aval(a) for a in primals]
-    state = {}
-
-    def build(*nodes):
-        out = call_on_nodes(func, list(nodes))
-        value, aux = _split_aux(out, has_aux)
-        leaves, s = tree_flatten(value)
-        ct_in = [make_input(f"{'ct' if len(leaves) == 1 else f'ct{i}'}", l.shape, l.dtype)
-                 for i, l in enumerate(leaves)]
-        cts = vjp_nodes(leaves, list(nodes), ct_in)
-        cts = tuple(zero_if_none(c, n.shape, n.dtype) for c, n in zip(cts, nodes))
-        state["ct_in"], state["s"] = ct_in, s
-        inner = cts
-        return (value, inner, aux) if has_aux else (value, inner)
-
-    def closures(out):
-        leaves, s = tree_flatten(out)
-        vleaves, _ = tree_flatten(out[0])
-        pos = len(vleaves)  # the pullback is the leaf after the value's leaves (a placeholder)
-        placeholder = const(0.0)
-        new = (out[0], placeholder) + tuple(out[2:])
-        return new, [(pos, [n.p["name"] for n in state["ct_in"]], state["ct_in"], out[1])]
-
-    gf = _eager("vjp", func, avals, build, closures)
-    res = gf(*primals)
-    value, op = res[0], res[1]
+    res = eager_function("vjp", func, [value_aval(a) for a in primals], has_aux)(*primals)
+    op = res[1]
 
     def pullback(ct):
-        cl, _ = tree_flatten(ct)
-        return op(*cl)
-    return (value, pullback, res[2]) if has_aux else (value, pullback)
+        return op(*tree_flatten(ct)[0])
+    return (res[0], pullback, res[2]) if has_aux else (res[0], pullback)
 
 
 def linearize(func: Callable, *primals):
     """Return (out, f_jvp) where f_jvp(*tangents) is the linear map of func at primals."""
-    avals = [value_aval(a) for a in primals]
-    state = {}
-
-    def build(*nodes):
-        out = call_on_nodes(func, list(nodes))
-        leaves, s = tree_flatten(out)
-        t_in = [make_input(f"{n.p['name']}_dot" if n.op == "input" else f"t{i}", n.shape, n.dtype)
-                for i, n in enumerate(nodes)]
-        ts = jvp_nodes(leaves, list(nodes), t_in)
-        ts = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(ts, leaves)]
-        state["t_in"] = t_in
-        return out, tree_unflatten(s, ts)
-
-    def closures(out):
-        leaves, _ = tree_flatten(out[0])
-        return (out[0], const(0.0)), [(len(leaves), [n.p["name"] for n in state["t_in"]], state["t_in"], out[1])]
-
-    gf = _eager("linearize", func, avals, build, closures)
-    value, op = gf(*primals)
-    return value, op
+    return tuple(eager_function("linearize", func, [value_aval(a) for a in primals])(*primals))
 
 
 def _csr_impl(vals, indices, indptr, shape):
