@@ -1,28 +1,27 @@
 """Emit: schedule a graph as straight-line NumPy source.
 
 Arguments keep the user's names, intermediates are named after their
-operation, constants are hoisted out of the function body (small ones as
-literals in the source, large ones bound by name and pickled with the
-function), and arrays the function owns are updated in place.
+operation, constants are hoisted out of the function body (``writer``'s
+constants policy decides literal or stored), and arrays the function owns
+are updated in place. The function is assembled by a ``writer.ModuleWriter``,
+which records the modules the statements use.
 """
 from __future__ import annotations
 
 import keyword
-import math
 
 import numpy as np
 
 from .graph import Node, toposort
 from .primitives import PRIMS
-from .primitives.helpers import dtype_name
 from .pytree import tree_flatten
+from .writer import ModuleWriter, literal
 
 SHORT = {"multiply": "mul", "subtract": "sub", "divide": "div", "negative": "neg", "reduce_sum": "s",
          "reduce_max": "max", "reduce_min": "min", "reduce_prod": "prod", "broadcast_to": "bc",
          "reshape": "rs", "transpose": "tr", "gather": "sl", "scatter_add": "sc", "set_index": "upd", "index_add": "acc",
          "einsum": "dot", "concatenate": "cat", "convert": "cv", "absolute": "abs", "where": "sel",
          "power": "pow", "square": "sq", "reciprocal": "inv"}
-LITERAL_MAX = 16  # arrays with at most this many elements are printed in the source
 AUGMENTED = {"add": "+=", "subtract": "-=", "multiply": "*=", "divide": "/=", "power": "**="}
 COMMUTATIVE = {"add", "multiply"}
 INPLACE_UNARY_MIN = 4096  # np.f(a, out=a) pays off only for large arrays
@@ -48,40 +47,15 @@ def _ident(name: str) -> str:
     return name
 
 
-def literal(value) -> str | None:
-    """Return Python source for a weak scalar constant, or None."""
-    if isinstance(value, bool):
-        return repr(value)
-    if isinstance(value, int):
-        return repr(value)
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return repr(value)
-        return "np.inf" if value > 0 else "-np.inf" if value < 0 else "np.nan"
-    return None
-
-
-def _array_source(arr: np.ndarray) -> str:
-    if arr.ndim == 0:
-        v = arr.item()
-        if arr.dtype == np.bool_:
-            return f"np.bool_({v})"
-        return f"np.{dtype_name(arr.dtype)}({literal(v) if literal(v) else repr(v)})"
-    body = repr(arr.tolist()).replace("inf", "np.inf").replace("nan", "np.nan")
-    return f"np.array({body}, dtype=np.{dtype_name(arr.dtype)})"
-
-
 class Emitter:
     """Turns graph nodes into lines of NumPy source, sharing names across calls."""
 
-    def __init__(self):
+    def __init__(self, writer: ModuleWriter | None = None):
+        self.writer = writer or ModuleWriter()  # holds the constants and records the imports
         self.names: dict[int, str] = {}
-        self.header: list[str] = []  # module-level constant definitions
-        self.consts: dict[str, np.ndarray] = {}  # large constants bound by name
         self.used: set[str] = {"np", "math", "scipy", "abs", "max", "min", "float", "bool", "int", "sum",
                                 "len", "range", "pow", "round", "_bad_shape"}
         self.counts: dict[str, int] = {}
-        self.imports: set[str] = set()
 
     def fresh(self, base: str) -> str:
         base = _ident(base)
@@ -109,11 +83,7 @@ class Emitter:
         if lit is not None:
             return lit if not lit.startswith("-") else f"({lit})"
         name = self.fresh("_c")
-        arr = np.asarray(node.value)
-        if arr.size <= LITERAL_MAX:
-            self.header.append(f"{name} = {_array_source(arr)}")
-        else:
-            self.consts[name] = arr
+        self.writer.constant(name, node.value)
         self.names[id(node)] = name
         return name
 
@@ -164,7 +134,7 @@ class Emitter:
                 lines.extend(c.format(out=out) for c in code)
             else:
                 lines.append(f"{out} = {code}")
-        return lines
+        return self.writer.statements(lines)
 
     def _reusable(self, node, fresh_ids, users, argnames):
         """Return (name, statement) updating a dying owned argument in place, or None."""
@@ -219,20 +189,15 @@ def _tree_source(structure, exprs: list[str]) -> str:
     return rec(structure)
 
 
-def _param_lines(p: str, node: Node) -> list[str]:
-    return [f"if {p}.__class__ is not np.ndarray: {p} = np.asarray({p})",
-            f"if {p}.shape != {node.shape}: _bad_shape({p!r}, {node.shape}, {p}.shape)"]
-
-
 class ArrayBackend:
     """Array-at-a-time emission (the default)."""
 
-    def __init__(self):
-        self.em = Emitter()
+    def __init__(self, writer: ModuleWriter):
+        self.em = Emitter(writer)
 
     def param(self, node, name):
         p = self.em.bind_input(node, name)
-        return p, _param_lines(p, node)
+        return p, self.em.writer.arg_checks(p, node.shape)
 
     def emit(self, nodes):
         return self.em.emit(nodes)
@@ -247,15 +212,15 @@ class ArrayBackend:
 class ScalarBackend:
     """Element-by-element Python-float emission for tiny arrays."""
 
-    def __init__(self):
+    def __init__(self, writer: ModuleWriter):
         from .emit_scalar import ScalarEmitter
-        self.em = ScalarEmitter(Emitter())
+        self.em = ScalarEmitter(Emitter(writer))
 
     def param(self, node, name):
         return self.em.bind_input(node, name)
 
     def emit(self, nodes):
-        return self.em.emit(nodes)
+        return self.em.base.writer.statements(self.em.emit(nodes))
 
     def output_expr(self, node):
         return self.em.output_expr(node)
@@ -277,7 +242,7 @@ def _function_lines(be, name, arg_names, inputs, leaves, structure, closures, do
         body += lines
     outer_nodes = [l for i, l in enumerate(leaves) if i not in closures]
     from .graph import depends_on
-    for pos, (_, inames, inodes, itree) in closures.items():
+    for _, _, inodes, itree in closures.values():
         # what the closure needs that does not depend on its own inputs is computed up front
         ileaves, _ = tree_flatten(itree)
         dep = depends_on(ileaves, inodes)
@@ -325,13 +290,15 @@ def _array_operator(name):
 
 def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree, *,
                   closures: list | None = None, doc: str | None = None, scalar: bool | None = None):
-    """Return (source, consts) of ``def name(args): ...`` returning out_tree (a pytree of nodes).
+    """Return (source, writer) of ``def name(args): ...`` returning out_tree (a pytree of nodes).
 
-    ``closures`` is a list of (leaf position, inner arg names, inner input nodes,
-    inner output pytree): that output leaf becomes a nested function computing
-    the inner outputs, which reuses everything the outer function computed.
-    For tiny arrays (``scalar=None`` decides by size) the body is unrolled into
-    Python-float arithmetic, with the array version as the fallback.
+    The ``writer`` (a ModuleWriter) holds the stored constants the source binds
+    by name and the modules it uses. ``closures`` is a list of (leaf position,
+    inner arg names, inner input nodes, inner output pytree): that output leaf
+    becomes a nested function computing the inner outputs, which reuses
+    everything the outer function computed. For tiny arrays (``scalar=None``
+    decides by size) the body is unrolled into Python-float arithmetic, with
+    the array version as the fallback.
     """
     leaves, structure = tree_flatten(out_tree)
     closures = {c[0]: c for c in (closures or [])}
@@ -341,16 +308,16 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
         for _, _, inodes, itree in closures.values():
             all_out += tree_flatten(itree)[0]
         if scalar or eligible(toposort(all_out)):
+            sw = ModuleWriter()
             try:
-                sb = ScalarBackend()
-                slines, _ = _function_lines(sb, f"_{name}_scalar", arg_names, inputs, leaves, structure,
-                                            closures, None, fallback=_array_operator(name))
+                slines, _ = _function_lines(ScalarBackend(sw), f"_{name}_scalar", arg_names, inputs, leaves,
+                                            structure, closures, None, fallback=_array_operator(name))
             except NotScalar:
                 slines = None
             if slines is not None:
-                ab = ArrayBackend()
-                alines, params = _function_lines(ab, f"_{name}_array", arg_names, inputs, leaves, structure,
-                                                 closures, None)
+                aw = ModuleWriter()
+                alines, params = _function_lines(ArrayBackend(aw), f"_{name}_array", arg_names, inputs, leaves,
+                                                 structure, closures, None)
                 if not scalar and not prefer_scalar(slines, alines):
                     slines = None
             if slines is not None:
@@ -360,11 +327,14 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
                     f"        return _{name}_scalar({args})",
                     "    except (ArithmeticError, ValueError):  # math domain/overflow: NumPy semantics",
                     f"        return _{name}_array({args})"]
-                header = ab.em.header
-                source = "\n".join(header + ([""] if header else []) + slines + [""] + alines + [""] + wrapper)
-                return source + "\n", ab.em.consts
-    ab = ArrayBackend()
-    lines, _ = _function_lines(ab, name, arg_names, inputs, leaves, structure, closures, doc)
-    header = ab.em.header
-    source = "\n".join(header + ([""] if header else []) + lines) + "\n"
-    return source, ab.em.consts
+                aw.use(*sw.modules)
+                aw.checks |= sw.checks
+                return _source(aw, slines + [""] + alines + [""] + wrapper), aw
+    writer = ModuleWriter()
+    lines, _ = _function_lines(ArrayBackend(writer), name, arg_names, inputs, leaves, structure, closures, doc)
+    return _source(writer, lines), writer
+
+
+def _source(writer: ModuleWriter, lines: list[str]) -> str:
+    header = writer.header
+    return "\n".join(header + ([""] if header else []) + lines) + "\n"

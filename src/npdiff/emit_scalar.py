@@ -122,8 +122,7 @@ class ScalarEmitter:
     # -- values ------------------------------------------------------------------
     def bind_input(self, node: Node, name: str) -> tuple[str, list[str]]:
         p = self.base.bind_input(node, name)
-        lines = [f"if {p}.__class__ is not np.ndarray: {p} = np.asarray({p})",
-                 f"if {p}.shape != {node.shape}: _bad_shape({p!r}, {node.shape}, {p}.shape)"]
+        lines = self.base.writer.arg_checks(p, node.shape)
         if node.ndim == 0:
             elems = [self.base.fresh(f"{p}_")]
             lines.append(f"{elems[0]} = float({p})")

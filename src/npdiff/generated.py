@@ -1,46 +1,34 @@
 """GeneratedFunction: a callable compiled from generated NumPy source."""
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import numpy as np
 
+from .writer import bad_shape as _bad_shape  # noqa: F401  (the helper generated code calls)
+from .writer import namespace
 
-def _bad_shape(name, expected, received):
-    raise ValueError(f"argument {name!r} has shape {tuple(received)}, expected shape {tuple(expected)}")
-
-
-def _namespace(consts: dict, source: str = "") -> dict:
-    ns: dict[str, Any] = {"np": np, "math": math, "_bad_shape": _bad_shape}
-    try:  # scipy is optional; generated code that needs it finds it here
-        import scipy
-        import scipy.special  # noqa: F401
-        if "scipy.sparse" in source:
-            import scipy.sparse  # noqa: F401
-        ns["scipy"] = scipy
-    except ImportError:
-        pass
-    ns.update(consts)
-    return ns
+# what a GeneratedFunction built without a record of its modules (an older pickle) may use
+DEFAULT_MODULES = ("numpy", "math", "scipy.special", "scipy.linalg", "scipy.sparse")
 
 
 class GeneratedFunction:
     """A function built from generated plain NumPy source.
 
-    Attributes: ``source`` (the Python source), ``arg_shapes``, ``arg_dtypes``.
-    Pickles by its source and constants, so it runs in processes where the
-    original Python function cannot be imported.
+    Attributes: ``source`` (the Python source), ``arg_shapes``, ``arg_dtypes``,
+    ``consts`` (the stored constants the source binds by name) and ``modules``
+    (the modules it uses). Pickles by its source and constants, so it runs in
+    processes where the original Python function cannot be imported.
     """
 
-    def __init__(self, source: str, name: str, consts: dict, arg_shapes, arg_dtypes, arg_names=None):
+    def __init__(self, source: str, name: str, consts: dict, arg_shapes, arg_dtypes, arg_names=None,
+                 modules=None):
         self.source = source
         self.__name__ = name
         self.consts = consts
         self.arg_shapes = tuple(tuple(s) for s in arg_shapes)
         self.arg_dtypes = tuple(np.dtype(d) for d in arg_dtypes)
         self.arg_names = tuple(arg_names or ())
-        ns = _namespace(consts, source)
+        self.modules = tuple(sorted(modules)) if modules is not None else DEFAULT_MODULES
+        ns = namespace(self.modules, consts)
         exec(compile(source, f"<npdiff:{name}>", "exec"), ns)
         self._fn = ns[name]
         # tracing a generated function (to differentiate it again) uses the array version
@@ -54,7 +42,7 @@ class GeneratedFunction:
 
     def __reduce__(self):
         return (GeneratedFunction, (self.source, self.__name__, self.consts, self.arg_shapes,
-                                    self.arg_dtypes, self.arg_names))
+                                    self.arg_dtypes, self.arg_names, self.modules))
 
     def __repr__(self):
         shapes = ", ".join(f"{n}{s}" for n, s in zip(self.arg_names or [""] * 9, self.arg_shapes))

@@ -21,28 +21,23 @@ from __future__ import annotations
 import ast
 import inspect
 import os
-import re
 import sys
 import textwrap
 from typing import Callable
 
 import numpy as np
 
-from ..emit import SHORT, Emitter, _array_source
-from ..errors import UnsupportedOperationError
+from ..emit import Emitter, _tree_source
+from ..generated import GeneratedFunction
 from ..graph import Node, make_input, toposort
-from ..primitives import PRIMS
 from ..pytree import tree_flatten
 from ..trace import Tracer, trace, tracing
 from ..transforms import vjp_nodes
+from ..writer import npz_path
 from .adjoint_generic import expr_inputs, transform_expr_generic, transform_generic
-from ..generated import GeneratedFunction
 from .core import ShapeDtype, aval, func_name
 
 __all__ = ["transform", "transform_expr"]
-
-EMBED_MAX = 10_000  # constants with more elements are not printed into the source
-
 
 # --------------------------------------------------------------------------
 # Public functions.
@@ -58,7 +53,8 @@ def transform(func, *arg_shapes, out_file=None) -> str:
     arrays) func is traced and the code is specialised and simplified (a
     GeneratedFunction from ``numpify`` brings its own shapes). With
     ``out_file`` the source is also written there as an importable module
-    (constants too large to print go to a ``.npz`` file next to it).
+    (constant arrays of more than ``writer.LITERAL_MAX`` elements go to a
+    ``.npz`` file next to it; without ``out_file`` they are printed).
     ``func`` may also be the source text of one function.
     """
     if not arg_shapes and isinstance(func, GeneratedFunction):
@@ -116,7 +112,12 @@ def transform_expr(expr: str, **arg_shapes) -> str:
     avals = [aval(arg_shapes[n]) for n in inputs]
     res = _adjoint_code(fn, avals, inputs, [f"{output}_a"], expr_mode=True, out_value_name=output,
                         source=fsrc)
-    lines = res["header"] + res["body"]
+    try:
+        header = res["writer"].text_header()
+    except ValueError as exc:
+        raise ValueError(f"transform_expr: the adjoint uses {exc}; use transform(func, *shapes, out_file=...) "
+                         f"instead") from None
+    lines = header + res["body"]
     return "\n".join(lines) + "\n"
 
 
@@ -194,42 +195,17 @@ def _transform_traced(func, arg_shapes, out_file) -> str:
     fdef = _function_def(func)
     res = _adjoint_code(func, avals, names, None, fdef=fdef)
     name = f"{func_name(func)}_ad"
-    params = res["params"]
-    lines = [f"def {name}({', '.join(params)}):"]
+    writer = res["writer"]
+    lines = [f"def {name}({', '.join(res['params'])}):"]
     lines += ["    " + c for c in res["checks"]] + [""]
     lines += ["    " + ln if ln else "" for ln in res["body"]]
     lines.append(f"    return {res['return']}")
-    text = "\n".join(res["header"] + res["body"])
-    parts = ["\n".join(_imports(text, bool(res["big"])))]
-    header = list(res["header"])
-    if res["big"]:
-        if out_file is None:
-            sizes = ", ".join(f"{a.shape}" for a in res["big"].values())
-            raise ValueError(
-                f"the adjoint of {func_name(func)} uses constant arrays too large to print into the source "
-                f"(shapes {sizes}); pass out_file= to write a module that loads them from a .npz file "
-                f"next to it")
-        npz = os.path.splitext(os.fspath(out_file))[0] + "_consts.npz"
-        np.savez(npz, **res["big"])
-        base = os.path.basename(npz)
-        header[0:0] = [f"with np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), {base!r})) as _consts:"]
-        header[1:1] = [f"    {k} = _consts[{k!r}]" for k in res["big"]]
-    if header:
-        parts.append("\n".join(header))
-    parts.append("\n".join(lines))
-    return "\n\n\n".join(parts) + "\n"
-
-
-def _imports(text: str, need_os: bool = False) -> list[str]:
-    """Return the import lines generated code with this text needs."""
-    lines = ["import os"] if need_os else []
-    if "math." in text:
-        lines.append("import math")
-    lines.append("import numpy as np")
-    if "scipy." in text:
-        subs = sorted(set(re.findall(r"\bscipy\.(\w+)\.", text)))
-        lines += [f"import scipy.{m}" for m in subs] or ["import scipy"]
-    return lines
+    try:
+        header = writer.text_header(npz_path(out_file) if out_file is not None else None)
+    except ValueError as exc:
+        raise ValueError(f"the adjoint of {func_name(func)} uses {exc}; pass out_file= to write a module that "
+                         f"loads them from a .npz file next to it") from None
+    return writer.module(["\n".join(lines)], header=header)
 
 
 def _param_names(func, n: int) -> list[str]:
@@ -317,7 +293,7 @@ def _adjoint_code(func, avals, names, out_adj_names, *, fdef=None, expr_mode=Fal
             if not np.issubdtype(leaf.dtype, np.inexact):
                 raise TypeError(f"transform: the output of {func_name(func)} has dtype {leaf.dtype}; "
                                 "adjoints need a floating-point output")
-        taken = set(names) | {"np", "math", "scipy", "os", "_consts"}
+        taken = set(names) | {"np", "math", "scipy", "os", "_consts", "_npz", "_bad_shape"}
         adj_names = _unique_names([f"{n}_a" for n in names], taken)
         if out_adj_names is None:
             out_adj_names = _output_adjoint_names(fdef, names, len(leaves))
@@ -359,24 +335,9 @@ def _adjoint_code(func, avals, names, out_adj_names, *, fdef=None, expr_mode=Fal
     out_exprs = [em.output_expr(leaf) for leaf in leaves]
     if expr_mode and out_exprs[0] != out_value_name:
         body.append(f"{out_value_name} = {out_exprs[0]}")
-    # the header: small constants are printed by the emitter; large ones embedded or stored
-    header = list(em.header)
-    big = {}
-    for cname, arr in em.consts.items():
-        if arr.size <= EMBED_MAX:
-            header.append(f"{cname} = {_array_source(arr)}")
-        else:
-            big[cname] = arr
-    if expr_mode and big:
-        raise ValueError("transform_expr: the adjoint uses constant arrays too large to print into source; "
-                         "use transform(func, *shapes, out_file=...) instead")
-    checks = []  # inline (no helper call): a few hundred nanoseconds per argument matter for small arrays
+    checks = []
     for p, n in zip(all_params, ins + adj_ins + ct_ins):
-        checks.append(f"if {p}.__class__ is not np.ndarray: {p} = np.asarray({p})")
-        checks.append(f"if {p}.shape != {n.shape}: raise ValueError(f\"argument {p!r} has shape "
-                      f"{{{p}.shape}}, expected shape {n.shape}\")")
-    from ..emit import _tree_source
+        checks += em.writer.arg_checks(p, n.shape)
     value_src = _tree_source(structure, out_exprs)
     ret = f"({', '.join([value_src] + [em.name_of(a) for a in accs])})"
-    return {"params": all_params, "checks": checks, "header": header, "body": body, "return": ret,
-            "big": big}
+    return {"params": all_params, "checks": checks, "writer": em.writer, "body": body, "return": ret}

@@ -141,8 +141,9 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
         if any(isinstance(l, Operator) for l in leaves):
             closures = [(i, l.names, l.inputs, l.tree) for i, l in enumerate(leaves) if isinstance(l, Operator)]
             out = tree_unflatten(s, [const(0.0) if isinstance(l, Operator) else l for l in leaves])
-    source, consts = emit_function(name, names, inputs, out, closures=closures, doc=doc)
-    return GeneratedFunction(source, name, consts, [a[0] for a in avals], [a[1] for a in avals], names)
+    source, writer = emit_function(name, names, inputs, out, closures=closures, doc=doc)
+    return GeneratedFunction(source, name, writer.consts, [a[0] for a in avals], [a[1] for a in avals], names,
+                             writer.modules)
 
 
 def _operator_closure(op: "Operator"):
