@@ -45,5 +45,40 @@ class GeneratedFunction:
                                     self.arg_dtypes, self.arg_names, self.modules))
 
     def __repr__(self):
-        shapes = ", ".join(f"{n}{s}" for n, s in zip(self.arg_names or [""] * 9, self.arg_shapes))
-        return f"<GeneratedFunction {self.__name__}({shapes})>"
+        return f"<GeneratedFunction {self._signature()}>"
+
+    # ------------------------------------------------------------------
+    # Display (one-line repr, and rich output in Jupyter / IPython).
+    # ------------------------------------------------------------------
+
+    def _arg_labels(self) -> list[str]:
+        """Return 'name: shape dtype' for each argument."""
+        names = list(self.arg_names) + [f"x{i}" for i in range(len(self.arg_names), len(self.arg_shapes))]
+        return [f"{n}: {s} {d}" for n, s, d in zip(names, self.arg_shapes, self.arg_dtypes)]
+
+    def _signature(self) -> str:
+        """Return 'name(arg: shape dtype, ...)' on one line."""
+        return f"{self.__name__}({', '.join(self._arg_labels())})"
+
+    def _repr_markdown_(self) -> str:
+        """Return a Markdown description: signature, argument shapes and dtypes, and the source."""
+        fence = "```"
+        while fence in self.source:
+            fence += "`"
+        return (f"**GeneratedFunction** `{self._signature()}`\n\n"
+                f"{fence}python\n{self.source.rstrip()}\n{fence}\n")
+
+    def _repr_html_(self) -> str:
+        """Return an HTML description: the signature and the source (highlighted if Pygments is installed)."""
+        import html
+        try:
+            from pygments import highlight
+            from pygments.formatters import HtmlFormatter
+            from pygments.lexers import PythonLexer
+        except ImportError:
+            body = f"<pre>{html.escape(self.source)}</pre>"
+        else:
+            body = highlight(self.source, PythonLexer(), HtmlFormatter(noclasses=True, nowrap=False))
+        args = "".join(f"<li><code>{html.escape(a)}</code></li>" for a in self._arg_labels())
+        return (f"<div class=\"npdiff-generated\"><p><b>GeneratedFunction</b> "
+                f"<code>{html.escape(self.__name__)}</code></p><ul>{args}</ul>{body}</div>")

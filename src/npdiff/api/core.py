@@ -204,3 +204,23 @@ class LazyFunction:
         if not self._cache:
             raise AttributeError("call the function (or .specialize(shapes)) first to generate source")
         return list(self._cache.values())[-1].source
+
+    def cache_info(self) -> "CacheInfo":
+        """Return the specialisations held: ``CacheInfo(currsize, specializations)``.
+
+        ``specializations`` is a tuple with one entry per generated function,
+        each a tuple of ``ShapeDtype(shape, dtype)``, one per argument.
+        """
+        specs = tuple(tuple(ShapeDtype(tuple(s), np.dtype(d)) for s, d in key) for key in self._cache)
+        return CacheInfo(len(specs), specs)
+
+    def cache_clear(self) -> None:
+        """Drop every specialisation held (the next call generates code again)."""
+        self._cache.clear()
+
+
+class CacheInfo(NamedTuple):
+    """What ``LazyFunction.cache_info()`` returns."""
+
+    currsize: int
+    specializations: tuple

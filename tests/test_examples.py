@@ -1,0 +1,70 @@
+"""Every example in examples/ runs (small sizes via NPDIFF_EXAMPLE_SMALL=1), in a subprocess.
+
+The Mici examples are run by test_mici_integration.py.
+"""
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def run_example(name: str, timeout: float = 240) -> str:
+    env = dict(os.environ, NPDIFF_EXAMPLE_SMALL="1", OPENBLAS_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT / "src"), env.get("PYTHONPATH", "")] if p)
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name)], cwd=str(ROOT), env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def test_every_example_is_tested():
+    here = pathlib.Path(__file__).read_text() + (ROOT / "tests" / "test_mici_integration.py").read_text()
+    for path in EXAMPLES.glob("*.py"):
+        assert path.name in here or path.stem in here, f"{path.name} is not run by any test"
+
+
+def test_quickstart():
+    out = run_example("quickstart.py")
+    assert "def grad_rosenbrock(x):" in out
+
+
+def test_optimize_rosenbrock():
+    pytest.importorskip("scipy")
+    out = run_example("optimize_rosenbrock.py")
+    npdiff_runs = [line for line in out.splitlines() if "npdiff" in line]
+    assert len(npdiff_runs) == 3
+    for line in npdiff_runs:
+        assert "success=True" in line, line
+        assert float(re.search(r"max\|x - 1\| = (\S+)", line).group(1)) < 1e-3, line
+
+
+def test_optimize_sparse():
+    pytest.importorskip("scipy")
+    out = run_example("optimize_sparse.py")
+    cost = float(re.search(r"npdiff: nfev=\d+ njev=\d+ cost=(\S+);", out).group(1))
+    assert cost < 1e-12
+    assert float(re.search(r"max constraint=(\S+)", out).group(1)) <= 0.4 + 1e-6
+
+
+def test_max_likelihood():
+    pytest.importorskip("scipy")
+    out = run_example("max_likelihood.py")
+    assert float(re.search(r"\|grad\|=(\S+)", out).group(1)) < 1e-4
+    noise = float(re.search(r"noise=(\S+)", out).group(1))
+    assert 0.03 < noise < 0.4  # the data were made with noise 0.1
+
+
+def test_parallel_gradients():
+    out = run_example("parallel_gradients.py")
+    assert float(re.search(r"closed form (\S+)", out).group(1)) < 1e-12
+
+
+def test_export_module():
+    out = run_example("export_module.py")
+    assert out.startswith("exported module, run without npdiff: 0.05005 ")
