@@ -18,7 +18,7 @@ import ast
 import numpy as np
 
 from .. import ops
-from ..emit import _array_source, literal
+from ..writer import array_source as _array_source, literal
 from ..graph import Node, const, make_input, toposort
 from ..primitives import PRIMS
 
