@@ -28,7 +28,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..emit import SHORT, Emitter, _array_source
+from ..emit import Emitter, _array_source
 from ..errors import UnsupportedOperationError
 from ..graph import Node, make_input, toposort
 from ..primitives import PRIMS
