@@ -14,30 +14,11 @@ import numpy as np
 
 from .graph import Node, toposort
 from .primitives import PRIMS
+from .primitives.registry import owns_result, short_name
 from .pytree import tree_flatten
 from .writer import ModuleWriter, literal
 
-SHORT = {"multiply": "mul", "subtract": "sub", "divide": "div", "negative": "neg", "reduce_sum": "s",
-         "reduce_max": "max", "reduce_min": "min", "reduce_prod": "prod", "broadcast_to": "bc",
-         "reshape": "rs", "transpose": "tr", "gather": "sl", "scatter_add": "sc", "set_index": "upd", "index_add": "acc",
-         "einsum": "dot", "concatenate": "cat", "convert": "cv", "absolute": "abs", "where": "sel",
-         "power": "pow", "square": "sq", "reciprocal": "inv"}
-AUGMENTED = {"add": "+=", "subtract": "-=", "multiply": "*=", "divide": "/=", "power": "**="}
-COMMUTATIVE = {"add", "multiply"}
 INPLACE_UNARY_MIN = 4096  # np.f(a, out=a) pays off only for large arrays
-# primitives whose result is a new array the function owns (never a view of an argument)
-OWNING = {"where", "reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "scatter_add", "set_index",
-          "index_add", "concatenate", "stack", "cumsum", "convert"}
-
-
-def owns_result(node: Node) -> bool:
-    """Return True if the emitted expression for node always returns a fresh array."""
-    if node.ndim == 0:
-        return False
-    prim = PRIMS[node.op]
-    if node.op in OWNING or (prim.domain is not None and not prim.nondiff):
-        return True
-    return node.op == "einsum" and len(node.args) > 1
 
 
 def _ident(name: str) -> str:
@@ -117,7 +98,7 @@ class Emitter:
                     lines.append(f"{alias} = {reuse[0]}")
                     self.names[id(node)] = alias
                 continue
-            out = forced.get(id(node)) or self.fresh(hints.get(id(node)) or SHORT.get(node.op, node.op))
+            out = forced.get(id(node)) or self.fresh(hints.get(id(node)) or short_name(node.op))
             self.names[id(node)] = out
             tmpl = prim.emit
             if callable(tmpl):
@@ -146,14 +127,14 @@ class Emitter:
             a = node.args[i]
             return (id(a) in fresh_ids and users.get(id(a), 0) == 1 and a.shape == node.shape
                     and a.dtype == node.dtype and owns_result(a))
-        op = AUGMENTED.get(node.op)
+        op = prim.augmented
         if op is not None:
             if dying(0):
                 return argnames[0], f"{argnames[0]} {op} {argnames[1]}"
-            if node.op in COMMUTATIVE and dying(1):
+            if prim.commutative and dying(1):
                 return argnames[1], f"{argnames[1]} {op} {argnames[0]}"
             return None
-        if (node.size >= INPLACE_UNARY_MIN and len(node.args) == 1 and prim.domain is not None
+        if (node.size >= INPLACE_UNARY_MIN and len(node.args) == 1 and prim.elementwise
                 and isinstance(prim.emit, str) and prim.emit.startswith("np.") and dying(0)):
             return argnames[0], prim.emit.format(argnames[0])[:-1] + f", out={argnames[0]})"
         return None

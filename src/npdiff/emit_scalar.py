@@ -5,6 +5,12 @@ than the arithmetic, so the graph is unrolled element by element into
 straight-line Python-float code (``math.sin``, ``*``...), with zeros folded
 away. Math functions raise where NumPy would return inf/nan; the generated
 wrapper then falls back to the array version, so results never differ.
+
+What each primitive unrolls to is its record's ``scalar`` fact: a format string
+(elementwise: applied to each element after broadcasting, see
+``ScalarEmitter.map``), a callable ``(em, node)`` built from this module's
+generic machinery (``map``, ``reduce``, ``scan_sum``, ``gather``,
+``set_index``, ``add_at``, ``einsum``), or ``NOT_SCALAR``.
 """
 from __future__ import annotations
 
@@ -17,22 +23,11 @@ from .graph import Node, toposort
 from .primitives import PRIMS
 from .primitives.contract import parse
 from .primitives.indexing import build_index
+from .primitives.registry import NOT_SCALAR, short_name
 
 SCALAR_MAX = 256  # largest array (in elements) that may be unrolled
 TOTAL_MAX = 6000  # largest total number of elements (and contraction terms) considered for unrolling
 SCALAR_OP_NS, ARRAY_OP_NS = 45, 900  # rough cost of one Python-float statement / one small NumPy call
-OPERATORS = {"add": "{0} + {1}", "subtract": "{0} - {1}", "multiply": "{0} * {1}", "divide": "{0} / {1}",
-             "negative": "-{0}", "square": "{0} * {0}", "reciprocal": "1.0 / {0}", "absolute": "abs({0})",
-             "maximum": "({0} if {0} > {1} or {0} != {0} else {1})",
-             "minimum": "({0} if {0} < {1} or {0} != {0} else {1})", "greater": "{0} > {1}",
-             "greater_equal": "{0} >= {1}", "less": "{0} < {1}", "less_equal": "{0} <= {1}",
-             "equal": "{0} == {1}", "not_equal": "{0} != {1}", "logical_not": "not {0}",
-             "logical_and": "bool({0} and {1})", "logical_or": "bool({0} or {1})",
-             "arctan2": "math.atan2({0}, {1})",
-             "hypot": "math.hypot({0}, {1})", "log2": "math.log2({0})", "log10": "math.log10({0})",
-             "exp2": "2.0 ** {0}", "sign": "(float(({0} > 0) - ({0} < 0)) if {0} == {0} else {0})",
-             "floor": "float(math.floor({0}))",
-             "ceil": "float(math.ceil({0}))", "trunc": "float(math.trunc({0}))"}
 ZERO, ONE = "0.0", "1.0"
 
 
@@ -160,6 +155,7 @@ class ScalarEmitter:
 
     # -- scalar algebra with zero/one folding ----------------------------------------
     def binop(self, op: str, a: str, b: str) -> str:
+        """Return the expression ``a op b`` for op in + - * / **, folding zeros and ones."""
         if op == "+":
             if a == ZERO:
                 return b
@@ -177,6 +173,13 @@ class ScalarEmitter:
                 return b
             if b == ONE:
                 return a
+        elif op == "/":
+            if a == ZERO and _lit_value(b):
+                return ZERO  # 0 / b folds only for a nonzero literal b (0/0 and 0/nan are nan)
+        elif op == "**":
+            if _is_int_literal(b):
+                return f"{_paren(a)} ** {int(float(b.strip('()')))}"
+            return f"math.pow({a}, {b})"
         return f"{_paren(a)} {op} {_paren(b)}"
 
     # -- emission ------------------------------------------------------------------
@@ -191,122 +194,110 @@ class ScalarEmitter:
         return self.lines
 
     def rule(self, node: Node) -> np.ndarray:
-        op, args, p = node.op, node.args, node.p
-        short = _short(op)
-        prim = PRIMS[op]
+        """Return the object array of element expressions of node (from its record's ``scalar``)."""
+        scalar = PRIMS[node.op].scalar
+        if scalar is None or scalar is NOT_SCALAR:
+            raise NotScalar(node.op)
+        if isinstance(scalar, str):
+            return self.map(node, lambda *a: scalar.format(*a, **node.p))
+        return scalar(self, node)
+
+    # -- generic machinery the records' ``scalar`` callables are built from ------------------
+    def refuse(self, reason: str):
+        """Raise NotScalar: this node cannot be unrolled (the array version is used)."""
+        raise NotScalar(reason)
+
+    @staticmethod
+    def paren(s: str) -> str:
+        """Return s parenthesised unless it is already an atom."""
+        return _paren(s)
+
+    def map(self, node: Node, fn) -> np.ndarray:
+        """Return fn(*element expressions) for each element, the arguments broadcast (elementwise)."""
+        vals = [np.broadcast_to(self.val(x), node.shape) for x in node.args]
+        short = short_name(node.op)
         out = np.empty(node.shape, dtype=object)
-        if op in ("custom_jvp_out", "custom_vjp_out"):
-            return self.val(args[0])
-        if op == "where":
-            c, a, b = (np.broadcast_to(self.val(x), node.shape) for x in args)
-            for i in np.ndindex(node.shape):
-                out[i] = self._name(f"{_paren(a[i])} if {c[i]} else {_paren(b[i])}", short)
-            return out
-        if prim.domain is not None or op in OPERATORS:  # elementwise
-            tmpl = OPERATORS.get(op) or prim.math_emit or (prim.emit if isinstance(prim.emit, str) else None)
-            if tmpl is None:
-                raise NotScalar(op)
-            vals = [np.broadcast_to(self.val(x), node.shape) for x in args]
-            for i in np.ndindex(node.shape):
-                out[i] = self._elementwise(op, tmpl, [v[i] for v in vals], p, short)
-            return out
-        if op == "convert":
-            if node.dtype != np.float64 and node.dtype != np.bool_:
-                raise NotScalar(op)
-            cast = "float" if node.dtype == np.float64 else "bool"
-            src = self.val(args[0])
-            for i in np.ndindex(node.shape):
-                out[i] = src[i] if args[0].dtype == node.dtype else self._name(f"{cast}({src[i]})", short)
-            return out
-        if op in ("reduce_sum", "reduce_prod", "reduce_max", "reduce_min"):
-            x = self.val(args[0])
-            axes = p["axes"]
-            keep = [a for a in range(x.ndim) if a not in axes]
-            moved = np.transpose(x, keep + list(axes)).reshape(node.shape + (-1,))
-            for i in np.ndindex(node.shape):
-                terms = list(moved[i])
-                if op == "reduce_sum":
-                    e = ZERO
-                    for t in terms:
-                        e = self.binop("+", e, t)
-                elif op == "reduce_prod":
-                    e = ONE
-                    for t in terms:
-                        e = self.binop("*", e, t)
-                else:
-                    e = f"{op[-3:]}({', '.join(terms)})" if len(terms) > 1 else terms[0]
-                    if len(terms) > 1:  # Python's max/min drop nan; NumPy's propagate it
-                        e = f"{e} if {' and '.join(f'{t} == {t}' for t in terms)} else math.nan"
-                out[i] = self._name(e, short)
-            return out
-        if op == "broadcast_to":
-            return np.broadcast_to(self.val(args[0]), node.shape)
-        if op == "reshape":
-            return self.val(args[0]).reshape(node.shape)
-        if op == "transpose":
-            return np.transpose(self.val(args[0]), p["perm"])
-        if op in ("gather", "scatter_add", "set_index", "index_add"):
-            return self._indexing(node, short)
-        if op == "concatenate":
-            return np.concatenate([self.val(a) for a in args], axis=p["axis"])
-        if op == "stack":
-            return np.stack([np.broadcast_to(self.val(a), args[0].shape) for a in args], axis=p["axis"])
-        if op == "cumsum":
-            x = np.moveaxis(self.val(args[0]), p["axis"], -1)
-            res = np.empty(x.shape, dtype=object)
-            for i in np.ndindex(x.shape[:-1]):
-                acc = ZERO
-                for k in range(x.shape[-1]):
-                    acc = self._name(self.binop("+", acc, x[i + (k,)]), short)
-                    res[i + (k,)] = acc
-            return np.moveaxis(res, -1, p["axis"])
-        if op == "einsum":
-            return self._einsum(node, short)
-        raise NotScalar(op)
+        for i in np.ndindex(node.shape):
+            out[i] = self._name(fn(*[v[i] for v in vals]), short)
+        return out
 
-    def _elementwise(self, op, tmpl, a, p, short):
-        if op in ("add", "subtract", "multiply", "divide"):
-            sym = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}[op]
-            if op == "divide" and a[0] == ZERO and _lit_value(a[1]):
-                return ZERO  # 0 / b folds only for a nonzero literal b (0/0 and 0/nan are nan)
-            return self._name(self.binop(sym, a[0], a[1]), short)
-        if op == "negative":
-            return ZERO if a[0] == ZERO else self._name(f"-{_paren(a[0])}", short)
-        if op == "power":
-            if _is_int_literal(a[1]):
-                return self._name(f"{_paren(a[0])} ** {int(float(a[1].strip('()')))}", short)
-            return self._name(f"math.pow({a[0]}, {a[1]})", short)
-        return self._name(tmpl.format(*a, **p), short)
+    def negate(self, a: str) -> str:
+        """Return the expression -a (zero stays zero)."""
+        return ZERO if a == ZERO else f"-{_paren(a)}"
 
-    def _indexing(self, node, short):
-        op, args, p = node.op, node.args, node.p
-        if any(a.op != "const" for a in args[(1 if op in ("gather", "scatter_add") else 2):]):
+    def reduce(self, node: Node, how: str) -> np.ndarray:
+        """Return node = reduction ``how`` ("sum", "prod", "max", "min") of args[0] over ``axes``."""
+        x = self.val(node.args[0])
+        axes = node.p["axes"]
+        short = short_name(node.op)
+        keep = [a for a in range(x.ndim) if a not in axes]
+        moved = np.transpose(x, keep + list(axes)).reshape(node.shape + (-1,))
+        out = np.empty(node.shape, dtype=object)
+        for i in np.ndindex(node.shape):
+            terms = list(moved[i])
+            if how in ("sum", "prod"):
+                e, sym = (ZERO, "+") if how == "sum" else (ONE, "*")
+                for t in terms:
+                    e = self.binop(sym, e, t)
+            else:
+                e = f"{how}({', '.join(terms)})" if len(terms) > 1 else terms[0]
+                if len(terms) > 1:  # Python's max/min drop nan; NumPy's propagate it
+                    e = f"{e} if {' and '.join(f'{t} == {t}' for t in terms)} else math.nan"
+            out[i] = self._name(e, short)
+        return out
+
+    def scan_sum(self, node: Node) -> np.ndarray:
+        """Return the running sum of args[0] along ``axis`` (cumsum)."""
+        axis = node.p["axis"]
+        short = short_name(node.op)
+        x = np.moveaxis(self.val(node.args[0]), axis, -1)
+        res = np.empty(x.shape, dtype=object)
+        for i in np.ndindex(x.shape[:-1]):
+            acc = ZERO
+            for k in range(x.shape[-1]):
+                acc = self._name(self.binop("+", acc, x[i + (k,)]), short)
+                res[i + (k,)] = acc
+        return np.moveaxis(res, -1, axis)
+
+    def _index(self, node: Node, first: int):
+        """Return the index built from the constant index arrays node.args[first:]."""
+        if any(a.op != "const" for a in node.args[first:]):
             raise NotScalar("traced index")
-        if op == "gather":
-            arrays = [a.value for a in args[1:]]
-            return self.val(args[0])[build_index(p["index"], arrays)]
-        first = 1 if op == "scatter_add" else 2
-        arrays = [a.value for a in args[first:]]
-        idx = build_index(p["index"], arrays)
-        if op == "set_index":
-            out = np.array(self.val(args[0]), dtype=object, copy=True)
-            v = self.val(args[1])
-            out[idx] = v if v.ndim else v[()]
-            return out
-        base = np.empty(node.shape, dtype=object)
-        base[...] = ZERO
-        if op == "index_add":
-            base[...] = self.val(args[0])
-        v = self.val(args[first - 1])
+        return build_index(node.p["index"], [a.value for a in node.args[first:]])
+
+    def gather(self, node: Node) -> np.ndarray:
+        """Return args[0][index] (the index arrays are args[1:])."""
+        idx = self._index(node, 1)
+        return self.val(node.args[0])[idx]
+
+    def set_index(self, node: Node) -> np.ndarray:
+        """Return a copy of args[0] with args[0][index] = args[1] (the index arrays are args[2:])."""
+        idx = self._index(node, 2)
+        out = np.array(self.val(node.args[0]), dtype=object, copy=True)
+        v = self.val(node.args[1])
+        out[idx] = v if v.ndim else v[()]
+        return out
+
+    def add_at(self, node: Node, base: Node | None, values: Node, first: int) -> np.ndarray:
+        """Return base (zeros if None) with ``values`` added at index (index arrays args[first:])."""
+        idx = self._index(node, first)
+        short = short_name(node.op)
+        acc = np.empty(node.shape, dtype=object)
+        acc[...] = ZERO
+        if base is not None:
+            acc[...] = self.val(base)
+        v = self.val(values)
         pos = np.arange(node.size).reshape(node.shape)[idx]
         v = np.broadcast_to(v, pos.shape)
-        flat = base.reshape(-1).copy()
+        flat = acc.reshape(-1).copy()
         for k, e in zip(pos.ravel(), v.ravel()):
             flat[k] = self._name(self.binop("+", flat[k], e), short)
         return flat.reshape(node.shape)
 
-    def _einsum(self, node, short):
+    def einsum(self, node: Node) -> np.ndarray:
+        """Return the contraction ``spec`` of the arguments, one sum of products per element."""
         ins, o = parse(node.p["spec"])
+        short = short_name(node.op)
         vals = [self.val(a) for a in node.args]
         sizes = {}
         for sub, a in zip(ins, node.args):
@@ -348,7 +339,3 @@ def _nested(v) -> str:
         return "[" + ", ".join(_nested(e) for e in v) + "]"
     return v
 
-
-def _short(op):
-    from .emit import SHORT
-    return SHORT.get(op, op)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..generated import GeneratedFunction
 from ..graph import Node, const, make_input
-from ..primitives import Primitive, apply, register
+from ..primitives import apply  # "to_csr" (sparse=True output) is primitives/sparse.py
 from ..pytree import tree_flatten, tree_unflatten
 from ..transforms import jvp_nodes, vjp_nodes
 from ..trace import Tracer, is_traced, node_of
@@ -385,23 +385,6 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
 def linearize(func: Callable, *primals):
     """Return (out, f_jvp) where f_jvp(*tangents) is the linear map of func at primals."""
     return tuple(eager_function("linearize", func, [value_aval(a) for a in primals])(*primals))
-
-
-def _csr_impl(vals, indices, indptr, shape):
-    import scipy.sparse
-    return scipy.sparse.csr_array((vals, indices, indptr), shape=shape)
-
-
-def _no_derivative_of_csr(*args, **kwargs):
-    from ..errors import UnsupportedOperationError
-    raise UnsupportedOperationError("a sparse (CSR) Jacobian cannot be differentiated again; "
-                                    "use sparse=False inside nested operators")
-
-
-register(Primitive("to_csr", lambda vals, indices, indptr, shape: (tuple(shape), vals.dtype), _csr_impl,
-                   lambda names, node: (f"scipy.sparse.csr_array(({names[0]}, {names[1]}, {names[2]}), "
-                                        f"shape={node.p['shape']})"),
-                   jvp=_no_derivative_of_csr, fold=False))
 
 
 def sparsity(func: Callable, *arg_shapes, argnums=0) -> np.ndarray:

@@ -1,5 +1,6 @@
 """The primitive registry and its rule files (imported for registration)."""
 from . import registry, elementwise, shape, indexing, contract  # noqa: F401
-from .registry import PRIMS, Primitive, apply, register  # noqa: F401
+from .registry import NOT_SCALAR, PRIMS, Primitive, apply, register, short_name  # noqa: F401
 from . import special  # noqa: F401,E402  (scipy.special, sort/argsort/searchsorted, cumprod)
 from . import linalg  # noqa: F401,E402  (numpy.linalg / scipy.linalg)
+from . import custom, sparse  # noqa: F401  (custom_jvp/custom_vjp outputs, to_csr)

@@ -119,7 +119,9 @@ def _simplify(*xs, shape, dtype, spec):
 
 
 register(Primitive("einsum", _rule, _impl, lambda names, node: emit_einsum(names, node),
-                   jvp=_jvp, transpose=_transpose, linear=True, simplify=_simplify))
+                   jvp=_jvp, transpose=_transpose, linear=True, simplify=_simplify, short="dot",
+                   owns=lambda node: len(node.args) > 1,  # one operand may come back as a view
+                   elementwise=False, scalar=lambda em, node: em.einsum(node)))
 
 
 def emit_einsum(names, node):

@@ -1,8 +1,9 @@
 """Elementwise primitives: ufunc-like operations with NumPy broadcasting.
 
-Each entry gives the NumPy function, the partial derivative of the output
-with respect to each argument (written with node operations), the source
-template, and the input domain used by the systematic tests.
+Each ``defew`` call is the whole record of one primitive: the NumPy function,
+the partial derivative of the output with respect to each argument (written
+with node operations), the array source template, the Python-float template
+(``scalar``) and the input domain used by the systematic tests.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 from .. import ops
 from ..graph import const
 from .helpers import dtype_name, align, expand_to, is_one_const, is_zero_const, sum_to
-from .registry import Primitive, apply, register
+from .registry import NOT_SCALAR, Primitive, apply, register
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
 
@@ -55,16 +56,27 @@ def ew_jvp(tangents, *args, out, nb, prim, **params):
     return expand_to(total, out.shape, nb)
 
 
-def defew(name, impl, partials=None, emit=None, *, domain=(-2.0, 2.0), nondiff=False,
-          math_emit=None, linear=False, transpose=None, simplify=None, jvp=None):
-    """Register an elementwise primitive and return it."""
+def defew(name, impl, partials=None, emit=None, *, domain=(-2.0, 2.0), nondiff=False, scalar=None,
+          short=None, augmented=None, commutative=False, linear=False, transpose=None, simplify=None,
+          jvp=None):
+    """Register an elementwise primitive and return it.
+
+    ``emit`` defaults to ``np.<impl name>(...)``; ``scalar`` (the template for
+    Python-float elements) defaults to ``emit`` when that is a string (NumPy
+    functions accept floats) and to NOT_SCALAR otherwise. The result is a fresh
+    array except for zero-derivative primitives (the emitter does not update those
+    in place).
+    """
     impl_of[name] = impl
     if emit is None:
         emit = f"np.{impl.__name__}(" + ", ".join("{%d}" % i for i in range(_nin(impl))) + ")"
+    if scalar is None:
+        scalar = emit if isinstance(emit, str) else NOT_SCALAR
     prim = Primitive(name, ew_shape_rule(impl), impl, emit, linear=linear, nondiff=nondiff,
                      transpose=transpose, simplify=_ew_simplify(name, simplify),
-                     partials=tuple(partials or ()),
-                     domain=domain, math_emit=math_emit)
+                     partials=tuple(partials or ()), domain=domain,
+                     short=short, augmented=augmented, commutative=commutative,
+                     owns=not nondiff, elementwise=True, scalar=scalar)
     if not nondiff:
         if jvp is not None:
             prim.jvp = jvp
@@ -220,16 +232,25 @@ def _s_pow(a, b, shape, dtype):
     return None
 
 
+def _arith(sym):
+    """Return the scalar rule ``a sym b`` with zero/one folding."""
+    return lambda em, node: em.map(node, lambda a, b: em.binop(sym, a, b))
+
+
 ONE = None  # partial of 1: the tangent passes unchanged
-defew("add", np.add, [lambda a, b, o: ONE] * 2, "{0} + {1}", linear=True, transpose=_t_add, simplify=_s_add)
+defew("add", np.add, [lambda a, b, o: ONE] * 2, "{0} + {1}", linear=True, transpose=_t_add, simplify=_s_add,
+      scalar=_arith("+"), augmented="+=", commutative=True)
 defew("subtract", np.subtract, [lambda a, b, o: ONE, lambda a, b, o: const(-1.0)], "{0} - {1}",
-      linear=True, transpose=_t_sub, simplify=_s_sub)
+      linear=True, transpose=_t_sub, simplify=_s_sub, scalar=_arith("-"), short="sub", augmented="-=")
 defew("multiply", np.multiply, [lambda a, b, o: b, lambda a, b, o: a], "{0} * {1}",
-      linear=True, transpose=_t_mul, simplify=_s_mul)
+      linear=True, transpose=_t_mul, simplify=_s_mul, scalar=_arith("*"), short="mul", augmented="*=",
+      commutative=True)
 defew("divide", np.divide, [lambda a, b, o: ops.div(1.0, b), lambda a, b, o: ops.neg(ops.div(o, b))],
-      "{0} / {1}", linear=True, transpose=_t_div, simplify=_s_div, domain=(0.5, 2.0))
+      "{0} / {1}", linear=True, transpose=_t_div, simplify=_s_div, domain=(0.5, 2.0),
+      scalar=_arith("/"), short="div", augmented="/=")
 defew("negative", np.negative, [lambda a, o: const(-1.0)], "-{0}", linear=True,
-      transpose=lambda ct, a, lin, nb: [ops.neg(ct)], simplify=_s_neg)
+      transpose=lambda ct, a, lin, nb: [ops.neg(ct)], simplify=_s_neg,
+      scalar=lambda em, node: em.map(node, em.negate), short="neg")
 
 
 def _pow_db(a, b, o):
@@ -237,36 +258,39 @@ def _pow_db(a, b, o):
 
 
 defew("power", np.power, [lambda a, b, o: ops.mul(b, ops.power(a, ops.sub(b, 1))), _pow_db],
-      "{0} ** {1}", simplify=_s_pow, domain=(0.5, 2.0))
-defew("square", np.square, [lambda a, o: ops.mul(a, 2.0)])
-defew("sqrt", np.sqrt, [lambda a, o: ops.div(0.5, o)], domain=(0.5, 2.0), math_emit="math.sqrt({0})")
+      "{0} ** {1}", simplify=_s_pow, domain=(0.5, 2.0), scalar=_arith("**"), short="pow", augmented="**=")
+defew("square", np.square, [lambda a, o: ops.mul(a, 2.0)], scalar="{0} * {0}", short="sq")
+defew("sqrt", np.sqrt, [lambda a, o: ops.div(0.5, o)], domain=(0.5, 2.0), scalar="math.sqrt({0})")
 defew("cbrt", np.cbrt, [lambda a, o: ops.div(1.0, ops.mul(ops.square(o), 3.0))], domain=(0.5, 2.0))
-defew("reciprocal", np.reciprocal, [lambda a, o: ops.neg(ops.square(o))], "1.0 / {0}", domain=(0.5, 2.0))
-defew("exp", np.exp, [lambda a, o: o], math_emit="math.exp({0})")
-defew("exp2", np.exp2, [lambda a, o: ops.mul(o, LN2)])
-defew("expm1", np.expm1, [lambda a, o: ops.add(o, 1.0)], math_emit="math.expm1({0})")
-defew("log", np.log, [lambda a, o: ops.reciprocal(a)], domain=(0.5, 2.0), math_emit="math.log({0})")
-defew("log2", np.log2, [lambda a, o: ops.reciprocal(ops.mul(a, LN2))], domain=(0.5, 2.0))
-defew("log10", np.log10, [lambda a, o: ops.reciprocal(ops.mul(a, LN10))], domain=(0.5, 2.0))
+defew("reciprocal", np.reciprocal, [lambda a, o: ops.neg(ops.square(o))], "1.0 / {0}", domain=(0.5, 2.0),
+      short="inv")
+defew("exp", np.exp, [lambda a, o: o], scalar="math.exp({0})")
+defew("exp2", np.exp2, [lambda a, o: ops.mul(o, LN2)], scalar="2.0 ** {0}")
+defew("expm1", np.expm1, [lambda a, o: ops.add(o, 1.0)], scalar="math.expm1({0})")
+defew("log", np.log, [lambda a, o: ops.reciprocal(a)], domain=(0.5, 2.0), scalar="math.log({0})")
+defew("log2", np.log2, [lambda a, o: ops.reciprocal(ops.mul(a, LN2))], domain=(0.5, 2.0),
+      scalar="math.log2({0})")
+defew("log10", np.log10, [lambda a, o: ops.reciprocal(ops.mul(a, LN10))], domain=(0.5, 2.0),
+      scalar="math.log10({0})")
 defew("log1p", np.log1p, [lambda a, o: ops.reciprocal(ops.add(a, 1.0))], domain=(-0.5, 2.0),
-      math_emit="math.log1p({0})")
-defew("sin", np.sin, [lambda a, o: ops.cos(a)], math_emit="math.sin({0})")
-defew("cos", np.cos, [lambda a, o: ops.neg(ops.sin(a))], math_emit="math.cos({0})")
-defew("tan", np.tan, [lambda a, o: ops.add(ops.square(o), 1.0)], domain=(-1.2, 1.2), math_emit="math.tan({0})")
+      scalar="math.log1p({0})")
+defew("sin", np.sin, [lambda a, o: ops.cos(a)], scalar="math.sin({0})")
+defew("cos", np.cos, [lambda a, o: ops.neg(ops.sin(a))], scalar="math.cos({0})")
+defew("tan", np.tan, [lambda a, o: ops.add(ops.square(o), 1.0)], domain=(-1.2, 1.2), scalar="math.tan({0})")
 defew("arcsin", np.arcsin, [lambda a, o: ops.reciprocal(ops.sqrt(ops.sub(1.0, ops.square(a))))],
-      domain=(-0.9, 0.9), math_emit="math.asin({0})")
+      domain=(-0.9, 0.9), scalar="math.asin({0})")
 defew("arccos", np.arccos, [lambda a, o: ops.neg(ops.reciprocal(ops.sqrt(ops.sub(1.0, ops.square(a)))))],
-      domain=(-0.9, 0.9), math_emit="math.acos({0})")
-defew("arctan", np.arctan, [lambda a, o: ops.reciprocal(ops.add(ops.square(a), 1.0))], math_emit="math.atan({0})")
-defew("sinh", np.sinh, [lambda a, o: ops.cosh(a)], math_emit="math.sinh({0})")
-defew("cosh", np.cosh, [lambda a, o: ops.sinh(a)], math_emit="math.cosh({0})")
-defew("tanh", np.tanh, [lambda a, o: ops.sub(1.0, ops.square(o))], math_emit="math.tanh({0})")
+      domain=(-0.9, 0.9), scalar="math.acos({0})")
+defew("arctan", np.arctan, [lambda a, o: ops.reciprocal(ops.add(ops.square(a), 1.0))], scalar="math.atan({0})")
+defew("sinh", np.sinh, [lambda a, o: ops.cosh(a)], scalar="math.sinh({0})")
+defew("cosh", np.cosh, [lambda a, o: ops.sinh(a)], scalar="math.cosh({0})")
+defew("tanh", np.tanh, [lambda a, o: ops.sub(1.0, ops.square(o))], scalar="math.tanh({0})")
 defew("arcsinh", np.arcsinh, [lambda a, o: ops.reciprocal(ops.sqrt(ops.add(ops.square(a), 1.0)))],
-      math_emit="math.asinh({0})")
+      scalar="math.asinh({0})")
 defew("arccosh", np.arccosh, [lambda a, o: ops.reciprocal(ops.sqrt(ops.sub(ops.square(a), 1.0)))],
-      domain=(1.2, 3.0), math_emit="math.acosh({0})")
+      domain=(1.2, 3.0), scalar="math.acosh({0})")
 defew("arctanh", np.arctanh, [lambda a, o: ops.reciprocal(ops.sub(1.0, ops.square(a)))],
-      domain=(-0.9, 0.9), math_emit="math.atanh({0})")
+      domain=(-0.9, 0.9), scalar="math.atanh({0})")
 def _jvp_abs(tangents, a, out, nb):
     t = align(tangents[0], nb, out.ndim)
     if a.dtype.kind == "c":  # d|z| = Re(conj(z) dz) / |z|
@@ -274,8 +298,8 @@ def _jvp_abs(tangents, a, out, nb):
     return ops.mul(t, ops.sign(a))
 
 
-defew("absolute", np.absolute, [lambda a, o: ops.sign(a)], domain=(0.2, 2.0), math_emit="abs({0})",
-      jvp=_jvp_abs)
+defew("absolute", np.absolute, [lambda a, o: ops.sign(a)], domain=(0.2, 2.0), scalar="abs({0})",
+      jvp=_jvp_abs, short="abs")
 
 
 # -- complex parts (JAX's convention: reverse mode transposes, it does not conjugate) --------
@@ -295,10 +319,12 @@ defew("conj", np.conjugate, [lambda a, o: ONE], "np.conj({0})", linear=True,
       transpose=lambda ct, a, lin, nb: [ops.conj(ct)])
 
 
-defew("hypot", np.hypot, [lambda a, b, o: ops.div(a, o), lambda a, b, o: ops.div(b, o)], domain=(0.5, 2.0))
+defew("hypot", np.hypot, [lambda a, b, o: ops.div(a, o), lambda a, b, o: ops.div(b, o)], domain=(0.5, 2.0),
+      scalar="math.hypot({0}, {1})")
 defew("arctan2", np.arctan2, [
     lambda a, b, o: ops.div(b, ops.add(ops.square(a), ops.square(b))),
-    lambda a, b, o: ops.neg(ops.div(a, ops.add(ops.square(a), ops.square(b))))], domain=(0.5, 2.0))
+    lambda a, b, o: ops.neg(ops.div(a, ops.add(ops.square(a), ops.square(b))))], domain=(0.5, 2.0),
+      scalar="math.atan2({0}, {1})")
 defew("logaddexp", np.logaddexp, [lambda a, b, o: ops.exp(ops.sub(a, o)), lambda a, b, o: ops.exp(ops.sub(b, o))])
 defew("logaddexp2", np.logaddexp2, [lambda a, b, o: ops.exp2(ops.sub(a, o)), lambda a, b, o: ops.exp2(ops.sub(b, o))])
 
@@ -309,9 +335,11 @@ def _pick(cond_gt, a, b):
 
 
 defew("maximum", np.maximum, [lambda a, b, o: _pick(ops.greater(a, b), a, b),
-                              lambda a, b, o: _pick(ops.greater(b, a), a, b)])
+                              lambda a, b, o: _pick(ops.greater(b, a), a, b)],
+      scalar="({0} if {0} > {1} or {0} != {0} else {1})")  # NumPy's maximum propagates nan
 defew("minimum", np.minimum, [lambda a, b, o: _pick(ops.less(a, b), a, b),
-                              lambda a, b, o: _pick(ops.less(b, a), a, b)])
+                              lambda a, b, o: _pick(ops.less(b, a), a, b)],
+      scalar="({0} if {0} < {1} or {0} != {0} else {1})")
 defew("fmax", np.fmax, [lambda a, b, o: _pick(ops.greater(a, b), a, b),
                         lambda a, b, o: _pick(ops.greater(b, a), a, b)])
 defew("fmin", np.fmin, [lambda a, b, o: _pick(ops.less(a, b), a, b),
@@ -321,18 +349,33 @@ defew("remainder", np.remainder, [lambda a, b, o: ONE,
       domain=(0.3, 2.0))
 defew("fmod", np.fmod, [lambda a, b, o: ONE, lambda a, b, o: ops.neg(ops.trunc(ops.div(a, b)))], domain=(0.3, 2.0))
 
-# -- zero-derivative elementwise operations -----------------------------------
-for _f in (np.sign, np.floor, np.ceil, np.rint, np.trunc, np.greater, np.greater_equal, np.less,
-           np.less_equal, np.equal, np.not_equal, np.logical_and, np.logical_or, np.logical_not,
-           np.logical_xor, np.isfinite, np.isnan, np.isinf, np.heaviside, np.signbit,
-           np.floor_divide):
-    defew(_f.__name__, _f, nondiff=True)
-_OPS = {"greater": "{0} > {1}", "greater_equal": "{0} >= {1}", "less": "{0} < {1}",
-        "less_equal": "{0} <= {1}", "equal": "{0} == {1}", "not_equal": "{0} != {1}",
-        "floor_divide": "{0} // {1}"}
-for _k, _v in _OPS.items():
-    from .registry import PRIMS as _P
-    _P[_k].emit = _v
+# -- zero-derivative elementwise operations: ufunc -> (array template, Python-float template),
+# None for the default np.<name>(...)
+_NONDIFF = {
+    np.sign: (None, "(float(({0} > 0) - ({0} < 0)) if {0} == {0} else {0})"),
+    np.floor: (None, "float(math.floor({0}))"),
+    np.ceil: (None, "float(math.ceil({0}))"),
+    np.rint: (None, None),
+    np.trunc: (None, "float(math.trunc({0}))"),
+    np.greater: ("{0} > {1}", None),
+    np.greater_equal: ("{0} >= {1}", None),
+    np.less: ("{0} < {1}", None),
+    np.less_equal: ("{0} <= {1}", None),
+    np.equal: ("{0} == {1}", None),
+    np.not_equal: ("{0} != {1}", None),
+    np.logical_and: (None, "bool({0} and {1})"),
+    np.logical_or: (None, "bool({0} or {1})"),
+    np.logical_not: (None, "not {0}"),
+    np.logical_xor: (None, None),
+    np.isfinite: (None, None),
+    np.isnan: (None, None),
+    np.isinf: (None, None),
+    np.heaviside: (None, None),
+    np.signbit: (None, None),
+    np.floor_divide: ("{0} // {1}", None),
+}
+for _f, (_emit, _scalar) in _NONDIFF.items():
+    defew(_f.__name__, _f, nondiff=True, emit=_emit, scalar=_scalar)
 
 
 def _round(x, decimals=0):
@@ -388,7 +431,8 @@ _sel = register(Primitive(
     "where", lambda c, a, b: (np.broadcast_shapes(c.shape, a.shape, b.shape),
                               ew_shape_rule(lambda x, y: np.add(x, y))(a, b)[1]),
     _where_impl, "np.where({0}, {1}, {2})", jvp=_jvp_select, transpose=_t_select, linear=True,
-    simplify=_s_select))
+    simplify=_s_select, short="sel", owns=True, elementwise=True,
+    scalar=lambda em, node: em.map(node, lambda c, a, b: f"{em.paren(a)} if {c} else {em.paren(b)}")))
 
 
 def _convert_rule(x, dtype):
@@ -412,7 +456,18 @@ def _s_convert(x, shape, dtype, **p):
     return x if x.dtype == dtype else None
 
 
+def _scalar_convert(em, node):
+    x = node.args[0]
+    if node.dtype != np.float64 and node.dtype != np.bool_:
+        em.refuse("convert")
+    if x.dtype == node.dtype:
+        return em.val(x).copy()
+    cast = "float" if node.dtype == np.float64 else "bool"
+    return em.map(node, lambda e: f"{cast}({e})")
+
+
 register(Primitive("convert", _convert_rule, lambda x, dtype: np.asarray(x).astype(dtype),
                    lambda names, node: f"{names[0]}.astype(np.{dtype_name(node.dtype)})",
                    jvp=_jvp_convert, linear=True, simplify=_s_convert,
-                   transpose=lambda ct, x, lin, nb, dtype: [_t_convert(ct, x)]))
+                   transpose=lambda ct, x, lin, nb, dtype: [_t_convert(ct, x)],
+                   short="cv", owns=True, elementwise=True, scalar=_scalar_convert))

@@ -2,13 +2,14 @@
 
 A primitive record holds everything npdiff knows about an operation: its
 shape/dtype rule, NumPy implementation (for constant folding and tests), how
-to print it as NumPy source, its forward-mode rule and, for linear
-primitives, its transpose. Rules are written with primitives, so derivatives
-of derivatives need nothing more.
+to print it as NumPy source (array-at-a-time and unrolled to Python floats),
+what the emitter may assume about its result, its forward-mode rule and, for
+linear primitives, its transpose. Rules are written with primitives, so
+derivatives of derivatives need nothing more.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -18,6 +19,16 @@ from ..graph import Node, const, intern
 
 PRIMS: dict[str, "Primitive"] = {}
 FOLD_LIMIT = 1 << 16  # never fold constants into arrays larger than this
+
+
+class _NotScalar:
+    """The type of ``NOT_SCALAR``."""
+
+    def __repr__(self) -> str:
+        return "NOT_SCALAR"
+
+
+NOT_SCALAR = _NotScalar()  # Primitive.scalar value: this primitive is never unrolled to Python floats
 
 
 @dataclass
@@ -34,11 +45,35 @@ class Primitive:
     nondiff: bool = False  # derivative is structurally zero
     simplify: Callable | None = None  # (*args, shape, dtype, **params) -> Node | None
     fold: bool = True
-    examples: list = field(default_factory=list)  # test specs (see tests)
     partials: tuple = ()  # elementwise: d out / d arg_i as (*args, out) -> Node
-    domain: tuple | None = None  # elementwise: (low, high) for test inputs
-    math_emit: str | None = None  # elementwise: template for 0-d float64 values
+    domain: tuple | None = None  # test metadata only: (low, high) of the elementwise tests' inputs
     diff_args: Callable | None = None  # (node) -> indices of args whose tangents the jvp needs
+    # -- facts for the emitters; owns, elementwise and scalar must be decided for every primitive
+    # (None means undecided: the emitters then take the safe choice and tests/test_registry.py fails)
+    short: str | None = None  # base name of its temporaries in generated code (None: the op name)
+    augmented: str | None = None  # in-place operator ("+=") updating argument 0 with argument 1
+    commutative: bool = False  # with ``augmented``: argument 1 may be the one updated
+    owns: bool | Callable | None = None  # the emitted expression returns a fresh array (never a view),
+    #   or callable(node) -> bool when that depends on the node
+    elementwise: bool | None = None  # out[i] depends on args[j][i] only (after broadcasting)
+    scalar: Any = None  # unrolled (Python-float) emission: a format string over the arguments'
+    #   element expressions (and params by name) for elementwise primitives, or
+    #   callable(em, node) -> object array of expressions (em: emit_scalar.ScalarEmitter),
+    #   or NOT_SCALAR
+
+
+def short_name(op: str) -> str:
+    """Return the base name generated code gives to results of primitive ``op``."""
+    prim = PRIMS.get(op)
+    return (prim.short if prim is not None else None) or op
+
+
+def owns_result(node: Node) -> bool:
+    """Return True if the emitted expression for node always returns a fresh array."""
+    if node.ndim == 0:
+        return False
+    owns = PRIMS[node.op].owns
+    return bool(owns(node) if callable(owns) else owns)
 
 
 def register(prim: Primitive) -> Primitive:

@@ -18,7 +18,7 @@ from .elementwise import defew
 from ..errors import UnsupportedOperationError
 from .helpers import align, expand_to, shift_axes
 from .indexing import gather_b
-from .registry import Primitive, apply, register
+from .registry import NOT_SCALAR, Primitive, apply, register
 
 SQRT_PI = math.sqrt(math.pi)
 SQRT_2PI = math.sqrt(2.0 * math.pi)
@@ -263,15 +263,18 @@ def _sort_jvp(ts, x, out, nb, axis):
 
 
 register(Primitive("sort", _sort_rule, lambda x, axis: np.sort(x, axis=axis, kind="stable"),
-                   lambda names, node: f"np.sort({names[0]}, axis={node.p['axis']})", jvp=_sort_jvp))
+                   lambda names, node: f"np.sort({names[0]}, axis={node.p['axis']})", jvp=_sort_jvp,
+                   owns=False, elementwise=False, scalar=NOT_SCALAR))
 register(Primitive("argsort", lambda x, axis: (x.shape, np.dtype(np.intp)),
                    lambda x, axis: np.argsort(x, axis=axis, kind="stable"),
                    lambda names, node: f"np.argsort({names[0]}, axis={node.p['axis']}, kind='stable')",
-                   nondiff=True))
+                   nondiff=True,
+                   owns=False, elementwise=False, scalar=NOT_SCALAR))
 register(Primitive("searchsorted", lambda a, v, side: (v.shape, np.dtype(np.intp)),
                    lambda a, v, side: np.searchsorted(a, v, side=side),
                    lambda names, node: f"np.searchsorted({names[0]}, {names[1]}, side='{node.p['side']}')",
-                   nondiff=True))
+                   nondiff=True,
+                   owns=False, elementwise=False, scalar=NOT_SCALAR))
 
 
 # -- cumprod ---------------------------------------------------------------------------------
@@ -322,4 +325,5 @@ def _cumprod_jvp(ts, x, out, nb, axis):
 
 register(Primitive("cumprod", lambda x, axis: (x.shape, np.cumprod(np.ones(1, x.dtype)).dtype),
                    lambda x, axis: np.cumprod(x, axis=axis),
-                   lambda names, node: f"np.cumprod({names[0]}, axis={node.p['axis']})", jvp=_cumprod_jvp))
+                   lambda names, node: f"np.cumprod({names[0]}, axis={node.p['axis']})", jvp=_cumprod_jvp,
+                   owns=False, elementwise=False, scalar=NOT_SCALAR))

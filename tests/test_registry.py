@@ -1,0 +1,96 @@
+"""Every primitive record decides the facts the emitters rely on.
+
+One primitive, one record: what the array emitter may assume about a result
+(``owns``), whether it is elementwise and how it unrolls to Python floats
+(``scalar``) are declared on the record (``NOT_SCALAR`` is a decision too),
+so a new primitive cannot silently fall back to array-only emission or to a
+guess. The templates are also checked against the NumPy implementation.
+"""
+from __future__ import annotations
+
+import math
+import string
+
+import numpy as np
+import pytest
+
+from npdiff.primitives import NOT_SCALAR, PRIMS, Primitive, short_name
+
+AUGMENTED = {"+=", "-=", "*=", "/=", "**=", "//=", "%="}
+
+
+def missing_facts(prim: Primitive) -> list[str]:
+    """Return the facts prim leaves undecided or declares with a value of the wrong kind."""
+    bad = []
+    if not isinstance(prim.elementwise, bool):
+        bad.append("elementwise")
+    if not (isinstance(prim.owns, bool) or callable(prim.owns)):
+        bad.append("owns")
+    if not (prim.scalar is NOT_SCALAR or isinstance(prim.scalar, str) or callable(prim.scalar)):
+        bad.append("scalar")
+    if isinstance(prim.scalar, str) and not prim.elementwise:
+        bad.append("scalar (a template is applied element by element: only for elementwise primitives)")
+    if prim.short is not None and not prim.short.isidentifier():
+        bad.append("short")
+    if prim.augmented is not None and prim.augmented not in AUGMENTED:
+        bad.append("augmented")
+    if prim.commutative and prim.augmented is None:
+        bad.append("commutative (only means something with augmented)")
+    return bad
+
+
+@pytest.mark.parametrize("name", sorted(PRIMS))
+def test_every_primitive_decides_its_facts(name):
+    prim = PRIMS[name]
+    assert prim.name == name
+    assert missing_facts(prim) == [], f"primitive {name!r} must decide: {missing_facts(prim)}"
+    assert short_name(name).isidentifier()
+
+
+def test_the_check_catches_an_undecided_primitive():
+    bare = Primitive("bare", lambda x: (x.shape, x.dtype), lambda x: x, "{0}")
+    assert set(missing_facts(bare)) == {"elementwise", "owns", "scalar"}
+    assert short_name("bare") == "bare"  # the short name defaults to the op name
+
+
+def test_record_has_no_unused_fields():
+    fields = Primitive.__dataclass_fields__
+    assert "examples" not in fields and "math_emit" not in fields
+
+
+def _template_fields(tmpl: str) -> set:
+    return {f for _, f, _, _ in string.Formatter().parse(tmpl) if f is not None}
+
+
+def _scalar_template_cases():
+    for name, prim in sorted(PRIMS.items()):
+        if isinstance(prim.scalar, str) and all(f.isdigit() for f in _template_fields(prim.scalar)):
+            yield name
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # expn truncates its order to an integer
+@pytest.mark.parametrize("name", list(_scalar_template_cases()))
+def test_scalar_template_matches_numpy(name):
+    """A scalar template on Python floats gives the NumPy implementation's value."""
+    prim = PRIMS[name]
+    nin = max((int(f) for f in _template_fields(prim.scalar)), default=-1) + 1
+    nin = max(nin, len(prim.partials), getattr(prim.impl, "nin", 0))
+    lo, hi = prim.domain or (-2.0, 2.0)
+    ns = {"math": math, "np": np}
+    if "scipy." in prim.scalar:  # registered only when SciPy imports
+        import scipy.special
+        ns["scipy"] = scipy
+    for xs in ([lo + (hi - lo) * (0.31 + 0.22 * k) for k in range(nin)],
+               [lo + (hi - lo) * (0.77 - 0.17 * k) for k in range(nin)]):
+        got = eval(prim.scalar.format(*[repr(x) for x in xs]), ns)  # noqa: S307 - our own templates
+        want = prim.impl(*[np.float64(x) for x in xs])
+        np.testing.assert_allclose(float(got), float(want), rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def test_elementwise_flag_is_not_inferred_from_the_test_domain():
+    """``domain`` is test metadata only; ``elementwise`` is what the emitters read."""
+    for name, prim in PRIMS.items():
+        if prim.domain is not None:
+            assert prim.elementwise, name
+    assert PRIMS["where"].elementwise and PRIMS["where"].domain is None
+    assert not PRIMS["einsum"].elementwise
