@@ -231,9 +231,11 @@ def transform_expr_generic(expr: str, *, helpers=True) -> str:
     value (forward part), then increment ``A_a``, ``B_a``, ``C_a`` by the
     contributions propagated from ``D_a``. Run them where the inputs, their
     adjoints, ``D_a`` and ``np`` are defined. The run-time helpers they use
-    (``_unbroadcast``...) are defined first, unless ``helpers=False`` (then
-    execute ``helper_source()`` in that namespace once). Several statements
-    separated by newlines or ``;`` are accepted; the last target is the output.
+    (``_unbroadcast``...) are defined first, and ``scipy.special`` imported
+    if used, unless ``helpers=False`` (then execute ``helper_source()`` in
+    that namespace once, and define ``scipy`` there if needed). Several
+    statements separated by newlines or ``;`` are accepted; the last target
+    is the output.
     """
     src = textwrap.dedent(expr).strip()
     tree = ast.parse(src)

@@ -59,8 +59,8 @@ def prim_of_ufunc(func) -> str | None:
     """Return the name of the elementwise primitive a NumPy or scipy.special ufunc lowers to, or None."""
     if not isinstance(func, np.ufunc):
         return None
-    if _TABLE.get("size") != len(PRIMS):  # rebuilt if primitives were registered since
-        _TABLE.clear()
+    if _UFUNCS_BUILT_FOR[0] != len(PRIMS):  # rebuilt if primitives were registered since
+        _UFUNCS.clear()
         try:
             import scipy.special as sc
         except ImportError:  # pragma: no cover - SciPy is optional
@@ -69,12 +69,13 @@ def prim_of_ufunc(func) -> str | None:
             if _elementwise(name):
                 for uf in (prim.impl, getattr(np, name, None), getattr(sc, name, None)):
                     if isinstance(uf, np.ufunc):
-                        _TABLE.setdefault(uf, name)
-        _TABLE["size"] = len(PRIMS)
-    return _TABLE.get(func)
+                        _UFUNCS.setdefault(uf, name)
+        _UFUNCS_BUILT_FOR[0] = len(PRIMS)
+    return _UFUNCS.get(func)
 
 
-_TABLE: dict = {}
+_UFUNCS: dict = {}  # ufunc -> primitive name
+_UFUNCS_BUILT_FOR = [-1]  # the size of PRIMS when _UFUNCS was built
 
 
 def forward_expr(name: str, operands: list[str]) -> str:
