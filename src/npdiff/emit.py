@@ -110,7 +110,9 @@ class Emitter:
             return lit if not lit.startswith("-") else f"({lit})"
         name = self.fresh("_c")
         arr = np.asarray(node.value)
-        if arr.size <= LITERAL_MAX:
+        if arr.dtype == object and arr.ndim == 0:  # an object bound by name (a random Generator)
+            self.consts[name] = arr[()]
+        elif arr.size <= LITERAL_MAX:
             self.header.append(f"{name} = {_array_source(arr)}")
         else:
             self.consts[name] = arr

@@ -3,3 +3,4 @@ from . import registry, elementwise, shape, indexing, contract  # noqa: F401
 from .registry import PRIMS, Primitive, apply, register  # noqa: F401
 from . import special  # noqa: F401,E402  (scipy.special, sort/argsort/searchsorted, cumprod)
 from . import linalg  # noqa: F401,E402  (numpy.linalg / scipy.linalg)
+from . import random  # noqa: F401,E402  (random draws)
