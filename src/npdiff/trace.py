@@ -3,8 +3,9 @@
 A Tracer wraps a graph node and implements NumPy's dispatch protocols, the
 operators and the common ndarray methods. Array *creation* does not dispatch,
 so while a trace is running ``np.array``, ``np.asarray``, ``np.zeros`` and
-friends are swapped (under a lock, restored in ``finally``) for versions that
-understand tracers.
+friends are swapped for wrappers that act only on the tracing thread and for
+user code (``tracing()``); untraced creation returns real ndarrays (trace
+buffers, ``buffer.py``), so C code and other threads get ordinary NumPy.
 """
 from __future__ import annotations
 
@@ -230,6 +231,8 @@ def is_traced(x) -> bool:
         return True
     if isinstance(x, (list, tuple)):
         return any(is_traced(e) for e in x)
+    if isinstance(x, np.ndarray) and type(x) is not np.ndarray and hasattr(x, "_npdiff_node"):
+        return x._npdiff_node() is not None  # a trace buffer holding traced values
     if isinstance(x, np.ndarray) and x.dtype == object:
         return any(is_traced(e) for e in x.flat)
     return False
@@ -241,6 +244,8 @@ def node_of(x) -> Node:
         return x.node
     if isinstance(x, Node):
         return x
+    if isinstance(x, np.ndarray) and type(x) is not np.ndarray and hasattr(x, "_npdiff_node"):
+        return x._value_node()  # a trace buffer: its graph node, or its value as a constant
     if isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.dtype == object):
         if is_traced(x):
             parts = [node_of(e) for e in x]
@@ -257,43 +262,181 @@ def wrap(node: Node) -> Tracer:
 
 
 # -- scoped interception of array creation ------------------------------------------
+#
+# NumPy's creation functions do not dispatch, so while a trace runs they are replaced in the
+# numpy module (and in the traced function's module globals and closure) by wrappers. The
+# wrappers act only on the thread that is tracing, and only for calls from user code: anywhere
+# else they call NumPy's original at once. Calls with traced inputs return Tracers; calls
+# without return real ndarrays (``buffer.TraceBuffer``), so C code never receives a Tracer.
 
+_local = threading.local()  # depth: nesting of tracing() on this thread; chains: random draws
 _lock = threading.RLock()
-_depth = 0
+_threads = 0  # threads currently inside tracing(): the patches are installed while > 0
+_saved: list = []  # (target, name, original) of the installed patches
+_REPLACE: dict[int, tuple] = {}  # id(original) -> (original, replacement) while installed
+_aliases: dict[tuple, list] = {}  # (id(holder), name) -> [holder, original, replacement, count]
 _ORIG: dict[str, Any] = {name: getattr(np, name) for name in
                          ("array", "asarray", "asanyarray", "zeros", "ones", "empty", "full",
-                          "ascontiguousarray", "atleast_1d")}
-_PATCHES: dict[str, Any] = {}  # filled by lower.creation
-EXTRA_PATCHES: list = []  # (module, name, replacement) for SciPy and others
+                          "ascontiguousarray", "atleast_1d", "zeros_like", "ones_like", "empty_like",
+                          "full_like", "eye", "identity", "r_", "c_")}
+_PATCHES: dict[str, Any] = {}  # numpy attribute name -> replacement (filled by lower.creation)
+EXTRA_PATCHES: list = []  # (module, name, replacement) for SciPy and others (listed as supported)
+GUARD_PATCHES: list = []  # (module, name, replacement) that only refuse while tracing (np.random.*)
+ALIAS_HOOKS: list = []  # callables value -> replacement or None, for objects in traced globals/closures
+
+
+def tracing_here() -> bool:
+    """Return True if this thread is inside ``tracing()``."""
+    return getattr(_local, "depth", 0) > 0
 
 
 def _from_library(depth=2) -> bool:
     import sys
-    g = sys._getframe(depth).f_globals.get("__name__", "")
+    g = sys._getframe(depth).f_globals.get("__name__", "") or ""
     return g.startswith(("numpy", "npdiff", "scipy")) and not g.startswith("npdiff.tests")
 
 
-@contextmanager
-def tracing():
-    """Context in which NumPy's array-creation functions understand tracers."""
-    global _depth
+def intercepting(depth=3) -> bool:
+    """Return True if a patched function should act: this thread traces and the caller is user code."""
+    return getattr(_local, "depth", 0) > 0 and not _from_library(depth)
+
+
+def _install():
+    for name, fn in _PATCHES.items():
+        _saved.append((np, name, getattr(np, name)))
+        setattr(np, name, fn)
+    for mod, name, fn in EXTRA_PATCHES + GUARD_PATCHES:
+        if hasattr(mod, name):
+            _saved.append((mod, name, getattr(mod, name)))
+            setattr(mod, name, fn)
+    for target, name, orig in _saved:
+        if isinstance(target, type(np)) and not isinstance(orig, (int, float, str)):
+            _REPLACE[id(orig)] = (orig, getattr(target, name))
+
+
+def _uninstall():
+    while _saved:
+        mod, name, fn = _saved.pop()
+        setattr(mod, name, fn)
+    _REPLACE.clear()
+
+
+def _holders(func):
+    """Return the globals dict and closure cells of func (unwrapping partials and methods)."""
+    import functools
+    seen = 0
+    while seen < 8:
+        seen += 1
+        if isinstance(func, functools.partial):
+            func = func.func
+        elif hasattr(func, "__func__"):
+            func = func.__func__
+        elif hasattr(func, "__wrapped__") and not hasattr(func, "__code__"):
+            func = func.__wrapped__
+        else:
+            break
+    g = getattr(func, "__globals__", None)
+    if g is None and callable(func):
+        g = getattr(type(func).__call__, "__globals__", None)
+    cells = [c for c in (getattr(func, "__closure__", None) or ())]
+    return g, cells
+
+
+def _replacement_for(value):
+    hit = _REPLACE.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    for hook in ALIAS_HOOKS:
+        r = hook(value)
+        if r is not None:
+            return r
+    return None
+
+
+def _cover(func) -> list:
+    """Swap aliases of the patched functions in func's globals and closure; return their keys."""
+    g, cells = _holders(func)
+    keys = []
     with _lock:
-        _depth += 1
-        saved = []
-        if _depth == 1:
-            for name, fn in _PATCHES.items():
-                saved.append((np, name, getattr(np, name)))
-                setattr(np, name, fn)
-            for mod, name, fn in EXTRA_PATCHES:
-                if hasattr(mod, name):
-                    saved.append((mod, name, getattr(mod, name)))
-                    setattr(mod, name, fn)
-        try:
-            yield
-        finally:
-            for mod, name, fn in saved:
-                setattr(mod, name, fn)
-            _depth -= 1
+        if isinstance(g, dict) and g is not vars(np):
+            for name, value in list(g.items()):
+                key = (id(g), name)
+                if key in _aliases:
+                    _aliases[key][3] += 1
+                    keys.append(key)
+                    continue
+                if name.startswith("__"):
+                    continue
+                repl = _replacement_for(value)
+                if repl is not None:
+                    g[name] = repl
+                    _aliases[key] = [g, value, repl, 1, name]
+                    keys.append(key)
+        for cell in cells:
+            key = (id(cell), None)
+            if key in _aliases:
+                _aliases[key][3] += 1
+                keys.append(key)
+                continue
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            repl = _replacement_for(value)
+            if repl is not None:
+                cell.cell_contents = repl
+                _aliases[key] = [cell, value, repl, 1, None]
+                keys.append(key)
+    return keys
+
+
+def _uncover(keys):
+    with _lock:
+        for key in keys:
+            entry = _aliases[key]
+            entry[3] -= 1
+            if entry[3]:
+                continue
+            del _aliases[key]
+            holder, orig, repl, _, name = entry
+            if name is None:
+                if holder.cell_contents is repl:
+                    holder.cell_contents = orig
+            elif holder.get(name) is repl:  # the user's code may have rebound the name
+                holder[name] = orig
+
+
+@contextmanager
+def tracing(*funcs):
+    """Context in which NumPy's array-creation functions understand tracers (on this thread).
+
+    ``funcs``: user functions about to be traced; aliases of the patched NumPy functions
+    (``from numpy import zeros``) and random generators in their module globals and closures
+    are swapped for the tracing versions too, and restored afterwards.
+    """
+    global _threads
+    depth = getattr(_local, "depth", 0)
+    if depth == 0:
+        with _lock:
+            _threads += 1
+            if _threads == 1:
+                _install()
+        _local.chains = {}
+    _local.depth = depth + 1
+    keys = []
+    try:
+        for f in funcs:
+            keys += _cover(f)
+        yield
+    finally:
+        _uncover(keys)
+        _local.depth = depth
+        if depth == 0:
+            _local.chains = {}
+            with _lock:
+                _threads -= 1
+                if _threads == 0:
+                    _uninstall()
 
 
 def trace(func, avals, names=None):
@@ -302,6 +445,6 @@ def trace(func, avals, names=None):
     names = names or [f"x{i}" for i in range(len(avals))]
     inputs = [make_input(n, shape, dtype) for n, (shape, dtype) in zip(names, avals)]
     func = getattr(func, "_trace_target", func)  # a GeneratedFunction: trace its array code
-    with tracing():
+    with tracing(func):
         out = func(*[Tracer(n) for n in inputs])
-    return inputs, tree_map(node_of, out)
+        return inputs, tree_map(node_of, out)

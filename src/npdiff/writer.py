@@ -125,7 +125,9 @@ class ModuleWriter:
     def constant(self, name: str, value) -> None:
         """Define constant ``name``: printed in the header if small, else stored."""
         arr = np.asarray(value)
-        if printable(arr):
+        if arr.dtype == object and arr.ndim == 0:  # an object bound by name (a random Generator)
+            self.consts[name] = arr[()]
+        elif printable(arr):
             self.header.append(f"{name} = {array_source(arr)}")
         else:
             self.consts[name] = arr
@@ -155,6 +157,7 @@ class ModuleWriter:
         lines = list(self.header)
         if not self.consts:
             return lines
+        self._refuse_objects()
         if npz is None:
             big = {k: a for k, a in self.consts.items() if not printable(a, limit)}
             if big:
@@ -167,9 +170,18 @@ class ModuleWriter:
         """Save the stored constants to ``npz``; return the prelude loading them into ``_consts``."""
         if not self.consts:
             return []
+        self._refuse_objects()
         np.savez(npz, **self.consts)
         self.use("os")
         return [npz_prelude(npz)]
+
+    def _refuse_objects(self) -> None:
+        """Raise if a stored constant is an object (a random Generator) that no source file can hold."""
+        for k, v in self.consts.items():
+            if not isinstance(v, np.ndarray):
+                raise ValueError(f"{type(v).__name__} objects (constant {k!r}) cannot be written into a "
+                                 "standalone module; draw from np.random instead, or keep the GeneratedFunction "
+                                 "(it pickles with the object)")
 
     def module(self, parts: list[str], doc: str | None = None, header: list[str] | None = None) -> str:
         """Return the text of a standalone module: docstring, imports, preludes, header, parts."""

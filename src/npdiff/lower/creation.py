@@ -1,15 +1,30 @@
-"""Array creation while tracing: np.array/asarray of lists holding tracers
-become one stack node; np.zeros/ones/empty/full return symbolic constants so
-that ``out = np.zeros(n); out[i] = ...`` traces as functional updates.
+"""Array creation while tracing.
+
+NumPy's creation functions do not dispatch, so ``trace.tracing()`` swaps them
+for the wrappers below, which act only on the tracing thread and for user
+code (``trace.intercepting``). With traced inputs (``np.array([t0, t1])``,
+``np.full(n, t)``) they return Tracers; otherwise they return the array NumPy
+would, as a ``TraceBuffer`` (a real ndarray) so that ``out = np.zeros(n);
+out[i] = ...`` traces as functional updates while C code (``np.random``)
+still receives ndarrays.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..buffer import TraceBuffer, _unbuffer
 from ..graph import const
 from ..primitives import apply
 from ..primitives.helpers import zeros as _zeros
-from ..trace import _ORIG, _PATCHES, FUNCTIONS, Tracer, _from_library, implements, is_traced, node_of
+from ..trace import (
+    _ORIG,
+    _PATCHES,
+    Tracer,
+    implements,
+    intercepting,
+    is_traced,
+    node_of,
+)
 
 
 def _convert(node, dtype):
@@ -18,38 +33,51 @@ def _convert(node, dtype):
     return apply("convert", node, dtype=np.dtype(dtype))
 
 
-def array(obj, dtype=None, *args, **kwargs):
-    if is_traced(obj) and not _from_library():
-        return Tracer(_convert(node_of(obj), dtype))
-    return _ORIG["array"](obj, dtype, *args, **kwargs)
+def _buffer(out, source=None):
+    """Return a fresh ndarray result as a TraceBuffer (results that are the input stay as they are)."""
+    if source is not None and out is source:
+        return out
+    if type(out) is np.ndarray and not (isinstance(source, np.ndarray) and np.shares_memory(out, source)):
+        return out.view(TraceBuffer)
+    return out
 
 
-def asarray(a, dtype=None, *args, **kwargs):
-    if is_traced(a) and not _from_library():
-        return Tracer(_convert(node_of(a), dtype))
-    return _ORIG["asarray"](a, dtype, *args, **kwargs)
+def _converter(name):
+    orig = _ORIG[name]
 
-
-def asanyarray(a, dtype=None, *args, **kwargs):
-    if is_traced(a) and not _from_library():
-        return Tracer(_convert(node_of(a), dtype))
-    return _ORIG["asanyarray"](a, dtype, *args, **kwargs)
-
-
-def _filled(name, value):
-    def fn(shape, dtype=float, order="C", **kwargs):
-        if _from_library():
-            return _ORIG[name](shape, dtype=dtype, order=order, **kwargs)
-        shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
-        dt = np.dtype(dtype)
-        return Tracer(apply("broadcast_to", const(np.array(value, dt)), shape=shape))
+    def fn(obj, dtype=None, *args, **kwargs):
+        if not intercepting():
+            return orig(obj, dtype, *args, **kwargs)
+        if is_traced(obj):
+            return Tracer(_convert(node_of(obj), dtype))
+        src = obj.view(np.ndarray) if isinstance(obj, TraceBuffer) else _unbuffer(obj)
+        out = orig(src, dtype, *args, **kwargs)
+        if isinstance(obj, TraceBuffer) and out is src:
+            return obj  # np.asarray(buffer) is the buffer itself
+        return _buffer(out, src)
     fn.__name__ = name
+    fn.__doc__ = orig.__doc__
+    fn.__wrapped__ = orig
+    return fn
+
+
+def _maker(name):
+    orig = _ORIG[name]
+
+    def fn(*args, **kwargs):
+        if not intercepting() or is_traced(args) or is_traced(tuple(kwargs.values())):
+            return orig(*args, **kwargs)
+        return _buffer(orig(*args, **kwargs))
+    fn.__name__ = name
+    fn.__doc__ = orig.__doc__
+    fn.__wrapped__ = orig
     return fn
 
 
 def full(shape, fill_value, dtype=None, order="C", **kwargs):
-    if _from_library():
-        return _ORIG["full"](shape, fill_value, dtype=dtype, order=order, **kwargs)
+    if not intercepting() or not is_traced(fill_value):
+        out = _ORIG["full"](shape, fill_value, dtype=dtype, order=order, **kwargs)
+        return _buffer(out) if intercepting() else out
     shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
     v = node_of(fill_value)
     if dtype is not None:
@@ -59,8 +87,11 @@ def full(shape, fill_value, dtype=None, order="C", **kwargs):
     return Tracer(apply("broadcast_to", v, shape=shape))
 
 
-_PATCHES.update(array=array, asarray=asarray, asanyarray=asanyarray, zeros=_filled("zeros", 0),
-                ones=_filled("ones", 1), empty=_filled("empty", 0), full=full)
+full.__wrapped__ = _ORIG["full"]
+_PATCHES.update({name: _converter(name) for name in ("array", "asarray", "asanyarray")})
+_PATCHES.update({name: _maker(name) for name in ("zeros", "ones", "empty", "zeros_like", "ones_like",
+                                                  "empty_like", "full_like", "eye", "identity")})
+_PATCHES["full"] = full
 
 
 @implements(np.zeros_like, np.empty_like)

@@ -4,3 +4,4 @@ from .registry import NOT_SCALAR, PRIMS, Primitive, apply, register, short_name 
 from . import special  # noqa: F401,E402  (scipy.special, sort/argsort/searchsorted, cumprod)
 from . import linalg  # noqa: F401,E402  (numpy.linalg / scipy.linalg)
 from . import custom, sparse  # noqa: F401  (custom_jvp/custom_vjp outputs, to_csr)
+from . import random  # noqa: F401,E402  (random draws)
