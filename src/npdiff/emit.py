@@ -79,7 +79,7 @@ class Emitter:
         self.header: list[str] = []  # module-level constant definitions
         self.consts: dict[str, np.ndarray] = {}  # large constants bound by name
         self.used: set[str] = {"np", "math", "scipy", "abs", "max", "min", "float", "bool", "int", "sum",
-                                "len", "range", "pow", "round", "_bad_shape"}
+                                "len", "range", "pow", "round", "_bad_shape", "_path_changed"}
         self.counts: dict[str, int] = {}
         self.imports: set[str] = set()
 
@@ -264,7 +264,7 @@ class ScalarBackend:
         return self.em.base.fresh(name)
 
 
-def _function_lines(be, name, arg_names, inputs, leaves, structure, closures, doc, fallback=None):
+def _function_lines(be, name, arg_names, inputs, leaves, structure, closures, doc, fallback=None, checks=()):
     """Return the lines of ``def name(...)`` built with backend ``be``.
 
     ``fallback(params, leaf_position)`` gives an expression for the same operator
@@ -284,6 +284,7 @@ def _function_lines(be, name, arg_names, inputs, leaves, structure, closures, do
         pre = [a for n in toposort(ileaves) if id(n) in dep for a in n.args if id(a) not in dep
                and a.op not in ("const",)]
         outer_nodes += pre + [l for l in ileaves if id(l) not in dep]
+    outer_nodes += list(reversed(checks))  # guards (emitted first, in order; never returned)
     body += be.emit(outer_nodes)
     exprs = []
     for i, leaf in enumerate(leaves):
@@ -324,12 +325,14 @@ def _array_operator(name):
 
 
 def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree, *,
-                  closures: list | None = None, doc: str | None = None, scalar: bool | None = None):
+                  closures: list | None = None, doc: str | None = None, scalar: bool | None = None,
+                  checks: list | None = None):
     """Return (source, consts) of ``def name(args): ...`` returning out_tree (a pytree of nodes).
 
     ``closures`` is a list of (leaf position, inner arg names, inner input nodes,
     inner output pytree): that output leaf becomes a nested function computing
     the inner outputs, which reuses everything the outer function computed.
+    ``checks`` are guard nodes: statements emitted as early as possible, never returned.
     For tiny arrays (``scalar=None`` decides by size) the body is unrolled into
     Python-float arithmetic, with the array version as the fallback.
     """
@@ -340,17 +343,19 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
         all_out = [l for i, l in enumerate(leaves) if i not in closures]
         for _, _, inodes, itree in closures.values():
             all_out += tree_flatten(itree)[0]
+        all_out += list(checks or ())
         if scalar or eligible(toposort(all_out)):
             try:
                 sb = ScalarBackend()
                 slines, _ = _function_lines(sb, f"_{name}_scalar", arg_names, inputs, leaves, structure,
-                                            closures, None, fallback=_array_operator(name))
+                                            closures, None, fallback=_array_operator(name),
+                                            checks=checks or ())
             except NotScalar:
                 slines = None
             if slines is not None:
                 ab = ArrayBackend()
                 alines, params = _function_lines(ab, f"_{name}_array", arg_names, inputs, leaves, structure,
-                                                 closures, None)
+                                                 closures, None, checks=checks or ())
                 if not scalar and not prefer_scalar(slines, alines):
                     slines = None
             if slines is not None:
@@ -364,7 +369,8 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
                 source = "\n".join(header + ([""] if header else []) + slines + [""] + alines + [""] + wrapper)
                 return source + "\n", ab.em.consts
     ab = ArrayBackend()
-    lines, _ = _function_lines(ab, name, arg_names, inputs, leaves, structure, closures, doc)
+    lines, _ = _function_lines(ab, name, arg_names, inputs, leaves, structure, closures, doc,
+                               checks=checks or ())
     header = ab.em.header
     source = "\n".join(header + ([""] if header else []) + lines) + "\n"
     return source, ab.em.consts

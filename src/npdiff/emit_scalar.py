@@ -198,6 +198,10 @@ class ScalarEmitter:
         out = np.empty(node.shape, dtype=object)
         if op in ("custom_jvp_out", "custom_vjp_out"):
             return self.val(args[0])
+        if op == "guard":  # a statement: check a traced decision (primitives/guard.py)
+            from .primitives.guard import check_line
+            self.lines.append(check_line(_paren(self.val(args[0])[()]), node).format())
+            return out
         if op == "where":
             c, a, b = (np.broadcast_to(self.val(x), node.shape) for x in args)
             for i in np.ndindex(node.shape):

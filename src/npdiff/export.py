@@ -22,11 +22,25 @@ __all__ = ["export"]
 
 INLINE_MAX = 1000  # constants with at most this many elements are printed into the module
 
-_RESERVED = {"np", "math", "os", "scipy", "_bad_shape", "_consts", "_npz"}
+_RESERVED = {"np", "math", "os", "scipy", "_bad_shape", "_path_changed", "PathChangedError", "_consts", "_npz"}
 
 _BAD_SHAPE_SRC = '''
 def _bad_shape(name, expected, received):
     raise ValueError(f"argument {name!r} has shape {tuple(received)}, expected shape {tuple(expected)}")
+'''.strip()
+
+
+_PATH_CHANGED_SRC = '''
+try:  # the same exception class as npdiff's when npdiff is installed
+    from npdiff import PathChangedError
+except ImportError:
+    class PathChangedError(Exception):
+        """The arguments take a path through the function that this code does not cover."""
+
+
+def _path_changed(where):
+    raise PathChangedError(f"these arguments take another path through the function than the one this "
+                           f"code was generated for: the decision at {where} goes the other way")
 '''.strip()
 
 
@@ -94,6 +108,8 @@ def export(functions: dict, path) -> None:
     doc += [_signature_line(key, functions[key]) for key, *_ in items]
     doc.append('"""')
     parts = ["\n".join(doc), "\n".join(imports), _BAD_SHAPE_SRC]
+    if "_path_changed(" in text:
+        parts.append(_PATH_CHANGED_SRC)
     if stored:
         npz = os.path.splitext(path)[0] + ".npz"
         np.savez(npz, **stored)

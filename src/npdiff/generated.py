@@ -6,13 +6,15 @@ from typing import Any
 
 import numpy as np
 
+from .errors import path_changed
+
 
 def _bad_shape(name, expected, received):
     raise ValueError(f"argument {name!r} has shape {tuple(received)}, expected shape {tuple(expected)}")
 
 
 def _namespace(consts: dict, source: str = "") -> dict:
-    ns: dict[str, Any] = {"np": np, "math": math, "_bad_shape": _bad_shape}
+    ns: dict[str, Any] = {"np": np, "math": math, "_bad_shape": _bad_shape, "_path_changed": path_changed}
     try:  # scipy is optional; generated code that needs it finds it here
         import scipy
         import scipy.special  # noqa: F401
@@ -51,6 +53,11 @@ class GeneratedFunction:
         if len(args) != len(self.arg_shapes):
             raise TypeError(f"{self.__name__}() takes {len(self.arg_shapes)} arguments, got {len(args)}")
         return self._fn(*args)
+
+    @property
+    def guarded(self) -> bool:
+        """True if the code checks value-dependent decisions (raising PathChangedError on another path)."""
+        return "_path_changed(" in self.source
 
     def __reduce__(self):
         return (GeneratedFunction, (self.source, self.__name__, self.consts, self.arg_shapes,
