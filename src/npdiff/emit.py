@@ -35,7 +35,7 @@ class Emitter:
         self.writer = writer or ModuleWriter()  # holds the constants and records the imports
         self.names: dict[int, str] = {}
         self.used: set[str] = {"np", "math", "scipy", "abs", "max", "min", "float", "bool", "int", "sum",
-                                "len", "range", "pow", "round", "_bad_shape"}
+                                "len", "range", "pow", "round", "_bad_shape", "_path_changed"}
         self.counts: dict[str, int] = {}
 
     def fresh(self, base: str) -> str:
@@ -210,7 +210,7 @@ class ScalarBackend:
         return self.em.base.fresh(name)
 
 
-def _function_lines(be, name, arg_names, inputs, leaves, structure, closures, doc, fallback=None):
+def _function_lines(be, name, arg_names, inputs, leaves, structure, closures, doc, fallback=None, checks=()):
     """Return the lines of ``def name(...)`` built with backend ``be``.
 
     ``fallback(params, leaf_position)`` gives an expression for the same operator
@@ -230,6 +230,7 @@ def _function_lines(be, name, arg_names, inputs, leaves, structure, closures, do
         pre = [a for n in toposort(ileaves) if id(n) in dep for a in n.args if id(a) not in dep
                and a.op not in ("const",)]
         outer_nodes += pre + [l for l in ileaves if id(l) not in dep]
+    outer_nodes += list(reversed(checks))  # guards (emitted first, in order; never returned)
     body += be.emit(outer_nodes)
     exprs = []
     for i, leaf in enumerate(leaves):
@@ -270,7 +271,8 @@ def _array_operator(name):
 
 
 def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree, *,
-                  closures: list | None = None, doc: str | None = None, scalar: bool | None = None):
+                  closures: list | None = None, doc: str | None = None, scalar: bool | None = None,
+                  checks: list | None = None):
     """Return (source, writer) of ``def name(args): ...`` returning out_tree (a pytree of nodes).
 
     The ``writer`` (a ModuleWriter) holds the stored constants the source binds
@@ -279,7 +281,8 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
     becomes a nested function computing the inner outputs, which reuses
     everything the outer function computed. For tiny arrays (``scalar=None``
     decides by size) the body is unrolled into Python-float arithmetic, with
-    the array version as the fallback.
+    the array version as the fallback. ``checks`` are guard nodes: statements emitted as early as
+    possible, never returned.
     """
     leaves, structure = tree_flatten(out_tree)
     closures = {c[0]: c for c in (closures or [])}
@@ -288,17 +291,19 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
         all_out = [l for i, l in enumerate(leaves) if i not in closures]
         for _, _, inodes, itree in closures.values():
             all_out += tree_flatten(itree)[0]
+        all_out += list(checks or ())
         if scalar or eligible(toposort(all_out)):
             sw = ModuleWriter()
             try:
                 slines, _ = _function_lines(ScalarBackend(sw), f"_{name}_scalar", arg_names, inputs, leaves,
-                                            structure, closures, None, fallback=_array_operator(name))
+                                            structure, closures, None, fallback=_array_operator(name),
+                                            checks=checks or ())
             except NotScalar:
                 slines = None
             if slines is not None:
                 aw = ModuleWriter()
                 alines, params = _function_lines(ArrayBackend(aw), f"_{name}_array", arg_names, inputs, leaves,
-                                                 structure, closures, None)
+                                                 structure, closures, None, checks=checks or ())
                 if not scalar and not prefer_scalar(slines, alines):
                     slines = None
             if slines is not None:
@@ -312,7 +317,8 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
                 aw.checks |= sw.checks
                 return _source(aw, slines + [""] + alines + [""] + wrapper), aw
     writer = ModuleWriter()
-    lines, _ = _function_lines(ArrayBackend(writer), name, arg_names, inputs, leaves, structure, closures, doc)
+    lines, _ = _function_lines(ArrayBackend(writer), name, arg_names, inputs, leaves, structure, closures, doc,
+                               checks=checks or ())
     return _source(writer, lines), writer
 
 

@@ -21,7 +21,9 @@ from .writer import ModuleWriter, array_source, npz_path, printable
 
 __all__ = ["export"]
 
-_RESERVED = {"np", "math", "os", "scipy", "_bad_shape", "_consts", "_npz"}
+_RESERVED = {"np", "math", "os", "scipy", "_bad_shape", "_path_changed", "PathChangedError", "_consts", "_npz"}
+
+
 
 
 def _check_function(key, fn):

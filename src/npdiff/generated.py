@@ -40,6 +40,11 @@ class GeneratedFunction:
             raise TypeError(f"{self.__name__}() takes {len(self.arg_shapes)} arguments, got {len(args)}")
         return self._fn(*args)
 
+    @property
+    def guarded(self) -> bool:
+        """True if the code checks value-dependent decisions (raising PathChangedError on another path)."""
+        return "_path_changed(" in self.source
+
     def __reduce__(self):
         return (GeneratedFunction, (self.source, self.__name__, self.consts, self.arg_shapes,
                                     self.arg_dtypes, self.arg_names, self.modules))

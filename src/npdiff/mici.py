@@ -138,10 +138,11 @@ class MiciDerivative:
                     f"{self!r} was unpickled without its (unpicklable) function and has no code "
                     f"for positions of shape {pos.shape} and dtype {pos.dtype}; define the function "
                     "at module level so it pickles, or call the derivative once before pickling")
-            gf = self._lazy.specialize(ShapeDtype(pos.shape, pos.dtype))
+            gf = self._lazy.specialize(pos)  # example values: branches on them become guards
             self._cache[key] = gf
-        self._shape, self._dtype, self._fn = pos.shape, pos.dtype, gf
-        return gf(pos)
+        fn = self._lazy if gf.guarded and self._lazy is not None else gf  # the lazy one re-traces new paths
+        self._shape, self._dtype, self._fn = pos.shape, pos.dtype, fn
+        return fn(pos)
 
     def specialize(self, *arg_shapes):
         """Return the GeneratedFunction for these position shapes (see ``LazyFunction.specialize``)."""

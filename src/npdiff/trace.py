@@ -9,6 +9,7 @@ buffers, ``buffer.py``), so C code and other threads get ordinary NumPy.
 """
 from __future__ import annotations
 
+import operator
 import threading
 from contextlib import contextmanager
 from typing import Any
@@ -109,35 +110,36 @@ class Tracer:
               "np.array/np.zeros while tracing; build outputs with np.stack or np.where).")
 
     # -- value-dependent Python control flow ---------------------------------------
-    def _concrete(self, what):
+    # Answered from the concrete values when the trace has them (a guard is recorded,
+    # see npdiff.guards); a TracingError naming the line otherwise.
+    def _concrete(self, kind, *args):
         if self.node.op == "const":
-            return np.asarray(self.node.value)
-        raise TracingError(
-            f"{what} of a traced array: its value is not known while tracing, so Python control "
-            f"flow cannot depend on it.\n  at {user_frame_description()}\n"
-            "Use np.where(cond, a, b) (or np.maximum/np.minimum/np.clip) to select values "
-            "element by element instead of `if`/`float()`/`math.*`.")
+            v = np.asarray(self.node.value)
+            return {"bool": bool, "int": int, "index": operator.index, "float": float, "complex": complex,
+                    "tolist": np.ndarray.tolist}[kind](v) if kind != "item" else v.item(*args)
+        from .guards import decide
+        return decide(self.node, kind, *args)
 
     def __bool__(self):
-        return bool(self._concrete("bool()"))
+        return self._concrete("bool")
 
     def __float__(self):
-        return float(self._concrete("float() (or a math.* function)"))
+        return self._concrete("float")
 
     def __int__(self):
-        return int(self._concrete("int()"))
+        return self._concrete("int")
 
     def __index__(self):
-        return int(self._concrete("use as an integer index"))
+        return self._concrete("index")
 
     def __complex__(self):
-        return complex(self._concrete("complex()"))
+        return self._concrete("complex")
 
     def item(self, *args):
-        return self._concrete(".item()").item(*args)
+        return self._concrete("item", *args)
 
     def tolist(self):
-        return self._concrete(".tolist()").tolist()
+        return self._concrete("tolist")
 
     __hash__ = None
 
@@ -439,11 +441,18 @@ def tracing(*funcs):
                     _uninstall()
 
 
-def trace(func, avals, names=None):
-    """Return (input nodes, output pytree of nodes) of func on fresh inputs."""
+def trace(func, avals, names=None, bind=None):
+    """Return (input nodes, output pytree of nodes) of func on fresh inputs.
+
+    ``bind``: the outer nodes the fresh inputs stand for (their values, when
+    known, flow into this trace so value-dependent decisions become guards).
+    """
     from .pytree import tree_map
     names = names or [f"x{i}" for i in range(len(avals))]
     inputs = [make_input(n, shape, dtype) for n, (shape, dtype) in zip(names, avals)]
+    if bind is not None:
+        from .guards import bind as _bind
+        _bind(inputs, bind)
     func = getattr(func, "_trace_target", func)  # a GeneratedFunction: trace its array code
     with tracing(func):
         out = func(*[Tracer(n) for n in inputs])

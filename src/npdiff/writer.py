@@ -21,9 +21,10 @@ import re
 
 import numpy as np
 
+from .errors import path_changed
 from .primitives.helpers import dtype_name
 
-__all__ = ["LITERAL_MAX", "SHAPE_PRELUDE", "TEXT_MAX", "ModuleWriter", "array_source", "bad_shape", "literal",
+__all__ = ["LITERAL_MAX", "PATH_CHANGED_PRELUDE", "SHAPE_PRELUDE", "TEXT_MAX", "ModuleWriter", "array_source", "bad_shape", "literal",
            "namespace", "npz_path", "npz_prelude"]
 
 LITERAL_MAX = 16  # constants with at most this many elements are printed; larger ones are stored
@@ -35,6 +36,17 @@ _ns: dict = {}
 exec(SHAPE_PRELUDE, _ns)  # the same definition runs in GeneratedFunctions and is printed into modules
 bad_shape = _ns["_bad_shape"]
 bad_shape.__module__ = __name__
+
+PATH_CHANGED_PRELUDE = '''try:  # the same exception class as npdiff's when npdiff is installed
+    from npdiff import PathChangedError
+except ImportError:
+    class PathChangedError(Exception):
+        """The arguments take a path through the function that this code does not cover."""
+
+
+def _path_changed(where):
+    raise PathChangedError(f"these arguments take another path through the function than the one this "
+                           f"code was generated for: the decision at {where} goes the other way")'''
 
 # modules generated statements may name, as they are written in the source
 _MODULE_REF = re.compile(r"(?<![\w.])(math|os|scipy(?:\.(?:special|linalg|sparse))?)\.")
@@ -87,7 +99,7 @@ def npz_path(module_path) -> str:
 
 def namespace(modules, consts: dict | None = None) -> dict:
     """Return the globals a generated function runs in: its modules, ``_bad_shape`` and its constants."""
-    ns: dict = {"np": np, "math": math, "_bad_shape": bad_shape}
+    ns: dict = {"np": np, "math": math, "_bad_shape": bad_shape, "_path_changed": path_changed}
     for mod in modules:
         if mod.startswith("scipy"):
             try:  # scipy is optional; code that needs it fails when it runs, not when it is loaded
@@ -189,6 +201,8 @@ class ModuleWriter:
         out.append("\n".join(self.import_lines()))
         if self.checks:
             out.append(SHAPE_PRELUDE)
+        if any("_path_changed(" in p for p in parts):  # guards (primitives/guard.py)
+            out.append(PATH_CHANGED_PRELUDE)
         if header:
             out.append("\n".join(header))
         out += [p.rstrip("\n") for p in parts]

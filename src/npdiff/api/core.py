@@ -4,13 +4,17 @@ function on given nodes, lazy shape-specialised functions and code generation.
 from __future__ import annotations
 
 import inspect
+import threading
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
 from ..emit import emit_function
+from ..errors import PathChangedError, TracingError
+from ..guards import values_known
 from ..generated import GeneratedFunction
 from ..graph import Node, const, make_input, substitute
+from ..primitives import apply
 from ..primitives.helpers import zeros
 from ..pytree import tree_flatten, tree_unflatten
 from ..trace import Tracer, is_traced, node_of, trace, tracing
@@ -84,7 +88,7 @@ def call_on_nodes(func: Callable, nodes: list[Node]):
 
     Tracing on fresh inputs keeps nested derivatives apart (no perturbation confusion).
     """
-    ins, out = trace(func, [(n.shape, n.dtype) for n in nodes])
+    ins, out = trace(func, [(n.shape, n.dtype) for n in nodes], bind=nodes)
     leaves, s = tree_flatten(out)
     leaves = substitute(leaves, {id(i): n for i, n in zip(ins, nodes)})
     return tree_unflatten(s, leaves)
@@ -96,7 +100,7 @@ def transform_on_nodes(func: Callable, nodes: list[Node], transform: Callable):
     Derivatives are taken with respect to the fresh inputs *before* they are
     replaced by ``nodes``, so nested operators never confuse their variables.
     """
-    ins, out = trace(func, [(n.shape, n.dtype) for n in nodes])
+    ins, out = trace(func, [(n.shape, n.dtype) for n in nodes], bind=nodes)
     result = transform(ins, out)
     leaves, s = tree_flatten(result)
     mapping = {id(i): n for i, n in zip(ins, nodes)}
@@ -128,11 +132,16 @@ class Operator:
 
 
 def generate(name: str, names: list[str], avals: list, build: Callable, closures_builder=None,
-             doc: str | None = None) -> GeneratedFunction:
-    """Return the GeneratedFunction of build(*input_nodes) -> output pytree of nodes (or Operators)."""
+             doc: str | None = None, values: list | None = None) -> GeneratedFunction:
+    """Return the GeneratedFunction of build(*input_nodes) -> output pytree of nodes (or Operators).
+
+    With ``values`` (one concrete array per argument), Python control flow on
+    traced values follows these values and the code checks each decision (guards).
+    """
     inputs = [make_input(n, s, d) for n, (s, d) in zip(names, avals)]
-    with tracing():
+    with values_known(inputs, values) as vt, tracing():
         out = build(*inputs)
+        checks = [apply("guard", p, expected=e, where=w) for p, e, w in vt.resolved_guards()] if vt else []
     closures = None
     if closures_builder is not None:
         out, closures = closures_builder(out)
@@ -141,9 +150,81 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
         if any(isinstance(l, Operator) for l in leaves):
             closures = [(i, l.names, l.inputs, l.tree) for i, l in enumerate(leaves) if isinstance(l, Operator)]
             out = tree_unflatten(s, [const(0.0) if isinstance(l, Operator) else l for l in leaves])
-    source, writer = emit_function(name, names, inputs, out, closures=closures, doc=doc)
+    source, writer = emit_function(name, names, inputs, out, closures=closures, doc=doc, checks=checks)
     return GeneratedFunction(source, name, writer.consts, [a[0] for a in avals], [a[1] for a in avals], names,
                              writer.modules)
+
+
+MAX_PATHS = 64  # paths (GeneratedFunctions) kept per argument shapes before refusing
+
+
+class Paths:
+    """The generated code of one operator for one argument key: one GeneratedFunction per path.
+
+    ``make(values)`` traces the function with these argument values and returns
+    the GeneratedFunction of the path they take (its guards raise
+    PathChangedError on other paths). Thread-safe: the tuple of paths is
+    replaced, never mutated, and new paths are traced under a lock.
+    """
+
+    __slots__ = ("make", "label", "gfs", "lock")
+
+    def __init__(self, make: Callable, label: str):
+        self.make, self.label = make, label
+        self.gfs: tuple = ()
+        self.lock = threading.RLock()
+
+    def call(self, args, skip=None):
+        """Return (GeneratedFunction used, its result) for these arguments, tracing a new path if needed."""
+        for gf in self.gfs:
+            if gf is not skip:
+                try:
+                    return gf, gf(*args)
+                except PathChangedError:
+                    continue
+        gf = self.find_or_add(args, skip)
+        try:
+            return gf, gf(*args)
+        except PathChangedError as e:
+            raise TracingError(
+                f"{self.label}: the code traced for these arguments does not accept them: a decision "
+                f"on a value is too close to call (the traced and generated arithmetic differ in the "
+                f"last bit).\n{e}") from None
+
+    def find_or_add(self, args, skip=None) -> GeneratedFunction:
+        """Return the path for these argument values (traced, checked and cached if new)."""
+        with self.lock:
+            for gf in self.gfs:  # another thread may have added it meanwhile
+                if gf is not skip and _accepts(gf, args):
+                    return gf
+            if len(self.gfs) >= MAX_PATHS:
+                raise TracingError(
+                    f"{self.label}: more than {MAX_PATHS} different paths through the function for "
+                    f"arguments of these shapes; each path is traced and compiled separately. Write the "
+                    f"value-dependent branches with np.where(cond, a, b) (or np.maximum/np.clip), or "
+                    f"bound the loop count, so one code path covers the inputs. Decisions of the last "
+                    f"path:\n  " + "\n  ".join(_guard_lines(self.gfs[-1])))
+            gf = self.make([np.asarray(a) for a in args])
+            self.gfs = self.gfs + (gf,)
+            return gf
+
+
+def _accepts(gf: GeneratedFunction, args) -> bool:
+    try:
+        gf(*args)
+    except PathChangedError:
+        return False
+    return True
+
+
+def _guard_lines(gf: GeneratedFunction) -> list[str]:
+    import re
+    return re.findall(r"_path_changed\((.*)\)\s*$", gf.source, flags=re.M)[:8]
+
+
+def has_values(specs) -> bool:
+    """Return True if every spec is a concrete value (an array or Python/NumPy number), not a shape."""
+    return bool(specs) and all(isinstance(s, (np.ndarray, np.generic, float, complex, bool)) for s in specs)
 
 
 def _operator_closure(op: "Operator"):
@@ -159,7 +240,8 @@ class LazyFunction:
     """A function specialised (and code-generated) per argument shapes and dtypes on first call.
 
     Called with tracers (inside another npdiff operator) it builds graph nodes
-    instead, so operators compose to any order.
+    instead, so operators compose to any order. When the function branches on
+    values, each path taken is traced on first use and cached (``Paths``).
     """
 
     def __init__(self, build: Callable, func: Callable, prefix: str, doc: str = ""):
@@ -168,35 +250,68 @@ class LazyFunction:
         self.__name__ = f"{prefix}_{func_name(func)}"
         self.__doc__ = doc
         self.__wrapped__ = func
-        self._cache: dict = {}
+        self._cache: dict = {}  # key -> the GeneratedFunction tried first (the last path used)
+        self._paths: dict = {}  # key -> Paths
+        self._lock = threading.Lock()
 
     def __call__(self, *args):
         if all(a.__class__ is np.ndarray for a in args):  # the hot path: arrays already specialised
-            gf = self._cache.get(tuple([(a.shape, a.dtype) for a in args]))
+            key = tuple([(a.shape, a.dtype) for a in args])
+            gf = self._cache.get(key)
             if gf is not None:
-                return gf._fn(*args)
+                try:
+                    return gf._fn(*args)
+                except PathChangedError:  # only generated code with guards raises this
+                    return self._call_paths(key, args, gf)
         if any(is_traced(a) for a in args):
             out = self._build(*[node_of(a) for a in args])
             leaves, s = tree_flatten(out)
             return tree_unflatten(s, [_operator_closure(n) if isinstance(n, Operator) else Tracer(n)
                                       for n in leaves])
-        key = tuple(value_aval(a) for a in args)
-        gf = self._cache.get(key)
-        if gf is None:
-            gf = self._specialize(key)
-        return gf(*args)
+        return self._call_paths(tuple(value_aval(a) for a in args), args)
 
-    def _specialize(self, avals) -> GeneratedFunction:
+    def _call_paths(self, key, args, skip=None):
+        gf, out = self._paths_of(key).call(args, skip)
+        self._cache[key] = gf
+        return out
+
+    def _paths_of(self, key) -> Paths:
+        paths = self._paths.get(key)
+        if paths is None:
+            with self._lock:
+                paths = self._paths.get(key)
+                if paths is None:
+                    paths = Paths(lambda values: self._generate(key, values), self.__name__)
+                    self._paths[key] = paths
+        return paths
+
+    def _generate(self, avals, values=None) -> GeneratedFunction:
         names = arg_names(self._func, len(avals))
-        gf = generate(self.__name__, names, list(avals), self._build,
-                      doc=self.__doc__.splitlines()[0] if self.__doc__ else None)
-        self._cache[tuple(avals)] = gf
-        return gf
+        return generate(self.__name__, names, list(avals), self._build,
+                        doc=self.__doc__.splitlines()[0] if self.__doc__ else None, values=values)
 
     def specialize(self, *arg_shapes) -> GeneratedFunction:
-        """Return the GeneratedFunction for these argument shapes (or ShapeDtypes / examples)."""
+        """Return the GeneratedFunction for these argument shapes (or ShapeDtypes), or example arrays.
+
+        Given example arrays, Python control flow on their values is allowed: the
+        result computes the path they take and raises ``npdiff.PathChangedError``
+        on arguments that take another. Given shapes, such control flow raises
+        ``npdiff.TracingError``.
+        """
         avals = tuple(aval(s) for s in arg_shapes)
-        return self._cache.get(avals) or self._specialize(avals)
+        if has_values(arg_shapes):
+            gf = self._paths_of(avals).find_or_add(arg_shapes)
+        else:
+            gf = self._cache.get(avals)
+            if gf is not None and gf.guarded:
+                raise TracingError(
+                    f"{self.__name__} branches on argument values, so shapes alone do not determine its "
+                    f"code; pass example arrays: specialize(*example_arrays)")
+            if gf is None:
+                gf = self._generate(avals)
+                self._paths_of(avals).gfs = (gf,)
+        self._cache.setdefault(avals, gf)
+        return gf
 
     @property
     def source(self) -> str:

@@ -12,8 +12,8 @@ from ..primitives import apply  # "to_csr" (sparse=True output) is primitives/sp
 from ..pytree import tree_flatten, tree_unflatten
 from ..transforms import jvp_nodes, vjp_nodes
 from ..trace import Tracer, is_traced, node_of
-from .core import (LazyFunction, Operator, aval, arg_names, call_on_nodes, check_float, func_name, generate,
-                   transform_on_nodes, value_aval, zero_if_none)
+from .core import (LazyFunction, Operator, Paths, aval, arg_names, call_on_nodes, check_float, func_name, generate,
+                   has_values, transform_on_nodes, value_aval, zero_if_none)
 
 
 def _argnums(argnums, n):
@@ -45,10 +45,17 @@ def _one(dtype) -> Node:
 # -- numpify --------------------------------------------------------------------------
 
 def numpify(func: Callable, *arg_shapes) -> GeneratedFunction:
-    """Return a GeneratedFunction of func itself for these argument shapes."""
+    """Return a GeneratedFunction of func itself for these argument shapes (or example arrays).
+
+    Given example arrays, Python control flow on their values is allowed: the
+    code computes the path they take and raises ``npdiff.PathChangedError`` on
+    arguments that take another.
+    """
     avals = [aval(s) for s in arg_shapes]
     names = arg_names(func, len(avals))
-    return generate(func_name(func), names, avals, lambda *nodes: call_on_nodes(func, list(nodes)))
+    values = list(arg_shapes) if has_values(arg_shapes) else None  # example arrays: branches become guards
+    return generate(func_name(func), names, avals, lambda *nodes: call_on_nodes(func, list(nodes)),
+                    values=values)
 
 
 numpify_func = numpify
@@ -313,30 +320,42 @@ def _linearize_build(func):
     return build
 
 
+def _eager_parts(kind, func, avals, has_aux):
+    names = arg_names(func, len(avals))
+    if kind == "jvp":
+        return _jvp_build(func, len(avals), has_aux), names + [f"{n}_dot" for n in names], avals + avals
+    if kind == "vjp":
+        return _vjp_build(func, has_aux), names, avals
+    return _linearize_build(func), names, avals
+
+
 def eager_function(kind: str, func: Callable, avals, has_aux: bool = False) -> GeneratedFunction:
-    """Return (cached) the GeneratedFunction behind jvp / vjp / linearize at primals of these avals.
+    """Return the GeneratedFunction behind jvp / vjp / linearize for these argument shapes (no values).
 
     jvp's function takes (*primals, *tangents); vjp's and linearize's take the
     primals and return the pullback / linear map as a nested function.
     """
-    avals = [tuple(a) for a in avals]
-    key = (kind, id(func), tuple(avals), has_aux)
+    build, names, avals = _eager_parts(kind, func, [tuple(a) for a in avals], has_aux)
+    return generate(f"{kind}_{func_name(func)}", names, avals, build)
+
+
+def _eager_call(kind: str, func: Callable, args, nprimals: int, has_aux: bool = False):
+    """Return the result of the (cached) generated jvp / vjp / linearize code on these arguments.
+
+    Cached per function, kind and shapes; a function that branches on values gets
+    one GeneratedFunction per path taken (traced with the actual arguments).
+    """
+    avals = tuple(value_aval(a) for a in args[:nprimals])
+    key = (kind, id(func), avals, has_aux)
     hit = _EAGER_CACHE.get(key)
-    if hit is not None and hit[0] is func:
-        return hit[1]
-    names = arg_names(func, len(avals))
-    if kind == "jvp":
-        build = _jvp_build(func, len(avals), has_aux)
-        names, avals = names + [f"{n}_dot" for n in names], avals + avals
-    elif kind == "vjp":
-        build = _vjp_build(func, has_aux)
-    else:
-        build = _linearize_build(func)
-    gf = generate(f"{kind}_{func_name(func)}", names, avals, build)
-    if len(_EAGER_CACHE) > 256:
-        _EAGER_CACHE.clear()
-    _EAGER_CACHE[key] = (func, gf)
-    return gf
+    if hit is None or hit[0] is not func:
+        build, names, all_avals = _eager_parts(kind, func, list(avals), has_aux)
+        name = f"{kind}_{func_name(func)}"
+        paths = Paths(lambda values: generate(name, names, all_avals, build, values=values), name)
+        if len(_EAGER_CACHE) > 256:
+            _EAGER_CACHE.clear()
+        hit = _EAGER_CACHE[key] = (func, paths)
+    return hit[1].call(args)[1]
 
 
 def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False):
@@ -349,7 +368,7 @@ def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = F
         out = _jvp_build(func, len(primals), has_aux)(*[node_of(a) for a in args])
         leaves, s = tree_flatten(out)
         return tree_unflatten(s, [Tracer(n) for n in leaves])
-    return eager_function("jvp", func, [value_aval(a) for a in primals], has_aux)(*args)
+    return _eager_call("jvp", func, args, len(primals), has_aux)
 
 
 def vjp(func: Callable, *primals, has_aux: bool = False):
@@ -358,7 +377,7 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
         nodes = [node_of(a) for a in primals]
         from ..trace import trace
         from ..graph import substitute
-        ins, out = trace(func, [(n.shape, n.dtype) for n in nodes])
+        ins, out = trace(func, [(n.shape, n.dtype) for n in nodes], bind=nodes)
         mapping = {id(i): n for i, n in zip(ins, nodes)}
         value, aux = _split_aux(out, has_aux)
         leaves, s = tree_flatten(value)
@@ -374,7 +393,7 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
             return wrapped, pullback, tree_unflatten(as_, [Tracer(n) for n in substitute(al, mapping)])
         return wrapped, pullback
 
-    res = eager_function("vjp", func, [value_aval(a) for a in primals], has_aux)(*primals)
+    res = _eager_call("vjp", func, primals, len(primals), has_aux)
     op = res[1]
 
     def pullback(ct):
@@ -384,7 +403,7 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
 
 def linearize(func: Callable, *primals):
     """Return (out, f_jvp) where f_jvp(*tangents) is the linear map of func at primals."""
-    return tuple(eager_function("linearize", func, [value_aval(a) for a in primals])(*primals))
+    return tuple(_eager_call("linearize", func, primals, len(primals)))
 
 
 def sparsity(func: Callable, *arg_shapes, argnums=0) -> np.ndarray:

@@ -1,0 +1,73 @@
+"""Value-dependent control flow: the gradient of a piecewise function per call,
+npdiff (guarded paths, one or alternating) vs autograd (re-traces every call)
+vs hand-written NumPy. autograd is optional."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # single-threaded BLAS, as in DESIGN.md
+
+import numpy as np
+
+import npdiff
+from common import per_call, table
+
+
+def huberish(x, np=np):
+    """A piecewise loss (JAX's jit refuses the `if`): quadratic near 0, log-cosh-like outside."""
+    s = np.sum(x * x)
+    if s < 1.0:
+        return 0.5 * s + np.sum(np.sin(x)) * x[0]
+    return np.sqrt(s) - 0.5 + np.sum(np.sin(x)) * x[0]
+
+
+def huberish_grad_hand(x):
+    s = np.sum(x * x)
+    c = np.cos(x) * x[0]
+    c[0] += np.sum(np.sin(x))
+    return (x if s < 1.0 else x / np.sqrt(s)) + c
+
+
+def newton_sqrt(c):
+    """A Newton iteration with a tolerance (a while loop on values)."""
+    x = c * 1.0
+    while np.abs(x * x - c) > 1e-13 * c:
+        x = x - (x * x - c) / (2.0 * x)
+    return x
+
+
+def main():
+    rng = np.random.default_rng(0)
+    try:
+        import autograd
+        import autograd.numpy as anp
+    except ImportError:
+        autograd = anp = None
+    for n in (3, 100):
+        inside = rng.normal(size=n) * 0.3 / np.sqrt(n)
+        outside = inside * 10.0
+        g = npdiff.grad(huberish)
+        for x in (inside, outside):
+            assert np.allclose(g(x), huberish_grad_hand(x))
+        rows = [("hand-written NumPy", per_call(huberish_grad_hand, inside)),
+                ("npdiff.grad (same path)", per_call(g, inside)),
+                ("npdiff.grad (alternating paths)", per_call(lambda: (g(inside), g(outside))) / 2)]
+        if autograd is not None:
+            ag = autograd.grad(lambda x: huberish(x, np=anp))
+            assert np.allclose(ag(inside), huberish_grad_hand(inside))
+            rows.append(("autograd.grad", per_call(ag, inside)))
+        table(f"gradient of a piecewise function, n = {n}", rows, "hand-written NumPy")
+
+    g = npdiff.grad(newton_sqrt)
+    c = np.array(2.0)
+    assert abs(g(c) - 0.5 / np.sqrt(c)) < 1e-9
+    rows = [("hand-written 0.5 / sqrt(c)", per_call(lambda c: 0.5 / np.sqrt(c), c)),
+            ("npdiff.grad (unrolled Newton path)", per_call(g, c))]
+    if autograd is not None:
+        ag = autograd.grad(lambda c: newton_sqrt(c))
+        rows.append(("autograd.grad", per_call(ag, 2.0)))
+    table("derivative of a Newton square root (while loop on values)", rows, "hand-written 0.5 / sqrt(c)")
+
+
+if __name__ == "__main__":
+    main()
