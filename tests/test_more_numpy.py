@@ -1,4 +1,4 @@
-"""Everyday NumPy beyond the core (lower/more_numpy.py): values against NumPy,
+"""Everyday NumPy beyond the core (the family modules of lower/): values against NumPy,
 derivatives (forward and reverse, first and second order) against central
 finite differences. Inputs avoid ties (sort, median) and kinks.
 """

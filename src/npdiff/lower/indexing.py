@@ -1,12 +1,14 @@
-"""x[index] and x[index] = v on tracers, via gather and set_index."""
+"""Indexing: x[index], x[index] = v, take, take_along_axis, compress, extract and ndarray.fill,
+via the gather and set_index primitives."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import TracingError, user_frame_description
+from ..errors import TracingError, UnsupportedOperationError, user_frame_description
 from ..graph import const
 from ..primitives import apply
-from ..trace import METHODS, Tracer, node_of
+from ..trace import METHODS, Tracer, declare, implements, node_of, write_back
+from ._common import N, W, filled, flat_axis, take_along
 
 
 def canonical_index(index, shape):
@@ -103,14 +105,77 @@ METHODS["__getitem__"] = getitem
 METHODS["__setitem__"] = setitem
 
 
-@__import__("npdiff.trace", fromlist=["implements"]).implements(np.take)
+@implements(np.take, honours=("axis", "mode"))
 def take(a, indices, axis=None, out=None, mode="raise"):
     x = node_of(a)
-    if axis is None:
-        x, axis = apply("reshape", x, shape=(x.size,)), 0
-    axis %= x.ndim
+    x, axis = flat_axis(x, axis)
+    if mode != "raise":
+        indices = _wrap_or_clip(indices, x.shape[axis], mode)
     idx = (slice(None),) * axis + (indices,)
     return getitem(Tracer(x), idx)
 
 
-METHODS["take"] = lambda self, indices, axis=None, **kw: take(self, indices, axis)
+def _wrap_or_clip(indices, n, mode):
+    """Return indices mapped into range(n) as np.take's mode='wrap' or 'clip' does."""
+    if mode not in ("wrap", "clip"):
+        raise ValueError(f"clipmode must be one of 'clip', 'raise', or 'wrap' (got {mode!r})")
+    if n == 0:
+        raise IndexError("cannot do a non-empty take from an empty axes.")
+    i = N(indices)
+    if i.op == "const":
+        v = np.asarray(i.value)
+        return np.mod(v, n) if mode == "wrap" else np.clip(v, 0, n - 1)
+    if mode == "wrap":
+        return W(apply("remainder", i, n))
+    return W(apply("minimum", apply("maximum", i, 0), n - 1))
+
+
+METHODS["take"] = take
+
+
+@implements(np.take_along_axis, honours=("axis",))
+def take_along_axis(arr, indices, axis=-1):
+    x = N(arr)
+    idx = N(indices)
+    x, axis = flat_axis(x, axis)
+    if idx.ndim != x.ndim:
+        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+    if idx.op == "const":
+        v = np.asarray(idx.value)
+        idx = const(np.where(v < 0, v + x.shape[axis], v))
+    arrays = []
+    for a in range(x.ndim):
+        if a == axis:
+            arrays.append(idx)
+        else:
+            shape = [1] * x.ndim
+            shape[a] = x.shape[a]
+            arrays.append(const(np.arange(x.shape[a]).reshape(shape)))
+    return W(apply("gather", x, *arrays, index=tuple(("a", k) for k in range(x.ndim))))
+
+
+@implements(np.compress, honours=("axis",))
+def compress(condition, a, axis=None, out=None):
+    c = N(condition)
+    if c.op != "const":
+        raise UnsupportedOperationError("npdiff supports numpy.compress with a constant condition only "
+                                        "(a traced condition gives a value-dependent shape)")
+    x = N(a)
+    x, axis = flat_axis(x, axis)
+    return W(take_along(x, int(axis) % x.ndim, np.nonzero(np.ravel(c.value))[0]))
+
+
+@implements(np.extract)
+def extract(condition, arr):
+    c = N(condition)
+    return compress(W(apply("reshape", c, shape=(c.size,))), W(apply("reshape", N(arr), shape=(N(arr).size,))))
+
+
+def _fill_method(self, value):
+    x = N(self)
+    self.node = filled(value, x.shape, x.dtype)
+    write_back(self)
+
+
+METHODS["fill"] = _fill_method
+METHODS["compress"] = declare(lambda self, condition, axis=None, out=None: compress(condition, self, axis), ("axis",))

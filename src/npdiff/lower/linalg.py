@@ -14,16 +14,21 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..graph import Node
 from ..primitives import apply
-from ..primitives.linalg import eigh_parts, lu_parts, mm, mT, qr_parts, svd_parts, sym_from
-from ..trace import EXTRA_PATCHES, Tracer, implements, is_traced, node_of, refuses
-from . import api
+from ..primitives.linalg import (
+    eigh_parts,
+    lu_parts,
+    mm,
+    mT,
+    qr_parts,
+    svd_parts,
+    sym_from,
+)
+from ..trace import EXTRA_PATCHES, implements, is_traced, refuses
+from . import contractions
+from ._common import N, W, full_slices, keep_dims, to_float
 
-W = Tracer
 la = np.linalg
 
-
-def N(x) -> Node:
-    return node_of(x)
 
 
 def _named(typename, fields):
@@ -43,14 +48,9 @@ def _unsupported(what, why):
     raise UnsupportedOperationError(f"npdiff does not support {what}: {why}")
 
 
-def _float(x: Node) -> Node:
-    if x.dtype.kind in "iub":
-        return apply("convert", x, dtype=np.dtype(np.float64))
-    return x
-
 
 def _mat(x, what) -> Node:
-    x = _float(N(x))
+    x = to_float(N(x))
     if x.ndim < 2:
         raise la.LinAlgError(f"{what}: {x.ndim}-dimensional array given. Array must be at least two-dimensional")
     return x
@@ -74,7 +74,7 @@ def inv(a):
 @implements(la.solve)
 def solve(a, b):
     """NumPy 2 semantics: b is a vector only when b.ndim == 1, else a stack of matrices."""
-    return W(_vector_solve("solve", (_mat(a, "solve"),), _float(N(b))))
+    return W(_vector_solve("solve", (_mat(a, "solve"),), to_float(N(b))))
 
 
 @implements(la.det)
@@ -95,7 +95,7 @@ def _cholesky_lower(x, upper=False):
     return apply("cholesky", x)
 
 
-@implements(la.cholesky)
+@implements(la.cholesky, honours=("upper",))
 def cholesky(a, /, *, upper=False):
     return W(_cholesky_lower(_mat(a, "cholesky"), upper))
 
@@ -105,12 +105,12 @@ def _eigh(x, lower):
     return EighResult((W(w), W(v)))
 
 
-@implements(la.eigh)
+@implements(la.eigh, honours=("UPLO",))
 def eigh(a, UPLO="L"):
     return _eigh(_mat(a, "eigh"), UPLO.upper() == "L")
 
 
-@implements(la.eigvalsh)
+@implements(la.eigvalsh, honours=("UPLO",))
 def eigvalsh(a, UPLO="L"):
     return W(apply("eigvalsh", _mat(a, "eigvalsh"), lower=UPLO.upper() == "L"))
 
@@ -133,7 +133,7 @@ def _svd(x, full_matrices, compute_uv, what):
     return SVDResult((W(u), W(s), W(mT(v))))
 
 
-@implements(la.svd)
+@implements(la.svd, honours=("full_matrices", "compute_uv"))
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     if hermitian:
         _unsupported("numpy.linalg.svd(..., hermitian=True)", "use hermitian=False")
@@ -151,12 +151,12 @@ def _qr(x):
     if m >= n:
         return qr_parts(apply("qr", x), m)
     # wide: the first m columns fix Q (Householder QR works column by column), R = Q^T A
-    lead = tuple(("s", 0, d, 1) for d in x.shape[:-1])
+    lead = full_slices(x.shape[:-1])
     q, _ = qr_parts(apply("qr", apply("gather", x, index=lead + (("s", 0, m, 1),))), m)
     return q, mm(mT(q), x)
 
 
-@implements(la.qr)
+@implements(la.qr, honours=("mode",))
 def qr(a, mode="reduced"):
     x = _mat(a, "qr")
     m, n = x.shape[-2:]
@@ -169,7 +169,7 @@ def qr(a, mode="reduced"):
     return W(r) if mode == "r" else QRResult((W(q), W(r)))
 
 
-@implements(la.pinv)
+@implements(la.pinv, honours=("rcond", "rtol"))
 def pinv(a, rcond=None, hermitian=False, *, rtol=None):
     if hermitian:
         _unsupported("numpy.linalg.pinv(..., hermitian=True)", "use hermitian=False")
@@ -198,41 +198,41 @@ def matrix_power(a, n):
         power = mm(power, power)
 
 
-@implements(la.multi_dot)
+@implements(la.multi_dot, honours=())
 def multi_dot(arrays, *, out=None):
     xs = [N(a) for a in arrays]
     if len(xs) < 2:
         raise ValueError("Expecting at least two arrays.")
     res = W(xs[0])
     for x in xs[1:]:
-        res = api.matmul(res, W(x))
+        res = contractions.matmul(res, W(x))
     return res
 
 
-@implements(la.cond)
+@implements(la.cond, honours=("p",))
 def cond(x, p=None):
     m = _mat(x, "cond")
     if p is None or p in (2, -2):
         s = apply("svdvals", m)
-        lead = tuple(("s", 0, d, 1) for d in s.shape[:-1])
+        lead = full_slices(s.shape[:-1])
         hi = apply("gather", s, index=lead + (("i", 0),))
         lo = apply("gather", s, index=lead + (("i", s.shape[-1] - 1),))
         return W(hi) / W(lo) if p != -2 else W(lo) / W(hi)
     return norm(W(m), p, axis=(-2, -1)) * norm(inv(W(m)), p, axis=(-2, -1))
 
 
-@implements(la.tensorinv)
+@implements(la.tensorinv, honours=("ind",))
 def tensorinv(a, ind=2):
-    x = _float(N(a))
+    x = to_float(N(a))
     inner, outer = x.shape[:ind], x.shape[ind:]
     k = int(np.prod(inner))
     y = apply("inv", apply("reshape", x, shape=(k, k)))
     return W(apply("reshape", y, shape=outer + inner))
 
 
-@implements(la.tensorsolve)
+@implements(la.tensorsolve, honours=("axes",))
 def tensorsolve(a, b, axes=None):
-    x, y = _float(N(a)), _float(N(b))
+    x, y = to_float(N(a)), to_float(N(b))
     if axes is not None:
         axes = [ax % x.ndim for ax in axes]
         order = [i for i in range(x.ndim) if i not in axes] + axes
@@ -288,14 +288,13 @@ def _matrix_norm(x, ord, axes, keepdims):
     else:
         raise ValueError("Invalid norm order for matrices.")
     if keepdims:
-        shape = tuple(1 if i in (r, c) else d for i, d in enumerate(x.shape))
-        res = W(apply("reshape", N(res), shape=shape))
+        res = W(keep_dims(N(res), x.shape, (r, c)))
     return res
 
 
-@implements(la.norm)
+@implements(la.norm, honours=("ord", "axis", "keepdims"))
 def norm(x, ord=None, axis=None, keepdims=False):
-    t = W(_float(N(x)))
+    t = W(to_float(N(x)))
     nd = t.ndim
     if axis is None:
         if ord is None or (ord in ("f", "fro") and nd == 2) or (ord == 2 and nd == 1):
@@ -314,9 +313,9 @@ def norm(x, ord=None, axis=None, keepdims=False):
     raise ValueError("Improper number of dimensions to norm.")
 
 
-@implements(getattr(la, "vector_norm", None))
+@implements(getattr(la, "vector_norm", None), honours=("axis", "keepdims", "ord"))
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
-    t = W(_float(N(x)))
+    t = W(to_float(N(x)))
     if axis is None:
         res = _vector_norm(W(apply("reshape", t.node, shape=(t.size,))), ord, None, False)
         return W(apply("reshape", N(res), shape=(1,) * t.ndim)) if keepdims else res
@@ -324,9 +323,9 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     return _vector_norm(t, ord, tuple(ax % t.ndim for ax in axes), keepdims)
 
 
-@implements(getattr(la, "matrix_norm", None))
+@implements(getattr(la, "matrix_norm", None), honours=("keepdims", "ord"))
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
-    return _matrix_norm(W(_float(N(x))), ord, (-2, -1), keepdims)
+    return _matrix_norm(W(to_float(N(x))), ord, (-2, -1), keepdims)
 
 
 # -- array-API aliases in numpy.linalg ------------------------------------------------------------
@@ -338,32 +337,32 @@ def matrix_transpose(x, /):
 
 @implements(getattr(la, "matmul", None))
 def matmul(x1, x2, /):
-    return api.matmul(x1, x2)
+    return contractions.matmul(x1, x2)
 
 
-@implements(getattr(la, "tensordot", None))
+@implements(getattr(la, "tensordot", None), honours=("axes",))
 def tensordot(x1, x2, /, *, axes=2):
-    return api.tensordot(x1, x2, axes)
+    return contractions.tensordot(x1, x2, axes)
 
 
 @implements(getattr(la, "outer", None))
 def outer(x1, x2, /):
-    return api.outer(x1, x2)
+    return contractions.outer(x1, x2)
 
 
-@implements(getattr(la, "vecdot", None))
+@implements(getattr(la, "vecdot", None), honours=("axis",))
 def vecdot(x1, x2, /, *, axis=-1):
     return np.sum(W(N(x1)) * W(N(x2)), axis=axis)
 
 
-@implements(getattr(la, "trace", None))
+@implements(getattr(la, "trace", None), honours=("offset",))
 def trace(x, /, *, offset=0, dtype=None):
-    return api.trace(x, offset=offset, axis1=-2, axis2=-1)
+    return contractions.trace(x, offset=offset, axis1=-2, axis2=-1)
 
 
-@implements(getattr(la, "diagonal", None))
+@implements(getattr(la, "diagonal", None), honours=("offset",))
 def diagonal(x, /, *, offset=0):
-    return api.diagonal(x, offset=offset, axis1=-2, axis2=-1)
+    return contractions.diagonal(x, offset=offset, axis1=-2, axis2=-1)
 
 
 # -- scipy.linalg (intercepted while tracing) --------------------------------------------------------
@@ -381,7 +380,7 @@ def _scipy_lowerings(sla):
 
     def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
                          check_finite=True):
-        return W(_vector_solve("triangular_solve", (_mat(a, "solve_triangular"),), _float(N(b)),
+        return W(_vector_solve("triangular_solve", (_mat(a, "solve_triangular"),), to_float(N(b)),
                                lower=bool(lower), trans=_trans_flag(trans), unit=bool(unit_diagonal)))
 
     def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
@@ -393,7 +392,7 @@ def _scipy_lowerings(sla):
 
     def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
         c, lower = c_and_lower
-        c, b = _mat(c, "cho_solve"), _float(N(b))
+        c, b = _mat(c, "cho_solve"), to_float(N(b))
         if lower:  # A = L L^T
             y = _vector_solve("triangular_solve", (c,), b, lower=True, trans=False, unit=False)
             return W(_vector_solve("triangular_solve", (c,), y, lower=True, trans=True, unit=False))
@@ -409,7 +408,7 @@ def _scipy_lowerings(sla):
 
     def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
         lu, piv = lu_and_piv
-        return W(_vector_solve("lu_solve", (_mat(lu, "lu_solve"), N(piv)), _float(N(b)),
+        return W(_vector_solve("lu_solve", (_mat(lu, "lu_solve"), N(piv)), to_float(N(b)),
                                trans=1 if _trans_flag(trans) else 0))
 
     def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, assume_a=None,
@@ -424,7 +423,7 @@ def _scipy_lowerings(sla):
             _unsupported(f"scipy.linalg.solve(..., assume_a={assume_a!r})", "use assume_a='gen'")
         if transposed:
             x = mT(x)
-        return W(_vector_solve("solve", (x,), _float(N(b))))
+        return W(_vector_solve("solve", (x,), to_float(N(b))))
 
     def inv(a, overwrite_a=False, check_finite=True, **kw):
         return W(apply("inv", _mat(a, "inv")))
@@ -436,7 +435,7 @@ def _scipy_lowerings(sla):
         return W(apply("expm", _mat(A, "expm")))
 
     def expm_frechet(A, E, method=None, compute_expm=True, check_finite=True):
-        a, e = _mat(A, "expm_frechet"), _float(N(E))
+        a, e = _mat(A, "expm_frechet"), to_float(N(E))
         lf = W(apply("expm_frechet", a, e))
         return (W(apply("expm", a)), lf) if compute_expm else lf
 

@@ -26,15 +26,14 @@ from ..errors import UnsupportedOperationError
 from ..graph import const
 from ..primitives import PRIMS, apply
 from ..primitives.special import LOG_SQRT_2PI
-from ..trace import EXTRA_PATCHES, UFUNCS, Tracer, is_traced, node_of
-from .api import _axes, _ufunc_lowering
+from ..trace import EXTRA_PATCHES, UFUNCS, Tracer, declare, is_traced
+from ._common import N, W, axes_of, kept_shape, to_float
+from .ufuncs import _ufunc_lowering
 
 try:
     import scipy.special as sc
 except ImportError:  # pragma: no cover - SciPy is optional
     sc = None
-
-W, N = Tracer, node_of
 
 # scipy.special ufuncs lowered onto the primitive of the same name
 SPECIAL_UFUNCS = ["gammaln", "digamma", "gamma", "rgamma", "betaln", "beta", "gammainc", "gammaincc", "erf",
@@ -50,7 +49,7 @@ if sc is not None:
         _uf = getattr(sc, _name, None)
         if isinstance(_uf, np.ufunc) and _name in PRIMS:
             UFUNCS[_uf] = _ufunc_lowering(_name)
-    UFUNCS[sc.exp10] = lambda x, **kw: W(apply("exp", apply("multiply", N(x), math.log(10.0))))
+    UFUNCS[sc.exp10] = declare(lambda x, **kw: W(apply("exp", apply("multiply", N(x), math.log(10.0)))))
 
 
 def _patch(module, name, replacement):
@@ -74,14 +73,13 @@ def _stopped_max(x, axes, mask=None):
         x = apply("where", mask, x, -np.inf)
     m = apply("reduce_max", x, axes=axes)
     m = apply("where", apply("isfinite", m), m, 0.0)
-    m = apply("reshape", m, shape=tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
+    m = apply("reshape", m, shape=kept_shape(x.shape, axes))
     return apply("stop_gradient", m)
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     x = N(a)
-    if not np.issubdtype(x.dtype, np.inexact):
-        x = apply("convert", x, dtype=np.dtype(np.float64))
+    x = to_float(x)
     mask = None
     if b is not None:
         bn = N(b)
@@ -89,7 +87,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         if x.shape != shape:
             x = apply("broadcast_to", x, shape=shape)
         mask = apply("not_equal", bn, 0)
-    axes = _axes(axis, x.ndim)
+    axes = axes_of(axis, x.ndim)
     m = _stopped_max(x, axes, mask)
     e = apply("exp", apply("subtract", x, m))
     if b is not None:
@@ -109,22 +107,19 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
 
 def softmax(x, axis=None):
     x = N(x)
-    axes = _axes(axis, x.ndim)
+    axes = axes_of(axis, x.ndim)
     e = apply("exp", apply("subtract", x, _stopped_max(x, axes)))
     total = apply("reduce_sum", e, axes=axes)
-    return W(apply("divide", e, apply("reshape", total, shape=_keep(x.shape, axes))))
+    return W(apply("divide", e, apply("reshape", total, shape=kept_shape(x.shape, axes))))
 
 
 def log_softmax(x, axis=None):
     x = N(x)
-    axes = _axes(axis, x.ndim)
+    axes = axes_of(axis, x.ndim)
     shifted = apply("subtract", x, _stopped_max(x, axes))
     total = apply("reduce_sum", apply("exp", shifted), axes=axes)
-    return W(apply("subtract", shifted, apply("reshape", apply("log", total), shape=_keep(x.shape, axes))))
+    return W(apply("subtract", shifted, apply("reshape", apply("log", total), shape=kept_shape(x.shape, axes))))
 
-
-def _keep(shape, axes):
-    return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
 def polygamma(n, x):

@@ -86,3 +86,10 @@ def dtype_name(dt) -> str:
 def dtype_kw(node) -> str:
     """Return ', dtype=np.<name>' for generated array constructors ('' for float64, NumPy's default)."""
     return "" if node.dtype == np.float64 else f", dtype=np.{dtype_name(node.dtype)}"
+
+
+def stack_nodes(parts, axis: int = 0) -> Node:
+    """Return a node stacking nodes (broadcast to one shape) along a new axis."""
+    shape = np.broadcast_shapes(*[p.shape for p in parts])
+    parts = [p if p.shape == shape else apply("broadcast_to", p, shape=shape) for p in parts]
+    return apply("stack", *parts, axis=axis)

@@ -1,6 +1,6 @@
 """Special functions (scipy.special) as elementwise primitives, and the
 order-statistics primitives (sort, argsort, searchsorted) and cumprod that
-lower/more_numpy.py builds on.
+lower/sorting.py and lower/cumulative.py build on.
 
 Each scipy.special ufunc is declared with ``defew``: its partial derivatives
 (written with primitives, so any order works), the SciPy source template and

@@ -1,0 +1,168 @@
+"""Elementwise functions that are not ufuncs: where, clip, round, real/imag/conj, sinc,
+nan_to_num, select and the zero-derivative predicates (isposinf, iscomplex...).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import TracingError, UnsupportedOperationError, user_frame_description
+from ..graph import const
+from ..primitives import PRIMS, apply
+from ..primitives.helpers import zeros
+from ..trace import METHODS, UFUNCS, declare, implements, refuses
+from ._common import N, W, nan_to, to_float
+
+
+@implements(np.where, honours=("x", "y"))
+def where(condition, x=None, y=None):
+    if x is None and y is None:
+        raise TracingError("np.where(cond) with one argument returns value-dependent indices, which "
+                           "npdiff cannot trace; use np.where(cond, a, b).\n  at " + user_frame_description())
+    c = N(condition)
+    if c.dtype != np.bool_:
+        c = apply("not_equal", c, 0)
+    return W(apply("where", c, N(x), N(y)))
+
+
+@implements(np.clip, honours=("a_min", "a_max", "min", "max"))
+def clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kw):
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    x = N(a)
+    if lo is not None:
+        lo = N(lo)
+        x = apply("where", apply("less", x, lo), apply("broadcast_to", lo, shape=np.broadcast_shapes(
+            x.shape, lo.shape)) if lo.shape != x.shape and lo.ndim > x.ndim else lo, x)
+    if hi is not None:
+        hi = N(hi)
+        x = apply("where", apply("greater", x, hi), hi, x)
+    return W(x)
+
+
+METHODS["clip"] = declare(lambda self, a_min=None, a_max=None, **kw: clip(self, a_min, a_max, **kw),
+                          ("a_min", "a_max", "min", "max"))
+
+
+@implements(np.round, getattr(np, "around", None), honours=("decimals",))
+def round_(a, decimals=0, out=None):
+    return W(apply("round", N(a), decimals=int(decimals)))
+
+
+METHODS["round"] = round_
+
+
+@implements(np.real)
+def real(val):
+    x = N(val)
+    return W(apply("real", x)) if x.dtype.kind == "c" else W(x)
+
+
+@implements(np.imag)
+def imag(val):
+    x = N(val)
+    return W(apply("imag", x)) if x.dtype.kind == "c" else W(zeros(x.shape, x.dtype))
+
+
+@implements(np.conj, np.conjugate)
+def conj(x):
+    return UFUNCS[np.conjugate](x)
+
+
+METHODS["real"], METHODS["imag"] = real, imag
+METHODS["conj"] = METHODS["conjugate"] = conj
+
+
+@implements(np.abs)
+def abs_(x):
+    return np.absolute(x)
+
+
+@implements(np.nan_to_num, honours=("copy", "nan", "posinf", "neginf"))
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    v = N(x)
+    if not np.issubdtype(v.dtype, np.floating):
+        return W(v)
+    big = float(np.finfo(v.dtype).max)
+    v = nan_to(v, nan)
+    v = apply("where", apply("logical_and", apply("isinf", v), apply("greater", v, 0)),
+              big if posinf is None else posinf, v)
+    v = apply("where", apply("logical_and", apply("isinf", v), apply("less", v, 0)),
+              -big if neginf is None else neginf, v)
+    return W(v)
+
+
+@implements(np.select, honours=("default",))
+def select(condlist, choicelist, default=0):
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    out = N(default)
+    for c, v in reversed(list(zip(condlist, choicelist))):
+        out = apply("where", N(c), N(v), out)
+    shape = np.broadcast_shapes(*[N(c).shape for c in condlist], *[N(v).shape for v in choicelist])
+    return W(out if out.shape == shape else apply("broadcast_to", out, shape=shape))
+
+
+@implements(np.sinc)
+def sinc(x):
+    """sin(pi x) / (pi x), with its Taylor series near 0 (exact derivatives of every order there)."""
+    v = to_float(N(x))
+    z = apply("multiply", v, math.pi)
+    small = apply("less", apply("absolute", z), 0.1)
+    zs = apply("where", small, 1.0, z)
+    far = apply("divide", apply("sin", zs), zs)
+    z2 = apply("square", z)
+    near = 1.0
+    for k in (9, 7, 5, 3):  # 1 - z^2/3! + z^4/5! - z^6/7! + z^8/9!
+        near = apply("subtract", 1.0, apply("multiply", apply("divide", z2, float(k * (k - 1))), near))
+    return W(apply("where", small, near, far))
+
+
+@implements(np.fix, honours=())
+def fix(x, out=None):
+    return W(apply("trunc", N(x)))
+
+
+@implements(np.isposinf, honours=())
+def isposinf(x, out=None):
+    v = N(x)
+    return W(apply("logical_and", apply("isinf", v), apply("greater", v, 0)))
+
+
+@implements(np.isneginf, honours=())
+def isneginf(x, out=None):
+    v = N(x)
+    return W(apply("logical_and", apply("isinf", v), apply("less", v, 0)))
+
+
+@implements(np.angle, honours=("deg",))
+def angle(z, deg=False):
+    v = N(z)
+    if np.issubdtype(v.dtype, np.complexfloating):
+        raise UnsupportedOperationError("npdiff does not support numpy.angle of complex arrays")
+    half_turn = 180.0 if deg else math.pi
+    return W(apply("where", apply("signbit", v), half_turn, 0.0))
+
+
+@implements(np.iscomplex)
+def iscomplex(x):
+    return W(apply("broadcast_to", const(np.False_), shape=N(x).shape))
+
+
+@implements(np.isreal)
+def isreal(x):
+    return W(apply("broadcast_to", const(np.True_), shape=N(x).shape))
+
+
+if "i0" in PRIMS:  # scipy.special's i0 primitive
+    @implements(np.i0)
+    def i0(x):
+        return W(apply("i0", to_float(N(x))))
+
+
+@implements(np.allclose, np.isclose, np.array_equal)
+@refuses
+def _value_comparison(*args, **kwargs):
+    raise TracingError("comparing traced values (np.allclose/np.isclose/np.array_equal) depends on "
+                       "their values, which are not known while tracing.\n  at " + user_frame_description())
