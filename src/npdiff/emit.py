@@ -12,7 +12,7 @@ import keyword
 
 import numpy as np
 
-from .graph import Node, toposort
+from .graph import Node, depends_on, toposort
 from .primitives import PRIMS
 from .primitives.registry import owns_result, short_name
 from .pytree import tree_flatten
@@ -190,28 +190,8 @@ class ArrayBackend:
         return self.em.fresh(name)
 
 
-class ScalarBackend:
-    """Element-by-element Python-float emission for tiny arrays."""
-
-    def __init__(self, writer: ModuleWriter):
-        from .emit_scalar import ScalarEmitter
-        self.em = ScalarEmitter(Emitter(writer))
-
-    def param(self, node, name):
-        return self.em.bind_input(node, name)
-
-    def emit(self, nodes):
-        return self.em.base.writer.statements(self.em.emit(nodes))
-
-    def output_expr(self, node):
-        return self.em.output_expr(node)
-
-    def fresh(self, name):
-        return self.em.base.fresh(name)
-
-
-def _function_lines(be, name, arg_names, inputs, leaves, structure, closures, doc, fallback=None, checks=()):
-    """Return the lines of ``def name(...)`` built with backend ``be``.
+def function_lines(be, name, arg_names, inputs, leaves, structure, closures, doc, fallback=None, checks=()):
+    """Return (lines of ``def name(...)`` built with backend ``be``, its parameter names).
 
     ``fallback(params, leaf_position)`` gives an expression for the same operator
     from the array version, used when a scalar operator hits a math error.
@@ -222,7 +202,6 @@ def _function_lines(be, name, arg_names, inputs, leaves, structure, closures, do
         params.append(p)
         body += lines
     outer_nodes = [l for i, l in enumerate(leaves) if i not in closures]
-    from .graph import depends_on
     for _, _, inodes, itree in closures.values():
         # what the closure needs that does not depend on its own inputs is computed up front
         ileaves, _ = tree_flatten(itree)
@@ -260,68 +239,7 @@ def _function_lines(be, name, arg_names, inputs, leaves, structure, closures, do
     return head + ["    " + l for l in body], params
 
 
-def _array_operator(name):
-    def expr(params, pos, structure):
-        if structure[0] == "leaf":
-            return f"_{name}_array({', '.join(params)})"
-        if structure[0] == "tuple" and all(e[0] == "leaf" for e in structure[1]):
-            return f"_{name}_array({', '.join(params)})[{pos}]"
-        return None
-    return expr
-
-
-def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree, *,
-                  closures: list | None = None, doc: str | None = None, scalar: bool | None = None,
-                  checks: list | None = None):
-    """Return (source, writer) of ``def name(args): ...`` returning out_tree (a pytree of nodes).
-
-    The ``writer`` (a ModuleWriter) holds the stored constants the source binds
-    by name and the modules it uses. ``closures`` is a list of (leaf position,
-    inner arg names, inner input nodes, inner output pytree): that output leaf
-    becomes a nested function computing the inner outputs, which reuses
-    everything the outer function computed. For tiny arrays (``scalar=None``
-    decides by size) the body is unrolled into Python-float arithmetic, with
-    the array version as the fallback. ``checks`` are guard nodes: statements emitted as early as
-    possible, never returned.
-    """
-    leaves, structure = tree_flatten(out_tree)
-    closures = {c[0]: c for c in (closures or [])}
-    if scalar is not False:
-        from .emit_scalar import NotScalar, eligible, prefer_scalar
-        all_out = [l for i, l in enumerate(leaves) if i not in closures]
-        for _, _, inodes, itree in closures.values():
-            all_out += tree_flatten(itree)[0]
-        all_out += list(checks or ())
-        if scalar or eligible(toposort(all_out)):
-            sw = ModuleWriter()
-            try:
-                slines, _ = _function_lines(ScalarBackend(sw), f"_{name}_scalar", arg_names, inputs, leaves,
-                                            structure, closures, None, fallback=_array_operator(name),
-                                            checks=checks or ())
-            except NotScalar:
-                slines = None
-            if slines is not None:
-                aw = ModuleWriter()
-                alines, params = _function_lines(ArrayBackend(aw), f"_{name}_array", arg_names, inputs, leaves,
-                                                 structure, closures, None, checks=checks or ())
-                if not scalar and not prefer_scalar(slines, alines):
-                    slines = None
-            if slines is not None:
-                args = ", ".join(params)
-                wrapper = [f"def {name}({args}):"] + ([f'    """{doc}"""'] if doc else []) + [
-                    "    try:",
-                    f"        return _{name}_scalar({args})",
-                    "    except (ArithmeticError, ValueError):  # math domain/overflow: NumPy semantics",
-                    f"        return _{name}_array({args})"]
-                aw.use(*sw.modules)
-                aw.checks |= sw.checks
-                return _source(aw, slines + [""] + alines + [""] + wrapper), aw
-    writer = ModuleWriter()
-    lines, _ = _function_lines(ArrayBackend(writer), name, arg_names, inputs, leaves, structure, closures, doc,
-                               checks=checks or ())
-    return _source(writer, lines), writer
-
-
-def _source(writer: ModuleWriter, lines: list[str]) -> str:
+def module_source(writer: ModuleWriter, lines: list[str]) -> str:
+    """Return the writer's printed constants followed by lines, as one source text."""
     header = writer.header
     return "\n".join(header + ([""] if header else []) + lines) + "\n"

@@ -19,11 +19,13 @@ import math
 
 import numpy as np
 
+from .emit import Emitter
 from .graph import Node, toposort
 from .primitives import PRIMS
 from .primitives.contract import parse
 from .primitives.indexing import build_index
 from .primitives.registry import NOT_SCALAR, short_name
+from .writer import ModuleWriter
 
 SCALAR_MAX = 256  # largest array (in elements) that may be unrolled
 TOTAL_MAX = 6000  # largest total number of elements (and contraction terms) considered for unrolling
@@ -339,3 +341,21 @@ def _nested(v) -> str:
         return "[" + ", ".join(_nested(e) for e in v) + "]"
     return v
 
+
+class ScalarBackend:
+    """Element-by-element Python-float emission for tiny arrays."""
+
+    def __init__(self, writer: ModuleWriter):
+        self.em = ScalarEmitter(Emitter(writer))
+
+    def param(self, node, name):
+        return self.em.bind_input(node, name)
+
+    def emit(self, nodes):
+        return self.em.base.writer.statements(self.em.emit(nodes))
+
+    def output_expr(self, node):
+        return self.em.output_expr(node)
+
+    def fresh(self, name):
+        return self.em.base.fresh(name)

@@ -9,7 +9,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from ..emit import emit_function
+from ..codegen import emit_function
 from ..errors import PathChangedError, TracingError
 from ..guards import values_known
 from ..generated import GeneratedFunction
