@@ -54,7 +54,7 @@ def test_export_numpify_gradient_and_jacobian(tmp_path):
     x = np.linspace(-1.0, 1.0, 40)
     A = np.arange(9.0).reshape(3, 3) / 10
     y = np.array([0.1, -0.2, 0.3])
-    res = run_isolated(tmp_path, f"""
+    res = run_isolated(tmp_path, """
         import json
         import numpy as np
         import model_ad
@@ -65,9 +65,9 @@ def test_export_numpify_gradient_and_jacobian(tmp_path):
             model_ad.model(np.ones(3))
         except ValueError as e:
             err = str(e)
-        print(json.dumps({{"value": float(model_ad.model(x)), "grad": model_ad.model_grad(x).tolist(),
+        print(json.dumps({"value": float(model_ad.model(x)), "grad": model_ad.model_grad(x).tolist(),
                           "jac": model_ad.vec_jac(y, A).tolist(), "err": err,
-                          "names": [model_ad.model.__name__, model_ad.model_grad.__name__]}}))
+                          "names": [model_ad.model.__name__, model_ad.model_grad.__name__]}))
     """)
     assert res["value"] == pytest.approx(model(x), rel=1e-12)
     np.testing.assert_allclose(res["grad"], g(x), rtol=1e-12)

@@ -14,7 +14,7 @@ import pytest
 import npdiff
 from npdiff.graph import toposort
 from npdiff.primitives import PRIMS
-from util import assert_close, check_derivatives, fd_jac, flat
+from util import assert_close, check_derivatives, fd_jac
 
 COVERED: set[str] = set()
 

@@ -1,4 +1,4 @@
-"""Immutable hash-consed graph nodes, topological ordering and a printer.
+"""Immutable hash-consed graph nodes and topological ordering: pure data, no operations.
 
 A node is (op, args, params, shape, dtype). Nodes are interned: building the
 same node twice returns the same object, so equal subexpressions are shared.
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from typing import Any, Iterable
+from types import MappingProxyType
+from typing import Iterable
 
 import numpy as np
 
@@ -20,12 +21,13 @@ SMALL_CONST = 64  # constants with at most this many elements are hashed by valu
 class Node:
     """One array-valued operation in a graph."""
 
-    __slots__ = ("op", "args", "params", "shape", "dtype", "value", "uid", "__weakref__")
+    __slots__ = ("op", "args", "params", "p", "shape", "dtype", "value", "uid", "__weakref__")
 
     def __init__(self, op, args, params, shape, dtype, value=None):
         self.op = op
         self.args = args
         self.params = params
+        self.p = MappingProxyType(dict(params))  # the params by name (read-only)
         self.shape = shape
         self.dtype = dtype
         self.value = value
@@ -39,10 +41,6 @@ class Node:
     @property
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
-
-    @property
-    def p(self) -> dict:
-        return dict(self.params)
 
     @property
     def is_const(self) -> bool:
@@ -59,19 +57,6 @@ class Node:
         if self.op == "input":
             return f"input({self.p['name']}:{self.shape})"
         return f"{self.op}#{self.uid}{self.shape}"
-
-    # Operators make rules read like the maths (see ops.py); no __eq__ on
-    # purpose: nodes are compared and hashed by identity.
-    def __add__(self, o): from . import ops; return ops.add(self, o)
-    def __radd__(self, o): from . import ops; return ops.add(o, self)
-    def __sub__(self, o): from . import ops; return ops.sub(self, o)
-    def __rsub__(self, o): from . import ops; return ops.sub(o, self)
-    def __mul__(self, o): from . import ops; return ops.mul(self, o)
-    def __rmul__(self, o): from . import ops; return ops.mul(o, self)
-    def __truediv__(self, o): from . import ops; return ops.div(self, o)
-    def __rtruediv__(self, o): from . import ops; return ops.div(o, self)
-    def __pow__(self, o): from . import ops; return ops.power(self, o)
-    def __neg__(self): from . import ops; return ops.neg(self)
 
 
 def _short(v):
@@ -158,34 +143,3 @@ def depends_on(outputs: Iterable[Node], sources: Iterable[Node]) -> set[int]:
         if id(node) in src or any(id(a) in dep for a in node.args):
             dep.add(id(node))
     return dep
-
-
-def substitute(outputs: list, mapping: dict[int, Node]) -> list:
-    """Return outputs rebuilt with nodes replaced by ``mapping`` (id -> node)."""
-    from .primitives.registry import apply
-    memo = dict(mapping)
-    for node in toposort(outputs):
-        if id(node) in memo:
-            continue
-        if node.op in ("const", "input"):
-            memo[id(node)] = node
-            continue
-        new_args = tuple(memo[id(a)] for a in node.args)
-        if all(n is o for n, o in zip(new_args, node.args)):
-            memo[id(node)] = node
-        else:
-            memo[id(node)] = apply(node.op, *new_args, **dict(node.params))
-    return [None if o is None else memo[id(o)] for o in outputs]
-
-
-def format_graph(outputs: list[Node]) -> str:
-    """Return a readable listing of the graph computing ``outputs``."""
-    names, lines = {}, []
-    for i, node in enumerate(toposort(outputs)):
-        names[id(node)] = f"%{i}"
-        args = ", ".join(names[id(a)] for a in node.args)
-        params = ", ".join(f"{k}={v!r}" for k, v in node.params)
-        desc = repr(node) if node.op in ("const", "input") else f"{node.op}({args}{', ' if args and params else ''}{params})"
-        lines.append(f"%{i} = {desc}  : {node.shape} {node.dtype}")
-    lines.append("return " + ", ".join(names[id(o)] for o in outputs if o is not None))
-    return "\n".join(lines)

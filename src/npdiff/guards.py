@@ -23,7 +23,8 @@ import threading
 import numpy as np
 
 from .errors import TracingError, user_frame_description, user_line_short
-from .graph import Node, substitute
+from .graph import Node
+from .transforms.substitute import substitute
 from .primitives import PRIMS, apply
 from .primitives import guard as _guard  # noqa: F401  (registers the guard primitive)
 

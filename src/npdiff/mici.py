@@ -79,7 +79,6 @@ from typing import Callable
 import numpy as np
 
 from .api import mici_style as _bundles
-from .api.core import ShapeDtype
 from .trace import is_traced
 
 #: Mici's differential-operator names (``mici.autodiff.DIFF_OPS`` in Mici 0.4.1).

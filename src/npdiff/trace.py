@@ -19,7 +19,6 @@ import numpy as np
 
 from .errors import TracingError, UnsupportedOperationError, user_frame_description
 from .graph import Node, const, make_input
-from .primitives import apply
 from .primitives.helpers import stack_nodes
 
 UFUNCS: dict = {}  # np.ufunc -> lowering function

@@ -2,8 +2,6 @@
 checked against central finite differences of <ct, f(x)> with seeded random adjoints."""
 import ast
 import importlib.util
-import inspect
-import sys
 
 import numpy as np
 import pytest

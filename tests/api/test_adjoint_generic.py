@@ -291,7 +291,7 @@ def returns_argument(x, y):
 
 
 def unused_argument(x, y):
-    z = y * 2
+    z = y * 2  # noqa: F841  (an unused intermediate, on purpose)
     return x * 3
 
 

@@ -13,7 +13,8 @@ from ..codegen import emit_function
 from ..errors import PathChangedError, TracingError
 from ..guards import values_known
 from ..generated import GeneratedFunction
-from ..graph import Node, const, make_input, substitute
+from ..graph import Node, const, make_input
+from ..transforms import substitute
 from ..primitives import apply
 from ..primitives.helpers import zeros
 from ..pytree import tree_flatten, tree_unflatten

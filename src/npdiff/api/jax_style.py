@@ -2,7 +2,7 @@
 hessian, hvp, jvp, vjp, linearize, and numpify."""
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -177,7 +177,6 @@ def _plan(leaves, w, mode, sparse):
             C = apply("reshape", ts[i], shape=(p, o.size)) if ts[i] is not None else None
             return _assemble(C, colour[cols], rows, rows, cols, o, w, sparse)
         return block
-    cache = {}
 
     def block(i, o):
         if deps is None or not (sparse or rev_rows[i][0] <= COLOUR_RATIO * o.size):
@@ -376,7 +375,7 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
     if any(is_traced(a) for a in primals):
         nodes = [node_of(a) for a in primals]
         from ..trace import trace
-        from ..graph import substitute
+        from ..transforms import substitute
         ins, out = trace(func, [(n.shape, n.dtype) for n in nodes], bind=nodes)
         mapping = {id(i): n for i, n in zip(ins, nodes)}
         value, aux = _split_aux(out, has_aux)

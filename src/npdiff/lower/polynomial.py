@@ -99,7 +99,7 @@ def vander(x, N_=None, increasing=False, **kw):
 
 def _correlate_window(a, v, start, length):
     """out[k] = sum_j a_pad[start + k + j] v[j] for k < length, a_pad = a with len(v) - 1 zeros each side."""
-    n, m = a.size, v.size
+    m = v.size
     dt = np.result_type(a.dtype, v.dtype)
     a = apply("convert", a, dtype=dt) if a.dtype != dt else a
     if m > 1:

@@ -248,7 +248,6 @@ def _scatter_impl(v, *arrays, index, shape):
 
 
 def _emit_scatter(names, node):
-    v = node.args[0]
     idx = _fmt_index(_full_stop(node.p["index"], node.shape), names[1:])
     dt = dtype_kw(node)
     first = f"{{out}} = np.zeros({node.shape}{dt})"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from .helpers import dtype_kw, align, expand_to, is_zero_const, shift_axes, sum_to, zeros
+from .helpers import dtype_kw, align, shift_axes, sum_to, zeros
 from .registry import NOT_SCALAR, Primitive, apply, register
 
 
