@@ -37,7 +37,7 @@ bad_shape = _ns["_bad_shape"]
 bad_shape.__module__ = __name__
 
 # modules generated statements may name, as they are written in the source
-_MODULE_REF = re.compile(r"(?<![\w.])(math|os|scipy(?:\.(?:special|linalg|sparse))?)\.")
+_MODULE_REF = re.compile(r"(?<![\w.])(math|os|scipy(?:\.[a-z]\w*)?)\.")
 
 
 def literal(value) -> str | None:
