@@ -1,7 +1,8 @@
 """Command line: ``npdiff OPERATOR path/to/file.py:func --shape 3,3 --shape 3``.
 
 Prints the generated NumPy source of the operator applied to the function
-(``-o FILE`` writes an importable module instead). Errors are reported on one
+(``-o FILE`` writes an importable module instead, through ``export`` or
+``transform``, i.e. ``writer.ModuleWriter``). Errors are reported on one
 line, ``npdiff: error: ...``, with exit status 2.
 """
 from __future__ import annotations
@@ -117,7 +118,8 @@ def _build_parser() -> argparse.ArgumentParser:
     common.add_argument("--has-aux", action="store_true",
                         help="the function returns (output, aux) (grad, value_and_grad, jac*)")
     common.add_argument("-o", "--output", metavar="FILE",
-                        help="write an importable module to FILE instead of printing the source")
+                        help="write an importable module to FILE instead of printing the source "
+                             "(constant arrays too large to print go to FILE's .npz beside it)")
 
     from . import __version__
     parser = _Parser(
