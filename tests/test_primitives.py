@@ -16,20 +16,23 @@ from npdiff.graph import toposort
 from npdiff.primitives import PRIMS
 from util import assert_close, check_derivatives, fd_jac
 
-COVERED: set[str] = set()
-
-
-def _record(f, args):
-    """Remember which primitives tracing f reaches (for the coverage test)."""
+def _reached(f, args) -> set[str]:
+    """Return the primitives tracing f and its reverse-mode derivative reach."""
     from npdiff.api.core import aval
     from npdiff.trace import trace
     from npdiff.pytree import tree_flatten
-    # primitives reached by f and by its reverse-mode derivative (transposes such as
-    # scatter_add appear only there; their own rules are checked at second order)
+    # transposes such as scatter_add appear only in the derivative; their own rules are checked at
+    # second order
+    ops = set()
     for g in (f, npdiff.jacrev(f)):
         _, out = trace(g, [aval(np.asarray(a)) for a in args])
         leaves, _ = tree_flatten(out)
-        COVERED.update(n.op for n in toposort(leaves))
+        ops.update(n.op for n in toposort(leaves))
+    return ops
+
+
+def _numpify(f, args):
+    """Return the GeneratedFunction of f for the shapes and dtypes of args."""
     return npdiff.numpify(f, *[npdiff.ShapeDtype(np.shape(a), np.asarray(a).dtype) for a in args])
 
 
@@ -57,7 +60,7 @@ def test_elementwise(name, shapes, rng):
     if name in ("maximum", "minimum", "fmax", "fmin") and len(args) == 2:
         args[1] = args[1] + 0.1  # keep away from ties
     f = lambda *xs: impl(*xs)
-    gf = _record(f, args)
+    gf = _numpify(f, args)
     assert_close(gf(*args), impl(*args), 1e-12, 1e-12, "numpify value")
     check_derivatives(f, args, order=2)
 
@@ -189,7 +192,7 @@ def _structural_cases():
 
 @pytest.mark.parametrize("f,args,rtol,modes", list(_structural_cases()))
 def test_structural(f, args, rtol, modes):
-    gf = _record(f, args)
+    gf = _numpify(f, args)
     assert_close(gf(*args), f(*args), 1e-12, 1e-12, "numpify value")
     if modes == "rev":  # reverse-only rules (custom_vjp): gradient and Hessian via jacrev(grad)
         g = npdiff.grad(f)
@@ -204,5 +207,14 @@ def test_every_primitive_is_exercised():
     # custom_vjp_lin lives only between linearization and transposition; its
     # transpose is exactly what the custom_vjp-out cases above differentiate through.
     # to_csr is an output format (sparse=True), checked in test_sparse.py.
-    untested = {n for n, p in PRIMS.items() if not p.nondiff and n not in COVERED} - {"custom_vjp_lin", "to_csr"}
+    rng = np.random.default_rng(0)
+    covered = set()
+    for name, prim in PRIMS.items():  # each elementwise primitive is the subject of test_elementwise
+        if prim.partials and not prim.nondiff:
+            args = _inputs(prim, [(3,)] * len(prim.partials), rng)
+            covered |= _reached(lambda *xs, impl=prim.impl: impl(*xs), args)
+    for cases in STRUCTURAL.values():
+        for f, args, *_ in cases:
+            covered |= _reached(f, args)
+    untested = {n for n, p in PRIMS.items() if not p.nondiff and n not in covered} - {"custom_vjp_lin", "to_csr"}
     assert not untested, f"primitives without a test case: {sorted(untested)}"

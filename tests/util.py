@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import npdiff
+from npdiff.check import fd_jacobian
 
 
 def flat(out):
@@ -13,16 +14,22 @@ def flat(out):
 
 def fd_jac(f, args, i, eps=1e-6):
     """Central-difference Jacobian (flat outputs x flat args[i]), computed in float64."""
-    args = [np.asarray(a, dtype=np.float64) for a in args]
-    x = args[i]
-    cols = []
-    for k in range(x.size):
-        d = np.zeros(x.size)
-        d[k] = eps
-        ap = list(args); ap[i] = x + d.reshape(x.shape)
-        am = list(args); am[i] = x - d.reshape(x.shape)
-        cols.append((flat(f(*ap)) - flat(f(*am))) / (2 * eps))
-    return np.stack(cols, axis=-1)
+    return fd_jacobian(f, [np.asarray(a, dtype=np.float64) for a in args], i, eps)
+
+
+def fd_vjp(f, args, i, ct, eps=1e-6, retype=None):
+    """Central differences of <ct, f(args)> with respect to args[i] (shaped like args[i]).
+
+    ``retype(original, perturbed)`` turns a perturbed argument back into the caller's kind (a Python
+    float for a Python float), for functions that treat the two differently.
+    """
+    x = np.asarray(args[i], dtype=np.float64)
+    g = lambda *a: np.sum(np.asarray(ct, dtype=np.float64) * np.asarray(f(*a), dtype=np.float64))
+    if retype is not None:
+        g0 = g
+        g = lambda *a: g0(*a[:i], retype(args[i], a[i]), *a[i + 1:])
+    full = [np.asarray(a, dtype=np.float64) if k == i else a for k, a in enumerate(args)]
+    return fd_jacobian(g, full, i, eps).reshape(x.shape)
 
 
 def assert_close(a, b, rtol=1e-5, atol=1e-6, what=""):

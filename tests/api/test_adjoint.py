@@ -9,6 +9,7 @@ import pytest
 import npdiff
 from npdiff import ShapeDtype, transform, transform_expr
 from npdiff.errors import UnsupportedOperationError
+from util import fd_vjp
 
 MODES = ["generic", "shaped"]
 
@@ -66,22 +67,6 @@ def well_conditioned(rng, n):
     return rng.standard_normal((n, n)) + 3 * np.sqrt(n) * np.eye(n)
 
 
-def fd_adjoint(f, args, i, ct, h=1e-6):
-    """Central finite differences of <ct, f(args)> with respect to args[i]."""
-    x = np.array(args[i], dtype=np.float64)
-    g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        vals = []
-        for s in (h, -h):
-            xp = x.copy()
-            xp[idx] += s
-            new = list(args)
-            new[i] = xp
-            vals.append(np.sum(ct * np.asarray(f(*new), dtype=np.float64)))
-        g[idx] = (vals[0] - vals[1]) / (2 * h)
-    return g
-
-
 def load(source, name):
     """Exec the generated module source in a fresh namespace; return the named function."""
     ns = {"__name__": "generated_adjoint"}
@@ -110,7 +95,7 @@ def check(func, args, mode, seed=1, rtol=1e-5, atol=1e-6):
     assert isinstance(res, tuple) and len(res) == 1 + len(args)
     np.testing.assert_allclose(res[0], out, rtol=1e-12, atol=1e-12)
     for i in range(len(args)):
-        expected = saved_adj[i] + fd_adjoint(func, args, i, ct)
+        expected = saved_adj[i] + fd_vjp(func, args, i, ct)
         assert np.shape(res[1 + i]) == np.shape(args[i])
         np.testing.assert_allclose(res[1 + i], expected, rtol=rtol, atol=atol, err_msg=f"adjoint of arg {i}")
     for a, s in zip(args, saved_args):  # the primal arguments are never modified
@@ -243,8 +228,8 @@ def test_generic_adjoint_is_one_source_for_all_shapes(rng):
         ct = rng.standard_normal(np.shape(bcast(*args)))
         zeros = [np.zeros(s) for s in shapes]
         _, xa, ba = ad(*args, *zeros, ct)
-        np.testing.assert_allclose(xa, fd_adjoint(bcast, args, 0, ct), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(ba, fd_adjoint(bcast, args, 1, ct), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(xa, fd_vjp(bcast, args, 0, ct), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(ba, fd_vjp(bcast, args, 1, ct), rtol=1e-5, atol=1e-6)
 
 
 # -- shaped mode supports everything npdiff traces ------------------------------------------------
@@ -379,8 +364,8 @@ def test_transform_expr_elementwise_and_transpose(mode, rng):
     exec(code, ns)
     f = lambda A, B: np.exp(A * B.T) - A.T  # noqa: E731
     np.testing.assert_allclose(ns["E"], f(A, B))
-    np.testing.assert_allclose(ns["A_a"], fd_adjoint(f, [A, B], 0, E_a), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(ns["B_a"], fd_adjoint(f, [A, B], 1, E_a), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ns["A_a"], fd_vjp(f, [A, B], 0, E_a), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ns["B_a"], fd_vjp(f, [A, B], 1, E_a), rtol=1e-5, atol=1e-6)
 
 
 def test_transform_expr_shape_errors():
@@ -399,4 +384,4 @@ def test_transform_of_numpified_function_reuses_its_shapes(rng):
     ct = rng.standard_normal(2)
     res = ad(*args, *[np.zeros_like(a) for a in args], ct)
     for i in range(3):
-        np.testing.assert_allclose(res[1 + i], fd_adjoint(multi_statement, args, i, ct), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(res[1 + i], fd_vjp(multi_statement, args, i, ct), rtol=1e-5, atol=1e-6)

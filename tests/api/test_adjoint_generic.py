@@ -7,6 +7,7 @@ import pytest
 from npdiff.api import adjoint_generic as ag
 from npdiff.api.adjoint_generic import transform_expr_generic, transform_generic
 from npdiff.errors import UnsupportedOperationError
+from util import fd_vjp
 
 RNG = np.random.default_rng(0)
 
@@ -37,22 +38,6 @@ def like(x, value):
     return float(value) if isinstance(x, float) else np.asarray(value, dtype=float).reshape(np.shape(x))
 
 
-def fd_grad(f, args, i, ct, h=1e-6):
-    """Central finite differences of <ct, f(args)> with respect to args[i]."""
-    x = np.array(args[i], dtype=float)
-    grad = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        vals = []
-        for s in (h, -h):
-            xp = x.copy()
-            xp[idx] += s
-            new = list(args)
-            new[i] = like(args[i], xp)
-            vals.append(np.sum(ct * np.asarray(f(*new))))
-        grad[idx] = (vals[0] - vals[1]) / (2 * h)
-    return grad
-
-
 def compile_adjoint(func, **kw):
     src = transform_generic(func, **kw)
     ns = dict(func.__globals__)
@@ -77,7 +62,7 @@ def check(func, *args, seed=1, rtol=1e-5, atol=1e-6):
         assert np.shape(got) == np.shape(a), (i, np.shape(got), np.shape(a))
         if isinstance(a, float):
             assert np.ndim(got) == 0 and isinstance(got, float)
-        expected = fd_grad(func, args, i, ct)
+        expected = fd_vjp(func, args, i, ct, retype=like)
         np.testing.assert_allclose(np.asarray(got) - adj0[i], expected, rtol=rtol, atol=atol,
                                    err_msg=f"argument {i}\n{src}")
     # nothing the caller passed was modified in place
@@ -444,9 +429,9 @@ def test_expr_mma(shapes):
     exec(src, ns)
     np.testing.assert_allclose(ns["D"], A @ B + C)
     f = mma
-    np.testing.assert_allclose(ns["A_a"] - 1, fd_grad(f, (A, B, C), 0, D_a), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(ns["B_a"], fd_grad(f, (A, B, C), 1, D_a), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(ns["C_a"], fd_grad(f, (A, B, C), 2, D_a), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ns["A_a"] - 1, fd_vjp(f, (A, B, C), 0, D_a, retype=like), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ns["B_a"], fd_vjp(f, (A, B, C), 1, D_a, retype=like), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ns["C_a"], fd_vjp(f, (A, B, C), 2, D_a, retype=like), rtol=1e-5, atol=1e-6)
 
 
 def test_expr_helpers_only_when_needed():
