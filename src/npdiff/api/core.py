@@ -211,6 +211,8 @@ class Paths:
 
 
 def _accepts(gf: GeneratedFunction, args) -> bool:
+    if not gf.guarded:  # one path covers every input
+        return True
     try:
         gf(*args)
     except PathChangedError:
