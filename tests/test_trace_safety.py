@@ -267,3 +267,14 @@ def test_unsupported_random_calls_are_refused():
     with pytest.raises(UnsupportedOperationError, match="permutation"):
         npdiff.numpify(f, (3,))
     assert np.random.exponential(size=2).shape == (2,)  # outside a trace: NumPy's own
+
+
+def test_random_state_objects_are_refused_not_frozen():
+    rs = np.random.RandomState(0)
+
+    def f(x):
+        return x * rs.normal(size=3)
+    with pytest.raises(UnsupportedOperationError, match="RandomState.normal"):
+        npdiff.numpify(f, (3,))
+    assert type(rs) is np.random.RandomState
+    assert f(np.ones(3)).shape == (3,)

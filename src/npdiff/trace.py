@@ -481,7 +481,8 @@ def _cover(func) -> list:
     g, cells = _holders(func)
     keys = []
     with _lock:
-        if isinstance(g, dict) and g is not vars(np):
+        library = str(g.get("__name__") or "").startswith(("npdiff.", "numpy", "scipy")) if isinstance(g, dict) else True
+        if not library:
             for name, value in list(g.items()):
                 key = (id(g), name)
                 if key in _aliases:
@@ -495,7 +496,7 @@ def _cover(func) -> list:
                     g[name] = repl
                     _aliases[key] = [g, value, repl, 1, name]
                     keys.append(key)
-        for cell in cells:
+        for cell in cells if not library else ():
             key = (id(cell), None)
             if key in _aliases:
                 _aliases[key][3] += 1

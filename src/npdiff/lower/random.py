@@ -226,6 +226,34 @@ def _generator_alias(value):
 ALIAS_HOOKS.append(_generator_alias)
 
 
+def _refuse_random_state(name):
+    raise UnsupportedOperationError(
+        f"RandomState.{name} inside a traced function is not supported: its value would be frozen at trace "
+        "time. Use np.random.default_rng(seed) (Generator.normal/standard_normal/uniform/random/integers) or "
+        f"the np.random module functions, or draw outside the function (at {user_frame_description()})")
+
+
+class _GuardedRandomState:
+    """Stands for a RandomState in a traced function's globals/closure: draws on the tracing path refuse."""
+
+    def __init__(self, real):
+        object.__setattr__(self, "_real", real)
+
+    def __getattr__(self, name):
+        attr = getattr(self._real, name)
+        if callable(attr) and not name.startswith("_") and name != "get_state" and intercepting():
+            def refuse(*args, **kwargs):
+                _refuse_random_state(name)
+            return refuse
+        return attr
+
+    def __setattr__(self, name, value):
+        setattr(self._real, name, value)
+
+
+ALIAS_HOOKS.append(lambda v: _GuardedRandomState(v) if type(v) is np.random.RandomState else None)
+
+
 def default_rng(seed=None):
     if not intercepting():
         return _default_rng(seed)
