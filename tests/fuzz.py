@@ -104,7 +104,8 @@ def _guard(gap):
 def compile_program(prog: Program, guards=False, name="f"):
     """Return the program as a Python function (NumPy/SciPy namespace)."""
     ns = {"np": np, "scipy": scipy, "_guard": _guard, "_gap": _gap}
-    exec(compile(prog.source(name, guards), f"<fuzz program {name}>", "exec"), ns)
+    code = compile(prog.source(name, guards), f"<fuzz program {name}>", "exec")
+    exec(code, ns)  # noqa: S102  (our own generated source)
     return ns[name]
 
 
@@ -235,7 +236,7 @@ class _Gen:
     # each step kind returns False when it does not apply
     def unary(self):
         a, s = self.pick()
-        name, fn, dom = self.draw(st.sampled_from(UNARY))
+        _, fn, dom = self.draw(st.sampled_from(UNARY))
         return self.add(f"{{out}} = {fn}({into(a, dom)})", s)
 
     def arith(self):
@@ -263,7 +264,7 @@ class _Gen:
         if op == "clip":
             return self.add(f"{{out}} = np.clip({a}, -0.5, 0.5)", s,
                             guard=f"np.minimum(np.abs({a} - 0.5), np.abs({a} + 0.5))")
-        name, fn, dom = self.draw(st.sampled_from(BINARY))
+        _, fn, dom = self.draw(st.sampled_from(BINARY))
         return self.add(f"{{out}} = {fn}({into(a, dom)}, {into(b, dom)})", out)
 
     def reduce(self):
@@ -341,7 +342,7 @@ class _Gen:
         ix, out = self._index(s, fancy_ok=self.draw(st.booleans()))
         if "None" in ix or ix == "...":
             ix, out = ("1:", (s[0] - 1,) + s[1:]) if s[0] > 1 else ("0", s[1:])
-        b, t = self.pick(lambda t: _broadcastable(t, out) and np.broadcast_shapes(t, out) == out)
+        b, _ = self.pick(lambda t: _broadcastable(t, out) and np.broadcast_shapes(t, out) == out)
         kind = self.draw(st.sampled_from(["=", "+=", "*="]))
         rhs = f"np.tanh({a}[{ix}]) * 1.5" if b is None or self.draw(st.booleans()) else f"np.cos({b})"
         if "np.array" in ix and kind != "=":
@@ -671,7 +672,9 @@ def check_program(prog: Program):
 
 def _check_nested(prog, f, args, args64):
     """Compare ops[0](ops[1](...(f))) with FD of ops[1](...(f)) (outermost first)."""
-    ops = [(lambda op: lambda fn: op(fn, 0))(getattr(npdiff, o)) for o in prog.order3]
+    def first_arg(op):
+        return lambda fn: op(fn, 0)
+    ops = [first_arg(getattr(npdiff, o)) for o in prog.order3]
     inner = f
     if "hessian" in prog.order3:
         def inner(*a):  # hessian needs a scalar function at the innermost level
