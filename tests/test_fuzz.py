@@ -19,13 +19,13 @@ def _check(prog):
         raise AssertionError(f"{e}\n{prog.reproducer()}") from e
 
 
-@settings(QUICK, max_examples=40)
+@settings(QUICK, max_examples=30)
 @given(fuzz.programs(max_steps=5))
 def test_random_programs(prog):
     _check(prog)
 
 
-@settings(QUICK, max_examples=20)
+@settings(QUICK, max_examples=15)
 @given(fuzz.programs(max_steps=3, order3=1.0, max_dims=0, max_inputs=1))
 def test_nested_derivatives_of_scalar_programs(prog):
     """Third/fourth-order compositions of jacfwd/jacrev/hessian on 0-d inputs (found a simplifier bug)."""
