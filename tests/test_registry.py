@@ -94,3 +94,22 @@ def test_elementwise_flag_is_not_inferred_from_the_test_domain():
             assert prim.elementwise, name
     assert PRIMS["where"].elementwise and PRIMS["where"].domain is None
     assert not PRIMS["einsum"].elementwise
+
+
+def test_generated_source_does_not_depend_on_the_hash_seed():
+    """Contractions print their summed axes in a fixed order (not a set's, which varies per process)."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+    src = pathlib.Path(__file__).resolve().parents[1] / "src"
+    code = ("import numpy as np, npdiff\n"
+            "f = lambda a, b: np.einsum('ijk,kjl->il', a, b)\n"
+            "print(npdiff.numpify(f, npdiff.ShapeDtype((20, 30, 40)), npdiff.ShapeDtype((40, 30, 5))).source)\n")
+    outs = set()
+    for seed in ("1", "2"):  # set(["j", "k"]) iterates in different orders under these two seeds
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(src))
+        p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        outs.add(p.stdout)
+    assert len(outs) == 1, outs
+    assert "tensordot" in outs.pop()

@@ -46,11 +46,9 @@ def eligible(nodes: list[Node]) -> bool:
         if n.dtype.kind not in "fbi" or (n.dtype.kind == "f" and n.dtype != np.float64):
             return False
         total += n.size
-        if n.op == "einsum":  # unrolled contractions cost one term per index combination
-            sizes = {}
-            for sub, a in zip(parse(n.p["spec"])[0], n.args):
-                sizes.update(zip(sub, a.shape))
-            total += int(np.prod(list(sizes.values())))
+        prim = PRIMS.get(n.op)
+        if prim is not None and prim.scalar_cost is not None:  # e.g. one term per einsum index combination
+            total += prim.scalar_cost(n)
     return total <= TOTAL_MAX
 
 

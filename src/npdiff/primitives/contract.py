@@ -118,10 +118,18 @@ def _simplify(*xs, shape, dtype, spec):
     return None
 
 
+def _scalar_cost(node):
+    """Return the number of product terms of the unrolled contraction (one per index combination)."""
+    sizes = {}
+    for sub, a in zip(parse(node.p["spec"])[0], node.args):
+        sizes.update(zip(sub, a.shape))
+    return int(np.prod(list(sizes.values())))
+
+
 register(Primitive("einsum", _rule, _impl, lambda names, node: emit_einsum(names, node),
                    jvp=_jvp, transpose=_transpose, linear=True, simplify=_simplify, short="dot",
                    owns=lambda node: len(node.args) > 1,  # one operand may come back as a view
-                   elementwise=False, scalar=lambda em, node: em.einsum(node)))
+                   elementwise=False, scalar=lambda em, node: em.einsum(node), scalar_cost=_scalar_cost))
 
 
 def emit_einsum(names, node):
@@ -137,8 +145,9 @@ def emit_einsum(names, node):
         shared = set(a) & set(b)
         if not (shared & set(o)) and len(set(a)) == len(a) and len(set(b)) == len(b) \
                 and all(c in o or c in shared for c in a + b):
-            ka = [a.index(c) for c in shared]
-            kb = [b.index(c) for c in shared]
+            summed = [c for c in a if c in shared]  # in a's order: a set's order varies with the hash seed
+            ka = [a.index(c) for c in summed]
+            kb = [b.index(c) for c in summed]
             free = "".join(c for c in a if c not in shared) + "".join(c for c in b if c not in shared)
             if not shared:
                 expr = f"np.multiply.outer({names[0]}, {names[1]})"

@@ -60,6 +60,7 @@ class Primitive:
     #   element expressions (and params by name) for elementwise primitives, or
     #   callable(em, node) -> object array of expressions (em: emit_scalar.ScalarEmitter),
     #   or NOT_SCALAR
+    scalar_cost: Callable | None = None  # (node) -> terms unrolling costs beyond one per element
 
 
 def short_name(op: str) -> str:
