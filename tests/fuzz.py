@@ -718,6 +718,10 @@ def run_case(prog):
     return "passed", None
 
 
+class _Stop(BaseException):
+    """Raised inside the Hypothesis test to end the long profile (case count or time limit reached)."""
+
+
 def main(argv=None):
     """Run the long profile and print counts and each distinct shrunk failure."""
     from hypothesis import Phase, given
@@ -734,10 +738,9 @@ def main(argv=None):
     t0 = time.time()
 
     def body(prog):
-        if a.time_limit and time.time() - t0 > a.time_limit and not state["shrinking"]:
-            return
-        if not state["shrinking"] and sum(counts.values()) >= a.cases:
-            return
+        if not state["shrinking"] and (sum(counts.values()) >= a.cases or
+                                       (a.time_limit and time.time() - t0 > a.time_limit)):
+            raise _Stop()  # a BaseException: Hypothesis stops at once instead of shrinking it
         if state["shrinking"] and time.time() - state["since"] > a.shrink_time:
             return  # stop shrinking: Hypothesis reports the smallest failure so far
         res, exc = run_case(prog)
@@ -771,6 +774,8 @@ def main(argv=None):
         before = sum(counts.values())
         try:
             hseed(seed)(test)()
+        except _Stop:
+            break
         except Exception:  # noqa: BLE001
             key, prog, exc = state["last"]
             found[key] = (prog, exc)
