@@ -60,6 +60,9 @@ class Primitive:
     #   element expressions (and params by name) for elementwise primitives, or
     #   callable(em, node) -> object array of expressions (em: emit_scalar.ScalarEmitter),
     #   or NOT_SCALAR
+    sparsity: Callable | None = None  # (node, patterns of the args) -> Pattern: which input elements
+    #   each output element may depend on (indexsets.py: ELEMENTWISE, index_map, REDUCE, DENSE...);
+    #   must be decided for every primitive that has a derivative
 
 
 def short_name(op: str) -> str:
