@@ -89,7 +89,7 @@ def colour_columns(P: Pattern) -> tuple[int, np.ndarray]:
         if k * P.nrows <= 1 << 26 and _cyclic_ok(P, rows, k):
             candidates.append(np.arange(n, dtype=np.int64) % k)
             break
-    if not candidates or int(candidates[0].max()) + 1 > low:
+    if not candidates or int(candidates[0].max()) + 1 > low + 2:  # cyclic is within 2 of the bound
         graph = _conflict_graph(P)
         candidates.append(greedy(n, *graph) if graph is not None else np.arange(n, dtype=np.int64))
     colour = _best(candidates)

@@ -20,9 +20,12 @@ more than ``limit()`` entries.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 _LIMIT = [1 << 24]
+_ATOM = itertools.count()
 
 
 class TooLarge(Exception):
@@ -48,17 +51,45 @@ def _check(total) -> None:
 class Pattern:
     """Per row (output element), the sorted input elements it may depend on (CSR-like)."""
 
-    __slots__ = ("indptr", "indices", "ncols")
+    __slots__ = ("_indptr", "_indices", "ncols", "atoms", "_parts", "_nrows")
 
-    def __init__(self, indptr: np.ndarray, indices: np.ndarray, ncols: int):
-        self.indptr = indptr
-        self.indices = indices
+    def __init__(self, indptr: np.ndarray | None, indices: np.ndarray | None, ncols: int,
+                 atoms: frozenset | None = None, parts: list | None = None):
+        self._indptr = indptr
+        self._indices = indices
         self.ncols = int(ncols)
+        # the patterns this one is the row-wise union of (itself, unless built by union()): a union
+        # with a pattern whose atoms are all among ours is ours, found without comparing entries
+        self.atoms = frozenset([next(_ATOM)]) if atoms is None else atoms
+        self._parts = parts  # a union not merged yet: chains of elementwise operations merge once
+        self._nrows = len(indptr) - 1 if indptr is not None else parts[0].nrows
+
+    def _merge(self) -> None:
+        parts, self._parts = self._parts, None
+        n = self.ncols
+        _check(sum(p.nnz for p in parts))
+        keys = np.concatenate([p.rows() * n + p.indices for p in parts])
+        out = _from_keys(keys, self._nrows, n, runs=True)
+        self._indptr, self._indices = out._indptr, out._indices
+
+    @property
+    def indptr(self) -> np.ndarray:
+        """Return the row pointers (entries of row r: indices[indptr[r]:indptr[r + 1]])."""
+        if self._parts is not None:
+            self._merge()
+        return self._indptr
+
+    @property
+    def indices(self) -> np.ndarray:
+        """Return the column (input element) of each entry, sorted within each row."""
+        if self._parts is not None:
+            self._merge()
+        return self._indices
 
     @property
     def nrows(self) -> int:
         """Return the number of rows."""
-        return len(self.indptr) - 1
+        return self._nrows
 
     @property
     def nnz(self) -> int:
@@ -152,17 +183,20 @@ def _from_keys(keys: np.ndarray, nrows: int, ncols: int, runs: bool) -> Pattern:
 
 
 def union(pats: list[Pattern]) -> Pattern:
-    """Return the row-wise union of patterns with the same rows."""
-    distinct = []
+    """Return the row-wise union of patterns with the same rows (merged when first read)."""
+    flat = []
     for p in pats:
-        if not any(p.same(q) for q in distinct):
+        flat.extend(p._parts if p._parts is not None else [p])
+    distinct = []
+    for p in sorted(flat, key=lambda p: -len(p.atoms)):
+        if not any(p.atoms <= q.atoms for q in distinct):
             distinct.append(p)
+    for p in pats:  # one of the arguments may already be the whole union
+        if all(q.atoms <= p.atoms for q in distinct):
+            return p
     if len(distinct) == 1:
         return distinct[0]
-    n = distinct[0].ncols
-    _check(sum(p.nnz for p in distinct))
-    keys = np.concatenate([p.rows() * n + p.indices for p in distinct])
-    return _from_keys(keys, distinct[0].nrows, n, runs=True)
+    return Pattern(None, None, distinct[0].ncols, frozenset().union(*[p.atoms for p in distinct]), distinct)
 
 
 def gather_union(p: Pattern, out_rows: np.ndarray, src_rows: np.ndarray, nrows: int) -> Pattern:

@@ -159,8 +159,10 @@ def _plan(leaves, w, mode, sparse, symmetric=False):
             fwd_cols = pattern.colour_symmetric(deps[0])
         else:
             fwd_cols = pattern.colour_columns(P)
-        if mode != "fwd":
+        if mode == "rev" or (mode == "auto" and fwd_cols[0] > _max_column_count(deps)):
             rev_rows = [pattern.colour_columns(d.transpose()) for d in deps]
+        elif mode == "auto":  # no row colouring can need fewer passes than this column colouring
+            mode = "fwd"
     if mode == "auto":
         from ..graph import toposort
         if any(node.op == "custom_vjp_out" for node in toposort(leaves, stop=[w])):
@@ -201,6 +203,11 @@ def _plan(leaves, w, mode, sparse, symmetric=False):
     return block
 
 
+def _max_column_count(deps):
+    """Return the most entries of one column in any pattern (a lower bound on row colourings)."""
+    return max((int(np.bincount(d.indices, minlength=1).max()) for d in deps), default=0)
+
+
 def stack_patterns(deps):
     """Return the patterns of several outputs stacked row-wise (one Jacobian over all outputs)."""
     from ..indexsets import stack_rows
@@ -213,7 +220,8 @@ def _assemble(C, first, second, pat, o, w, sparse):
     if C is None or pat.nnz == 0:
         vals = zero_if_none(None, (pat.nnz,), o.dtype)
     else:
-        vals = apply("gather", C, const(first), const(second), index=(("a", 0), ("a", 1)))
+        flat = apply("reshape", C, shape=(C.size,))
+        vals = apply("gather", flat, const(first * C.shape[1] + second), index=(("a", 0),))
     if sparse:
         return apply("to_csr", vals, const(pat.indices.astype(np.int64)), const(pat.indptr.astype(np.int64)),
                      shape=(o.size, n))
