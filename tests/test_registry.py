@@ -36,6 +36,8 @@ def missing_facts(prim: Primitive) -> list[str]:
         bad.append("augmented")
     if prim.commutative and prim.augmented is None:
         bad.append("commutative (only means something with augmented)")
+    if not (prim.nondiff or callable(prim.sparsity)):
+        bad.append("sparsity (a rule from npdiff.indexsets, or DENSE to opt out)")
     return bad
 
 
@@ -49,7 +51,7 @@ def test_every_primitive_decides_its_facts(name):
 
 def test_the_check_catches_an_undecided_primitive():
     bare = Primitive("bare", lambda x: (x.shape, x.dtype), lambda x: x, "{0}")
-    assert set(missing_facts(bare)) == {"elementwise", "owns", "scalar"}
+    assert {f.split(" ")[0] for f in missing_facts(bare)} == {"elementwise", "owns", "scalar", "sparsity"}
     assert short_name("bare") == "bare"  # the short name defaults to the op name
 
 
@@ -113,3 +115,14 @@ def test_generated_source_does_not_depend_on_the_hash_seed():
         outs.add(p.stdout)
     assert len(outs) == 1, outs
     assert "tensordot" in outs.pop()
+
+
+def test_sparsity_rules_are_the_generic_kinds_where_they_apply():
+    """Elementwise primitives use the elementwise rule; shape primitives the index-map rule."""
+    from npdiff.indexsets import DENSE, ELEMENTWISE
+    for name, prim in PRIMS.items():
+        if prim.elementwise and name != "where":
+            assert prim.sparsity is ELEMENTWISE, name
+    for name in ("reshape", "transpose", "broadcast_to", "concatenate", "stack", "gather", "set_index"):
+        assert "index_map" in PRIMS[name].sparsity.__name__.lower(), name
+    assert PRIMS["solve"].sparsity is DENSE  # an explicit opt-out

@@ -122,38 +122,47 @@ def _to_jac(t: Node, out: Node, inp: Node, batch_first_is_input: bool) -> Node:
 COLOUR_RATIO = 0.75  # use a colouring when it needs at most this fraction of the plain passes
 
 
-def jac_nodes(outs, wrt: list[Node], mode: str, sparse: bool = False):
+def jac_nodes(outs, wrt: list[Node], mode: str, sparse: bool = False, symmetric: bool = False):
     """Return (leaves, structure, blocks): per output leaf, the Jacobian block for each wrt node.
 
     ``mode`` is "fwd", "rev" or "auto" (chosen by sizes and sparsity). When the
     structural sparsity pattern allows, the Jacobian is computed from a
     compressed one (a colouring: few jvp or vjp passes) and scattered into
     place; with ``sparse=True`` blocks are CSR matrices of shape (out.size, in.size).
+    ``symmetric`` says a single output of wrt's shape is a gradient (a Hessian
+    is asked for): its symmetry then allows a star colouring, with fewer passes.
     """
     leaves, s = tree_flatten(outs)
     for w in wrt:
         check_float(w, "jacobian")
     blocks = [[None] * len(wrt) for _ in leaves]
     for j, w in enumerate(wrt):
-        plan = _plan(leaves, w, mode, sparse)
+        plan = _plan(leaves, w, mode, sparse, symmetric)
         for i, o in enumerate(leaves):
             blocks[i][j] = plan(i, o)
     return leaves, s, blocks
 
 
-def _plan(leaves, w, mode, sparse):
+def _plan(leaves, w, mode, sparse, symmetric=False):
     """Return a function (leaf index, leaf) -> Jacobian block of that leaf w.r.t. w."""
     from .. import pattern
     n, m = w.size, sum(l.size for l in leaves)
-    deps = pattern.dependency(leaves, w)
+    deps = pattern.dependency(leaves, w, pattern.MAX_NNZ_SPARSE if sparse else pattern.MAX_NNZ)
     if deps is None and sparse:
         raise ValueError("the sparsity pattern is too large to compute (more than "
-                         f"{pattern.MAX_CELLS} booleans per node)")
+                         f"{pattern.MAX_NNZ_SPARSE} entries in one node's pattern)")
     fwd_cols = rev_rows = None
     if deps is not None:
-        P = np.concatenate([d.reshape(-1, n) for d in deps]) if deps else np.zeros((0, n), bool)
-        fwd_cols = pattern.colour_columns(P)
-        rev_rows = [pattern.colour_columns(d.reshape(-1, n).T) for d in deps]
+        P = deps[0] if len(deps) == 1 else stack_patterns(deps)
+        if symmetric and len(leaves) == 1 and leaves[0].shape == w.shape:  # a Hessian
+            deps = [pattern.symmetrised(P)]  # a superset of the true pattern is symmetric too
+            fwd_cols = pattern.colour_symmetric(deps[0])
+        else:
+            fwd_cols = pattern.colour_columns(P)
+        if mode == "rev" or (mode == "auto" and fwd_cols[0] > _max_column_count(deps)):
+            rev_rows = [pattern.colour_columns(d.transpose()) for d in deps]
+        elif mode == "auto":  # no row colouring can need fewer passes than this column colouring
+            mode = "fwd"
     if mode == "auto":
         from ..graph import toposort
         if any(node.op == "custom_vjp_out" for node in toposort(leaves, stop=[w])):
@@ -167,15 +176,17 @@ def _plan(leaves, w, mode, sparse):
         if not use:
             ts = jvp_nodes(leaves, [w], [_basis(w)], nb=1)
             return lambda i, o: _to_jac(ts[i], o, w, True)
-        p, colour = fwd_cols
+        p, colour = fwd_cols[:2]
         seeds = np.zeros((p, n), dtype=w.dtype)
         seeds[colour, np.arange(n)] = 1
         ts = jvp_nodes(leaves, [w], [const(seeds.reshape((p,) + w.shape))], nb=1)
 
         def block(i, o):
-            rows, cols = np.nonzero(deps[i].reshape(o.size, n))
+            rows, cols = deps[i].rows(), deps[i].indices
             C = apply("reshape", ts[i], shape=(p, o.size)) if ts[i] is not None else None
-            return _assemble(C, colour[cols], rows, rows, cols, o, w, sparse)
+            if len(fwd_cols) == 4:  # star colouring of a Hessian: entries read from row or column
+                return _assemble(C, fwd_cols[2], fwd_cols[3], deps[i], o, w, sparse)
+            return _assemble(C, colour[cols], rows, deps[i], o, w, sparse)
         return block
 
     def block(i, o):
@@ -186,28 +197,40 @@ def _plan(leaves, w, mode, sparse):
         seeds = np.zeros((p, o.size), dtype=o.dtype)
         seeds[colour, np.arange(o.size)] = 1
         (c,) = vjp_nodes([o], [w], [const(seeds.reshape((p,) + o.shape))], nb=1)
-        rows, cols = np.nonzero(deps[i].reshape(o.size, n))
+        rows, cols = deps[i].rows(), deps[i].indices
         C = apply("reshape", c, shape=(p, n)) if c is not None else None
-        return _assemble(C, colour[rows], cols, rows, cols, o, w, sparse)
+        return _assemble(C, colour[rows], cols, deps[i], o, w, sparse)
     return block
 
 
-def _assemble(C, first, second, rows, cols, o, w, sparse):
-    """Return the Jacobian from compressed values C[first, second] at (rows, cols)."""
+def _max_column_count(deps):
+    """Return the most entries of one column in any pattern (a lower bound on row colourings)."""
+    return max((int(np.bincount(d.indices, minlength=1).max()) for d in deps), default=0)
+
+
+def stack_patterns(deps):
+    """Return the patterns of several outputs stacked row-wise (one Jacobian over all outputs)."""
+    from ..indexsets import stack_rows
+    return stack_rows(deps)
+
+
+def _assemble(C, first, second, pat, o, w, sparse):
+    """Return the Jacobian (pattern ``pat``) from compressed values C[first, second]."""
     n = w.size
-    if C is None or rows.size == 0:
-        vals = zero_if_none(None, (rows.size,), o.dtype)
+    if C is None or pat.nnz == 0:
+        vals = zero_if_none(None, (pat.nnz,), o.dtype)
     else:
-        vals = apply("gather", C, const(first), const(second), index=(("a", 0), ("a", 1)))
+        flat = apply("reshape", C, shape=(C.size,))
+        vals = apply("gather", flat, const(first * C.shape[1] + second), index=(("a", 0),))
     if sparse:
-        indptr = np.zeros(o.size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=o.size), out=indptr[1:])
-        return apply("to_csr", vals, const(cols.astype(np.int64)), const(indptr), shape=(o.size, n))
-    flat = apply("scatter_add", vals, const(rows * n + cols), index=(("a", 0),), shape=(o.size * n,))
+        return apply("to_csr", vals, const(pat.indices.astype(np.int64)), const(pat.indptr.astype(np.int64)),
+                     shape=(o.size, n))
+    flat = apply("scatter_add", vals, const(pat.rows() * n + pat.indices), index=(("a", 0),),
+                 shape=(o.size * n,))
     return apply("reshape", flat, shape=o.shape + w.shape)
 
 
-def _jac_op(mode, prefix):
+def _jac_op(mode, prefix, symmetric=False):
     def op(func: Callable, argnums=None, has_aux: bool = False, sparse: bool = False) -> LazyFunction:
         def build(*nodes):
             if argnums is None:
@@ -217,7 +240,7 @@ def _jac_op(mode, prefix):
 
             def transform(ins, out):
                 value, aux = _split_aux(out, has_aux)
-                leaves, s, blocks = jac_nodes(value, [ins[i] for i in nums], mode, sparse)
+                leaves, s, blocks = jac_nodes(value, [ins[i] for i in nums], mode, sparse, symmetric)
                 jac = tree_unflatten(s, [tuple(b) if multi else b[0] for b in blocks])
                 return (jac, aux) if has_aux else jac
             return transform_on_nodes(func, list(nodes), transform)
@@ -230,6 +253,7 @@ def _jac_op(mode, prefix):
 jacfwd = _jac_op("fwd", "jacfwd")
 jacrev = _jac_op("rev", "jacrev")
 jacobian = _jac_op("auto", "jacobian")
+_hess_jac = _jac_op("fwd", "jacfwd", symmetric=True)  # Jacobian of a gradient: star colouring
 
 
 def hessian(func: Callable, argnums=0, sparse: bool = False) -> LazyFunction:
@@ -241,7 +265,7 @@ def hessian(func: Callable, argnums=0, sparse: bool = False) -> LazyFunction:
         scalar = isinstance(out, Node) and out.shape == ()
         return (gs if scalar else gj)._build(*nodes)
     g = LazyFunction(build, func, "grad", "Return the gradient of the function.")
-    h = jacfwd(g, argnums, sparse=sparse)
+    h = _hess_jac(g, argnums, sparse=sparse)
     h.__name__ = f"hessian_{func_name(func)}"
     h.__wrapped__ = func
     h._func = func
@@ -405,19 +429,23 @@ def linearize(func: Callable, *primals):
     return tuple(_eager_call("linearize", func, primals, len(primals)))
 
 
-def sparsity(func: Callable, *arg_shapes, argnums=0) -> np.ndarray:
+def sparsity(func: Callable, *arg_shapes, argnums=0):
     """Return the structural Jacobian sparsity pattern of func w.r.t. one argument.
 
-    A boolean NumPy array of shape out.shape + in.shape (True where the
-    derivative may be nonzero), found from the graph without evaluating func.
+    A ``scipy.sparse.csr_array`` of booleans with shape (out.size, in.size)
+    (True where the derivative may be nonzero), found from the graph without
+    evaluating func and without building the dense matrix (SciPy needed).
     """
+    import scipy.sparse
     from .. import pattern as sp
     from ..trace import trace
     avals = [aval(a) for a in arg_shapes]
     ins, out = trace(func, avals)
     if not isinstance(out, Node):
         raise TypeError("sparsity() needs a function returning one array")
-    deps = sp.dependency([out], ins[argnums])
+    deps = sp.dependency([out], ins[argnums], sp.MAX_NNZ_SPARSE)
     if deps is None:
-        raise ValueError("the sparsity pattern is too large to compute")
-    return deps[0].reshape(out.shape + ins[argnums].shape)
+        raise ValueError(f"the sparsity pattern is too large to compute (more than {sp.MAX_NNZ_SPARSE} "
+                         "entries in one node's pattern)")
+    P = deps[0]
+    return scipy.sparse.csr_array((np.ones(P.nnz, bool), P.indices, P.indptr), shape=(out.size, P.ncols))

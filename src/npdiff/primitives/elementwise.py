@@ -16,6 +16,7 @@ from .. import ops
 from ..graph import const
 from .helpers import dtype_name, align, expand_to, is_one_const, is_zero_const, sum_to
 from .registry import NOT_SCALAR, Primitive, apply, register
+from ..indexsets import ELEMENTWISE, elementwise_of
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
 
@@ -76,7 +77,7 @@ def defew(name, impl, partials=None, emit=None, *, domain=(-2.0, 2.0), nondiff=F
                      transpose=transpose, simplify=_ew_simplify(name, simplify),
                      partials=tuple(partials or ()), domain=domain,
                      short=short, augmented=augmented, commutative=commutative,
-                     owns=not nondiff, elementwise=True, scalar=scalar)
+                     owns=not nondiff, elementwise=True, sparsity=ELEMENTWISE, scalar=scalar)
     if not nondiff:
         if jvp is not None:
             prim.jvp = jvp
@@ -431,7 +432,7 @@ _sel = register(Primitive(
     "where", lambda c, a, b: (np.broadcast_shapes(c.shape, a.shape, b.shape),
                               ew_shape_rule(lambda x, y: np.add(x, y))(a, b)[1]),
     _where_impl, "np.where({0}, {1}, {2})", jvp=_jvp_select, transpose=_t_select, linear=True,
-    simplify=_s_select, short="sel", owns=True, elementwise=True,
+    simplify=_s_select, short="sel", owns=True, elementwise=True, sparsity=elementwise_of(1, 2),
     scalar=lambda em, node: em.map(node, lambda c, a, b: f"{em.paren(a)} if {c} else {em.paren(b)}")))
 
 
@@ -470,4 +471,4 @@ register(Primitive("convert", _convert_rule, lambda x, dtype: np.asarray(x).asty
                    lambda names, node: f"{names[0]}.astype(np.{dtype_name(node.dtype)})",
                    jvp=_jvp_convert, linear=True, simplify=_s_convert,
                    transpose=lambda ct, x, lin, nb, dtype: [_t_convert(ct, x)],
-                   short="cv", owns=True, elementwise=True, scalar=_scalar_convert))
+                   short="cv", owns=True, elementwise=True, sparsity=ELEMENTWISE, scalar=_scalar_convert))

@@ -61,6 +61,9 @@ class Primitive:
     #   callable(em, node) -> object array of expressions (em: emit_scalar.ScalarEmitter),
     #   or NOT_SCALAR
     scalar_cost: Callable | None = None  # (node) -> terms unrolling costs beyond one per element
+    sparsity: Callable | None = None  # (node, patterns of the args) -> Pattern: which input elements
+    #   each output element may depend on (indexsets.py: ELEMENTWISE, index_map, REDUCE, DENSE...);
+    #   must be decided for every primitive that has a derivative
 
 
 def short_name(op: str) -> str:

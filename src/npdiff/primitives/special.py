@@ -19,6 +19,7 @@ from ..errors import UnsupportedOperationError
 from .helpers import align, expand_to, shift_axes
 from .indexing import gather_b
 from .registry import NOT_SCALAR, Primitive, apply, register
+from ..indexsets import DENSE, PREFIX
 
 SQRT_PI = math.sqrt(math.pi)
 SQRT_2PI = math.sqrt(2.0 * math.pi)
@@ -264,7 +265,7 @@ def _sort_jvp(ts, x, out, nb, axis):
 
 register(Primitive("sort", _sort_rule, lambda x, axis: np.sort(x, axis=axis, kind="stable"),
                    lambda names, node: f"np.sort({names[0]}, axis={node.p['axis']})", jvp=_sort_jvp,
-                   owns=False, elementwise=False, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 register(Primitive("argsort", lambda x, axis: (x.shape, np.dtype(np.intp)),
                    lambda x, axis: np.argsort(x, axis=axis, kind="stable"),
                    lambda names, node: f"np.argsort({names[0]}, axis={node.p['axis']}, kind='stable')",
@@ -326,4 +327,4 @@ def _cumprod_jvp(ts, x, out, nb, axis):
 register(Primitive("cumprod", lambda x, axis: (x.shape, np.cumprod(np.ones(1, x.dtype)).dtype),
                    lambda x, axis: np.cumprod(x, axis=axis),
                    lambda names, node: f"np.cumprod({names[0]}, axis={node.p['axis']})", jvp=_cumprod_jvp,
-                   owns=False, elementwise=False, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=PREFIX, scalar=NOT_SCALAR))
