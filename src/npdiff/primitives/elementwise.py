@@ -325,7 +325,16 @@ defew("arctan2", np.arctan2, [
     lambda a, b, o: ops.div(b, ops.add(ops.square(a), ops.square(b))),
     lambda a, b, o: ops.neg(ops.div(a, ops.add(ops.square(a), ops.square(b))))], domain=(0.5, 2.0),
       scalar="math.atan2({0}, {1})")
-defew("logaddexp", np.logaddexp, [lambda a, b, o: ops.exp(ops.sub(a, o)), lambda a, b, o: ops.exp(ops.sub(b, o))])
+def _logaddexp_partial(x, y, o):
+    """Return d logaddexp(x, y) / dx: expit(x - y) (one pass, no overflow) when SciPy is there."""
+    from .registry import PRIMS
+    if "expit" in PRIMS:  # registered by primitives/special.py when SciPy is installed
+        return ops.expit(ops.sub(x, y))
+    return ops.exp(ops.sub(x, o))  # exp(x - logaddexp(x, y)): exact, never overflows
+
+
+defew("logaddexp", np.logaddexp, [lambda a, b, o: _logaddexp_partial(a, b, o),
+                                  lambda a, b, o: _logaddexp_partial(b, a, o)])
 defew("logaddexp2", np.logaddexp2, [lambda a, b, o: ops.exp2(ops.sub(a, o)), lambda a, b, o: ops.exp2(ops.sub(b, o))])
 
 
