@@ -199,6 +199,14 @@ def _s_mul(a, b, shape, dtype):
         return ops.mul(b, a)
     if a.op == "negative" and b.op == "negative":
         return ops.mul(a.args[0], b.args[0])
+    if _weak_number(b) and dtype.kind in "fc" and a.dtype == dtype and a.shape == shape:
+        # one node per value up to sign: x * 2 and x * 2.0 are one node, x * -2.0 is -(x * 2.0)
+        if type(b.value) is int:
+            return ops.mul(a, float(b.value))
+        if b.value < 0 and b.value != -1:
+            if a.op == "subtract":  # (p - q) * -c -> (q - p) * c (exact: negation commutes)
+                return ops.mul(ops.sub(a.args[1], a.args[0]), -b.value)
+            return ops.neg(ops.mul(a, -b.value))
     for x, y in ((a, b), (b, a)):
         if y.op == "const" and y.weak and y.value == -1 and x.dtype == dtype:
             return ops.neg(x if x.shape == shape else apply("broadcast_to", x, shape=shape))
@@ -215,9 +223,16 @@ def _s_div(a, b, shape, dtype):
     return None
 
 
+def _weak_number(x):
+    """Return True for a weakly typed int/float constant (not bool, not complex)."""
+    return x.op == "const" and x.weak and type(x.value) in (int, float)
+
+
 def _s_neg(a, shape, dtype):
     if a.op == "negative":
         return a.args[0]
+    if a.op == "subtract" and a.dtype.kind in "fc" and a.args[0].dtype == a.args[1].dtype == dtype:
+        return ops.sub(a.args[1], a.args[0])  # -(p - q) -> q - p
     return None
 
 
