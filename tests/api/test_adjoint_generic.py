@@ -436,7 +436,7 @@ def test_expr_mma(shapes):
 
 def test_expr_helpers_only_when_needed():
     src = transform_expr_generic("y = np.exp(x) * 3")
-    assert src == "v0 = np.exp(x)\ny = v0 * 3\nv0_a = y_a * 3\nx_a = x_a + v0_a * v0\n"
+    assert src == "v0 = np.exp(x)\ny = v0 * 3\nv0_a = y_a * 3.0\nx_a = x_a + v0_a * v0\n"
     src = transform_expr_generic("D = A @ B + C", helpers=False)
     assert "def " not in src
     ns = {"np": np}

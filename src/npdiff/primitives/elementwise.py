@@ -200,6 +200,14 @@ def _s_mul(a, b, shape, dtype):
         return ops.mul(b, a)
     if a.op == "negative" and b.op == "negative":
         return ops.mul(a.args[0], b.args[0])
+    if _weak_number(b) and dtype.kind in "fc" and a.dtype == dtype and a.shape == shape:
+        # one node per value up to sign: x * 2 and x * 2.0 are one node, x * -2.0 is -(x * 2.0)
+        if type(b.value) is int:
+            return ops.mul(a, float(b.value))
+        if b.value < 0 and b.value != -1:
+            if a.op == "subtract":  # (p - q) * -c -> (q - p) * c (exact: negation commutes)
+                return ops.mul(ops.sub(a.args[1], a.args[0]), -b.value)
+            return ops.neg(ops.mul(a, -b.value))
     for x, y in ((a, b), (b, a)):
         if y.op == "const" and y.weak and y.value == -1 and x.dtype == dtype:
             return ops.neg(x if x.shape == shape else apply("broadcast_to", x, shape=shape))
@@ -216,9 +224,16 @@ def _s_div(a, b, shape, dtype):
     return None
 
 
+def _weak_number(x):
+    """Return True for a weakly typed int/float constant (not bool, not complex)."""
+    return x.op == "const" and x.weak and type(x.value) in (int, float)
+
+
 def _s_neg(a, shape, dtype):
     if a.op == "negative":
         return a.args[0]
+    if a.op == "subtract" and a.dtype.kind in "fc" and a.args[0].dtype == a.args[1].dtype == dtype:
+        return ops.sub(a.args[1], a.args[0])  # -(p - q) -> q - p
     return None
 
 
@@ -326,7 +341,16 @@ defew("arctan2", np.arctan2, [
     lambda a, b, o: ops.div(b, ops.add(ops.square(a), ops.square(b))),
     lambda a, b, o: ops.neg(ops.div(a, ops.add(ops.square(a), ops.square(b))))], domain=(0.5, 2.0),
       scalar="math.atan2({0}, {1})")
-defew("logaddexp", np.logaddexp, [lambda a, b, o: ops.exp(ops.sub(a, o)), lambda a, b, o: ops.exp(ops.sub(b, o))])
+def _logaddexp_partial(x, y, o):
+    """Return d logaddexp(x, y) / dx: expit(x - y) (one pass, no overflow) when SciPy is there."""
+    from .registry import PRIMS
+    if "expit" in PRIMS:  # registered by primitives/special.py when SciPy is installed
+        return ops.expit(ops.sub(x, y))
+    return ops.exp(ops.sub(x, o))  # exp(x - logaddexp(x, y)): exact, never overflows
+
+
+defew("logaddexp", np.logaddexp, [lambda a, b, o: _logaddexp_partial(a, b, o),
+                                  lambda a, b, o: _logaddexp_partial(b, a, o)])
 defew("logaddexp2", np.logaddexp2, [lambda a, b, o: ops.exp2(ops.sub(a, o)), lambda a, b, o: ops.exp2(ops.sub(b, o))])
 
 
