@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..generated import GeneratedFunction
-from ..graph import Node, const, make_input
+from ..graph import Node, const, make_input, toposort
 from ..primitives import apply  # "to_csr" (sparse=True output) is primitives/sparse.py
 from ..pytree import tree_flatten, tree_unflatten
 from ..transforms import jvp_nodes, vjp_nodes
@@ -151,6 +151,8 @@ def _plan(leaves, w, mode, sparse, symmetric=False):
     if deps is None and sparse:
         raise ValueError("the sparsity pattern is too large to compute (more than "
                          f"{pattern.MAX_NNZ_SPARSE} entries in one node's pattern)")
+    if mode == "auto" and any(node.op == "custom_vjp_out" for node in toposort(leaves, stop=[w])):
+        mode = "rev"  # a custom_vjp function has no forward mode
     fwd_cols = rev_rows = None
     if deps is not None:
         P = deps[0] if len(deps) == 1 else stack_patterns(deps)
@@ -164,10 +166,7 @@ def _plan(leaves, w, mode, sparse, symmetric=False):
         elif mode == "auto":  # no row colouring can need fewer passes than this column colouring
             mode = "fwd"
     if mode == "auto":
-        from ..graph import toposort
-        if any(node.op == "custom_vjp_out" for node in toposort(leaves, stop=[w])):
-            mode = "rev"  # a custom_vjp function has no forward mode
-        elif deps is not None:
+        if deps is not None:
             mode = "fwd" if fwd_cols[0] <= sum(r[0] for r in rev_rows) else "rev"
         else:
             mode = "fwd" if n <= m else "rev"
