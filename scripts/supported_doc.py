@@ -2,7 +2,30 @@
 """Regenerate docs/supported.md, the public list of supported NumPy/SciPy functions."""
 import pathlib
 
-from npdiff.supported import coverage_report, supported_functions
+from npdiff.supported import coverage_report, refused_parameters, supported_functions
+
+
+def refused_section() -> list[str]:
+    """Return the markdown lines listing the parameters npdiff refuses, grouped by the same list."""
+    groups: dict[tuple, list[str]] = {}
+    for name, params in refused_parameters().items():
+        rest = tuple(p for p in params if p != "out")
+        if rest:
+            groups.setdefault(rest, []).append(name)
+    lines = ["## Parameters npdiff refuses", "",
+             "Generated from the lowerings' declarations (`npdiff.supported.refused_parameters()`). Every",
+             "optional parameter of a supported function is either honoured exactly (values, shape and dtype",
+             "as NumPy; derivatives checked against finite differences by `tests/test_signatures.py`) or",
+             "refused, when set away from its default, with `UnsupportedOperationError` naming it",
+             "(\"npdiff does not support the argument initial= of numpy.prod\"). `out=` is refused",
+             "everywhere (npdiff returns new arrays; assign the result instead). Besides `out=`:", ""]
+    for params, names in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        lines.append(f"- {', '.join(f'`{p}=`' for p in params)}: {', '.join(f'`{n}`' for n in sorted(names))}")
+    lines += ["", "Some honoured parameters accept only some values and refuse the others by name: `order=`",
+              "('C' and 'F'; 'A'/'K' only where the result does not depend on memory layout), `mode=` of",
+              "`numpy.pad` ('constant', 'edge', 'reflect', 'symmetric', 'wrap'), `reflect_type=` ('even'),",
+              "a `where=` mask (a constant boolean array; a traced mask is refused).", ""]
+    return lines
 
 
 def main():
@@ -17,6 +40,7 @@ def main():
              "", "```", coverage_report(), "```", ""]
     for mod in sorted(groups):
         lines += [f"## {mod} ({len(groups[mod])})", "", ", ".join(f"`{n}`" for n in sorted(groups[mod])), ""]
+    lines += refused_section()
     path = pathlib.Path(__file__).resolve().parent.parent / "docs" / "supported.md"
     path.write_text("\n".join(lines))
 

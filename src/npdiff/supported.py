@@ -135,3 +135,76 @@ def coverage_report(verbose: bool = False) -> str:
                 lines.append(f"\nnot supported in {ns}:")
                 lines.append("  " + ", ".join(no))
     return "\n".join(lines)
+
+
+# -- keyword arguments npdiff refuses ---------------------------------------------------------------
+
+UFUNC_KEYWORDS = ("out", "where", "casting", "order", "dtype", "subok", "signature")
+
+
+def _optional_names(func) -> tuple[list[str], bool]:
+    """Return (optional parameter names, has **kwargs) of a callable's signature (([], False) if none)."""
+    import inspect
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return [], False
+    names = [p.name for p in params if p.default is not p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return names, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _refused(func, lowering) -> list[str]:
+    theirs, var_kw = _optional_names(func)
+    ours, _ = _optional_names(lowering)
+    names = list(dict.fromkeys(theirs + (ours if var_kw or func is None else [])))
+    honours = set(getattr(lowering, "npdiff_honours", ()))
+    return [n for n in names if n not in honours]
+
+
+def refused_parameters() -> dict[str, list[str]]:
+    """Return {qualified name: optional parameters npdiff refuses unless left at their default}.
+
+    Read from the lowerings' declarations (``honours=``) against NumPy's own signatures: NumPy
+    functions (under their first public name), ndarray methods, ufuncs (the ufunc keywords) and
+    ufunc methods. A parameter not listed is honoured exactly (some only for some values, e.g.
+    ``order='C'/'F'``; those refuse the other values by name).
+    """
+    out: dict[str, list[str]] = {}
+    index = {ns: _public_names(mod) for ns in NAMESPACES if (mod := _module(ns)) is not None}
+
+    def name_of(obj):
+        for ns, table in index.items():
+            if id(obj) in table:
+                return f"{ns}.{min(table[id(obj)])}"
+        return f"{getattr(obj, '__module__', None) or 'numpy'}.{getattr(obj, '__name__', repr(obj))}"
+
+    seen = set()
+    for func, low in trace.FUNCTIONS.items():
+        if getattr(low, "npdiff_refuses", False) or isinstance(func, np.ufunc) or id(func) in seen:
+            continue
+        seen.add(id(func))
+        patch = trace._PATCHES.get(getattr(func, "__name__", ""))
+        if getattr(patch, "__wrapped__", None) is func and hasattr(patch, "npdiff_honours"):  # np.array...
+            low = patch
+        refused = _refused(func, low)
+        if refused:
+            out[name_of(func)] = refused
+    for name, low in trace.METHODS.items():
+        if name.startswith("_") or name in ("real", "imag"):
+            continue
+        refused = _refused(getattr(np.ndarray, name, None), low)
+        if refused:
+            out[f"ndarray.{name}"] = refused
+    for key, low in trace.UFUNCS.items():
+        if isinstance(key, tuple):
+            uf, method = key
+            params = {"reduce": ("axis", "dtype", "out", "keepdims", "initial", "where"),
+                      "accumulate": ("axis", "dtype", "out")}.get(method, UFUNC_KEYWORDS)
+            qual = f"{trace._ufunc_qualname(uf)}.{method}"
+        else:
+            params, qual = UFUNC_KEYWORDS, trace._ufunc_qualname(key)
+        honours = set(getattr(low, "npdiff_honours", ()))
+        refused = [p for p in params if p not in honours]
+        if refused:
+            out[qual] = refused
+    return dict(sorted(out.items()))

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..graph import Node, const
 from ..primitives import apply
-from ..trace import Tracer, node_of
+from ..trace import Tracer, is_traced, node_of
 
 W = Tracer  # wrap a node
 NOVALUE = getattr(np, "_NoValue", object())  # NumPy's "argument not given" sentinel
@@ -113,6 +113,24 @@ def nan_to(x: Node, value) -> Node:
 def reduced(node: Node, shape, axes, keepdims) -> Node:
     """Return a reduction's result, reshaped to keep the reduced axes as ones when keepdims is true."""
     return keep_dims(node, shape, axes) if keepdims else node
+
+
+def const_mask(where, shape, what):
+    """Return None for ``where=True``, else the constant boolean mask broadcast to shape.
+
+    A traced mask is refused by name (npdiff needs the mask's values while tracing).
+    """
+    if isinstance(where, (bool, np.bool_)) and where:
+        return None
+    if is_traced(where):
+        from ..errors import UnsupportedOperationError
+        raise UnsupportedOperationError(
+            f"npdiff does not support a traced where= mask of {what}; pass a constant boolean array "
+            f"(or use np.where(mask, x, identity) before reducing)")
+    m = np.asarray(where)
+    if m.dtype != np.bool_:
+        raise TypeError(f"where= of {what} must be a boolean array, got dtype {m.dtype}")
+    return np.broadcast_to(m, tuple(shape))
 
 
 def register_ufunc(uf, fn) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UnsupportedOperationError
 from ..graph import const
 from ..primitives import apply
 from ..primitives.contract import fresh
@@ -127,11 +126,41 @@ def tensordot(a, b, axes=2):
     return W(apply("einsum", a, b, spec=f"{sa},{sb}->{out}"))
 
 
-@implements(np.einsum, honours=("optimize", "order"))
-def einsum(subscripts, *operands, out=None, optimize=False, **kw):
+def _sublist_spec(args):
+    """Return (subscripts string, operands) of np.einsum's sublist form (op0, [0, 1], op1, [1, 2], [0, 2])."""
+    args = list(args)
+    letters = LETTERS + LETTERS.upper()
+
+    def sub(lst):
+        out = []
+        for k in lst:
+            if k is Ellipsis:
+                out.append("...")
+            else:
+                k = int(k)
+                if not 0 <= k < len(letters):
+                    raise ValueError(f"subscript is not within the valid range [0, {len(letters)})")
+                out.append(letters[k])
+        return "".join(out)
+    ops, subs = [], []
+    while len(args) >= 2:
+        ops.append(args.pop(0))
+        subs.append(sub(args.pop(0)))
+    spec = ",".join(subs) + ("->" + sub(args[0]) if args else "")
+    return spec, ops
+
+
+@implements(np.einsum, honours=("optimize", "order", "dtype", "casting"))
+def einsum(subscripts, *operands, out=None, optimize=False, dtype=None, casting="safe", order="K"):
     if not isinstance(subscripts, str):
-        raise UnsupportedOperationError("npdiff supports np.einsum with a subscripts string only")
+        subscripts, operands = _sublist_spec((subscripts, *operands))
     nodes = [N(o) for o in operands]
+    if dtype is not None:
+        dt = np.dtype(dtype)
+        for n in nodes:
+            if not np.can_cast(n.dtype, dt, casting=casting):
+                raise TypeError(f"Cannot cast array data from {n.dtype!r} to {dt!r} according to the rule {casting!r}")
+        nodes = [n if n.dtype == dt else apply("convert", n, dtype=dt) for n in nodes]
     spec = subscripts.replace(" ", "")
     if "->" in spec:
         ins, o = spec.split("->")

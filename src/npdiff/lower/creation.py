@@ -20,6 +20,7 @@ from ..trace import (
     _ORIG,
     _PATCHES,
     Tracer,
+    _refuse_keyword,
     implements,
     intercepting,
     is_traced,
@@ -42,6 +43,36 @@ def _buffer(out, source=None):
     return out
 
 
+def _traced_array(name, obj, dtype=None, copy=None, order=None, subok=False, ndmin=0, ndmax=0, like=None,
+                  device=None):
+    """Return np.array/asarray/asanyarray/ascontiguousarray of a traced obj, honouring each parameter or refusing it."""
+    what = f"numpy.{name}"
+    if like is not None:
+        _refuse_keyword("like", what)
+    if device not in (None, "cpu"):
+        raise ValueError(f"Device not understood. Only \"cpu\" is allowed, but received: {device}")
+    if ndmax:
+        _refuse_keyword("ndmax", what)
+    if order not in (None, "K", "A", "C", "F"):
+        raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    node = node_of(obj)
+    if copy is False and dtype is not None and np.dtype(dtype) != node.dtype:
+        raise ValueError("Unable to avoid copy while creating an array as requested.")
+    node = _convert(node, dtype)
+    want = max(int(ndmin), 1 if name == "ascontiguousarray" else 0)
+    if node.ndim < want:
+        node = apply("reshape", node, shape=(1,) * (want - node.ndim) + node.shape)
+    return Tracer(node)
+
+
+_CONVERTER_PARAMS = {  # the parameters after (object, dtype) each converter accepts, by keyword
+    "array": ("copy", "order", "subok", "ndmin", "ndmax", "like"),
+    "asarray": ("order", "device", "copy", "like"),
+    "asanyarray": ("order", "device", "copy", "like"),
+    "ascontiguousarray": ("like",),
+}
+
+
 def _converter(name):
     orig = _ORIG[name]
 
@@ -49,7 +80,14 @@ def _converter(name):
         if not intercepting():
             return orig(obj, dtype, *args, **kwargs)
         if is_traced(obj):
-            return Tracer(_convert(node_of(obj), dtype))
+            if name == "asarray" and args:
+                kwargs = {"order": args[0], **kwargs}
+            elif args:
+                raise TypeError(f"{name}() takes from 1 to 2 positional arguments but {2 + len(args)} were given")
+            bad = [k for k in kwargs if k not in _CONVERTER_PARAMS[name]]
+            if bad:
+                raise TypeError(f"{name}() got an unexpected keyword argument '{bad[0]}'")
+            return _traced_array(name, obj, dtype, **kwargs)
         src = obj.view(np.ndarray) if isinstance(obj, TraceBuffer) else _unbuffer(obj)
         out = orig(src, dtype, *args, **kwargs)
         if isinstance(obj, TraceBuffer) and out is src:
@@ -58,6 +96,7 @@ def _converter(name):
     fn.__name__ = name
     fn.__doc__ = orig.__doc__
     fn.__wrapped__ = orig
+    fn.npdiff_honours = ("dtype",) + tuple(p for p in _CONVERTER_PARAMS[name] if p not in ("like", "ndmax"))
     return fn
 
 
@@ -88,32 +127,53 @@ def full(shape, fill_value, dtype=None, order="C", **kwargs):
 
 
 full.__wrapped__ = _ORIG["full"]
-_PATCHES.update({name: _converter(name) for name in ("array", "asarray", "asanyarray")})
+_PATCHES.update({name: _converter(name) for name in ("array", "asarray", "asanyarray", "ascontiguousarray")})
 _PATCHES.update({name: _maker(name) for name in ("zeros", "ones", "empty", "zeros_like", "ones_like",
                                                   "empty_like", "full_like", "eye", "identity")})
 _PATCHES["full"] = full
 
 
-@implements(np.zeros_like, np.empty_like)
-def zeros_like(a, dtype=None, order="K", subok=True, shape=None, **kw):
+def _like_shape(x, shape):
+    if shape is None:
+        return x.shape
+    return (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
+
+
+def _like_checks(order, device):
+    if order not in ("K", "A", "C", "F", None):
+        raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    if device not in (None, "cpu"):
+        raise ValueError(f"Device not understood. Only \"cpu\" is allowed, but received: {device}")
+
+
+_LIKE = ("dtype", "order", "subok", "shape", "device")  # order/subok/device do not change values
+
+
+@implements(np.zeros_like, np.empty_like, honours=_LIKE)
+def zeros_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    _like_checks(order, device)
     x = node_of(a)
-    return Tracer(_zeros(tuple(shape) if shape is not None else x.shape, dtype or x.dtype))
+    return Tracer(_zeros(_like_shape(x, shape), np.dtype(dtype) if dtype is not None else x.dtype))
 
 
-@implements(np.ones_like)
-def ones_like(a, dtype=None, order="K", subok=True, shape=None, **kw):
+@implements(np.ones_like, honours=_LIKE)
+def ones_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    _like_checks(order, device)
     x = node_of(a)
-    return Tracer(apply("broadcast_to", const(np.array(1, dtype or x.dtype)),
-                        shape=tuple(shape) if shape is not None else x.shape))
+    return Tracer(apply("broadcast_to", const(np.array(1, dtype or x.dtype)), shape=_like_shape(x, shape)))
 
 
-@implements(np.full_like)
-def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw):
+@implements(np.full_like, honours=_LIKE)
+def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    _like_checks(order, device)
     x = node_of(a)
-    v = _convert(node_of(fill_value), dtype or x.dtype)
-    return Tracer(apply("broadcast_to", v, shape=tuple(shape) if shape is not None else x.shape))
+    dt = np.dtype(dtype) if dtype is not None else x.dtype
+    v = node_of(fill_value)
+    v = const(np.asarray(v.value, dt)) if v.op == "const" else _convert(v, dt)
+    return Tracer(apply("broadcast_to", v, shape=_like_shape(x, shape)))
 
 
-@implements(np.array, np.asarray, np.asanyarray, np.ascontiguousarray)
+@implements(np.array, np.asarray, np.asanyarray, np.ascontiguousarray, honours=("dtype",))
 def _array_dispatch(a, dtype=None, *args, **kwargs):
+    """np.array(..., like=tracer): only reached through like=, which is refused by name."""
     return Tracer(_convert(node_of(a), dtype))

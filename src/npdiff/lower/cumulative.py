@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..graph import const
 from ..primitives import apply
-from ..trace import FUNCTIONS, METHODS, UFUNCS, Tracer, declare, implements
+from ..trace import FUNCTIONS, METHODS, Tracer, declare, implements
 from ._common import (
     NOVALUE,
     N,
@@ -36,8 +36,6 @@ def cumulative(prim):
 
 
 cumsum = FUNCTIONS[np.cumsum] = METHODS["cumsum"] = cumulative("cumsum")
-UFUNCS[(np.add, "accumulate")] = declare(
-    lambda a, axis=0, dtype=None, out=None: cumsum(a, axis=axis, dtype=dtype), ("axis", "dtype"))
 
 
 cumprod = implements(np.cumprod)(cumulative("cumprod"))

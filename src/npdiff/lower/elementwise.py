@@ -12,7 +12,7 @@ from ..graph import const
 from ..primitives import PRIMS, apply
 from ..primitives.helpers import zeros
 from ..trace import METHODS, UFUNCS, declare, implements, refuses
-from ._common import N, W, nan_to, to_float
+from ._common import NOVALUE, N, W, nan_to, to_float
 
 
 @implements(np.where, honours=("x", "y"))
@@ -27,9 +27,17 @@ def where(condition, x=None, y=None):
 
 
 @implements(np.clip, honours=("a_min", "a_max", "min", "max"))
-def clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kw):
-    lo = a_min if a_min is not None else min
-    hi = a_max if a_max is not None else max
+def clip(a, a_min=NOVALUE, a_max=NOVALUE, out=None, min=NOVALUE, max=NOVALUE, **kw):
+    if a_min is NOVALUE and a_max is NOVALUE:  # NumPy's rules for the two spellings
+        a_min, a_max = (None if min is NOVALUE else min), (None if max is NOVALUE else max)
+    elif a_min is NOVALUE or a_max is NOVALUE:
+        raise TypeError(f"clip() missing 1 required positional argument: '{'a_min' if a_min is NOVALUE else 'a_max'}'")
+    elif min is not NOVALUE or max is not NOVALUE:
+        raise ValueError("Passing `min` or `max` keyword argument when `a_min` and `a_max` are provided is forbidden.")
+    return _clip(a, a_min, a_max)
+
+
+def _clip(a, lo, hi):
     x = N(a)
     if lo is not None:
         lo = N(lo)
@@ -41,8 +49,7 @@ def clip(a, a_min=None, a_max=None, out=None, min=None, max=None, **kw):
     return W(x)
 
 
-METHODS["clip"] = declare(lambda self, a_min=None, a_max=None, **kw: clip(self, a_min, a_max, **kw),
-                          ("a_min", "a_max", "min", "max"))
+METHODS["clip"] = declare(lambda self, min=None, max=None, out=None, **kw: _clip(self, min, max), ("min", "max"))
 
 
 @implements(np.round, getattr(np, "around", None), honours=("decimals",))

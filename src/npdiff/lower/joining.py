@@ -13,14 +13,22 @@ from ._common import N, W, cat, filled, flat_axis, full_slices, take_along
 from .shape import atleast_3d
 
 
-@implements(np.concatenate, honours=("axis", "casting"))
+def _joined(xs, dtype, casting):
+    """Return xs converted to the joined dtype (dtype=, else NumPy's promotion), checking casting= as NumPy."""
+    dt = np.dtype(dtype) if dtype is not None else np.result_type(*[x.value if x.weak else x.dtype for x in xs])
+    for x in xs:
+        if not x.weak and not np.can_cast(x.dtype, dt, casting=casting):
+            raise TypeError(f"Cannot cast array data from {x.dtype!r} to {dt!r} according to the rule {casting!r}")
+    return [apply("convert", x, dtype=dt) if x.dtype != dt else x for x in xs]
+
+
+@implements(np.concatenate, honours=("axis", "dtype", "casting"))
 def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     xs = [N(a) for a in arrays]
     if axis is None:
         xs = [apply("reshape", x, shape=(x.size,)) for x in xs]
         axis = 0
-    dt = np.result_type(*[x.value if x.weak else x.dtype for x in xs])
-    xs = [apply("convert", x, dtype=dt) if x.dtype != dt else x for x in xs]
+    xs = _joined(xs, dtype, casting)
     return W(apply("concatenate", *xs, axis=axis % xs[0].ndim))
 
 
@@ -28,24 +36,21 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
 def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     xs = [N(a) for a in arrays]
     nd = xs[0].ndim + 1
-    out_ = stack_nodes(xs, axis=axis % nd)
-    if dtype is not None:
-        out_ = apply("convert", out_, dtype=np.dtype(dtype))
-    return W(out_)
+    return W(stack_nodes(_joined(xs, dtype, casting), axis=axis % nd))
 
 
-@implements(np.hstack, honours=("casting",))
+@implements(np.hstack, honours=("dtype", "casting"))
 def hstack(tup, dtype=None, casting="same_kind"):
     xs = [N(a) for a in tup]
     xs = [apply("reshape", x, shape=(1,)) if x.ndim == 0 else x for x in xs]
-    return concatenate(xs, axis=0 if xs[0].ndim == 1 else 1)
+    return concatenate(xs, axis=0 if xs[0].ndim == 1 else 1, dtype=dtype, casting=casting)
 
 
-@implements(np.vstack, getattr(np, "row_stack", None), honours=("casting",))
+@implements(np.vstack, getattr(np, "row_stack", None), honours=("dtype", "casting"))
 def vstack(tup, dtype=None, casting="same_kind"):
     xs = [N(a) for a in tup]
     xs = [apply("reshape", x, shape=(1, x.size)) if x.ndim < 2 else x for x in xs]
-    return concatenate(xs, axis=0)
+    return concatenate(xs, axis=0, dtype=dtype, casting=casting)
 
 
 @implements(np.column_stack)
@@ -169,7 +174,8 @@ def pad(array, pad_width, mode="constant", **kwargs):
     if mode == "constant":
         cv = kwargs.pop("constant_values", 0)
         if kwargs:
-            raise UnsupportedOperationError(f"npdiff does not support the arguments {sorted(kwargs)} of numpy.pad")
+            raise UnsupportedOperationError(f"npdiff does not support the argument {min(kwargs)}= of numpy.pad "
+                                            f"with mode='constant'")
         if isinstance(cv, Tracer) or (isinstance(cv, (list, tuple)) and any(isinstance(c, Tracer) for c in cv)):
             cvn = N(cv)
             if cvn.size != 1:
@@ -190,12 +196,13 @@ def pad(array, pad_width, mode="constant", **kwargs):
         return W(x)
     if mode in ("edge", "reflect", "symmetric", "wrap"):
         if kwargs.get("reflect_type", "even") != "even" or set(kwargs) - {"reflect_type"}:
-            raise UnsupportedOperationError(f"npdiff does not support these arguments of numpy.pad: {sorted(kwargs)}")
+            raise UnsupportedOperationError(f"npdiff does not support the argument {min(kwargs)}= of numpy.pad "
+                                            f"with mode={mode!r} (reflect_type='even' only)")
         for ax, (p, q) in enumerate(widths):
             if p or q:  # the padded layout of an axis is an index map
                 x = take_along(x, ax, np.pad(np.arange(x.shape[ax]), (p, q), mode=mode))
         return W(x)
-    raise UnsupportedOperationError(f"npdiff does not support numpy.pad with mode={mode!r}")
+    raise UnsupportedOperationError(f"npdiff does not support the argument mode={mode!r} of numpy.pad")
 
 
 @implements(np.delete, honours=("axis",))

@@ -47,8 +47,12 @@ def polyder(p, m=1):
 def polyint(p, m=1, k=None):
     v = to_float(_poly1d(p))
     m = int(m)
-    ks = np.zeros(m) if k is None else np.broadcast_to(np.asarray(N(k).value if isinstance(k, Tracer) else k,
-                                                                  dtype=np.float64), (m,))
+    ks = np.zeros(m) if k is None else np.atleast_1d(np.asarray(N(k).value if isinstance(k, Tracer) else k,
+                                                                dtype=np.float64))
+    if ks.size == 1 and m > 1:
+        ks = np.repeat(ks, m)
+    if ks.size < m:
+        raise ValueError("k must be a scalar or a rank-1 array of length 1 or >m.")
     for i in range(m):
         n = v.size
         v = apply("divide", v, const(np.arange(n, 0, -1).astype(v.dtype)))

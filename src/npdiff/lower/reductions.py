@@ -7,12 +7,14 @@ import numpy as np
 
 from ..graph import const
 from ..primitives import apply
-from ..trace import FUNCTIONS, METHODS, UFUNCS, declare, implements
+from ..trace import FUNCTIONS, METHODS, declare, implements
 from ._common import (
     NOVALUE,
     N,
     W,
     axes_of,
+    const_mask,
+    filled,
     flat_axis,
     keep_dims,
     nan_to,
@@ -21,79 +23,122 @@ from ._common import (
 )
 
 
-def _reduce(prim):
+def _identity_fill(prim, initial):
+    """Return the value masked-out elements take in a where= reduction (NumPy's identity, else initial)."""
+    return {"reduce_sum": 0, "reduce_prod": 1}.get(prim, initial)
+
+
+def _reduce_node(prim, x, axis, keepdims, initial, where, name):
+    """Return the reduction node of x with NumPy's initial= and where= semantics."""
+    axes = axes_of(axis, x.ndim)
+    mask = const_mask(where, x.shape, name)
+    if mask is not None:
+        fill = _identity_fill(prim, initial)
+        if fill is NOVALUE:
+            raise ValueError(f"reduction operation '{name}' does not have an identity, so to use a where mask "
+                             f"one has to specify 'initial'")
+        x = apply("where", const(mask), x, filled(fill, x.shape, x.dtype))
+    r = apply(prim, x, axes=axes) if all(x.shape[i] for i in axes) or prim in ("reduce_sum", "reduce_prod") \
+        else filled(initial, tuple(s for i, s in enumerate(x.shape) if i not in axes), x.dtype)
+    if initial is not NOVALUE:
+        combine = {"reduce_sum": "add", "reduce_prod": "multiply", "reduce_max": "maximum",
+                   "reduce_min": "minimum"}[prim]
+        r = apply(combine, r, filled(initial, r.shape, r.dtype))
+    return reduced(r, x.shape, axes, keepdims)
+
+
+def _start(a, dtype):
+    x = N(a)
+    if dtype is not None:
+        x = apply("convert", x, dtype=np.dtype(dtype))
+    return x
+
+
+def _reduce(prim, name):
     def fn(a, axis=None, dtype=None, out=None, keepdims=False, initial=NOVALUE, where=True):
-        x = N(a)
-        if dtype is not None:
-            x = apply("convert", x, dtype=np.dtype(dtype))
-        axes = axes_of(axis, x.ndim)
+        x = _start(a, dtype)
         if prim == "reduce_sum" and x.dtype == np.bool_:
             x = apply("convert", x, dtype=np.dtype(np.intp))
-        return W(reduced(apply(prim, x, axes=axes), x.shape, axes, keepdims))
-    return declare(fn, ("axis", "dtype", "keepdims"))
+        return W(_reduce_node(prim, x, axis, keepdims, initial, where, name))
+    return declare(fn, ("axis", "dtype", "keepdims", "initial", "where"))
 
 
-FUNCTIONS[np.sum] = METHODS["sum"] = _reduce("reduce_sum")
-FUNCTIONS[np.max] = FUNCTIONS[np.amax] = METHODS["max"] = _reduce("reduce_max")
-FUNCTIONS[np.min] = FUNCTIONS[np.amin] = METHODS["min"] = _reduce("reduce_min")
+def _reduce_extreme(prim, name):
+    def fn(a, axis=None, out=None, keepdims=False, initial=NOVALUE, where=True):
+        return W(_reduce_node(prim, N(a), axis, keepdims, initial, where, name))
+    return declare(fn, ("axis", "keepdims", "initial", "where"))
 
 
-def _ufunc_reduce(func):
-    def fn(a, axis=0, dtype=None, out=None, keepdims=False, **kw):
-        return FUNCTIONS[func](a, axis=axis, dtype=dtype, keepdims=keepdims)
-    return declare(fn, ("axis", "dtype", "keepdims"))
+FUNCTIONS[np.sum] = METHODS["sum"] = _reduce("reduce_sum", "add")
+FUNCTIONS[np.max] = FUNCTIONS[np.amax] = METHODS["max"] = _reduce_extreme("reduce_max", "maximum")
+FUNCTIONS[np.min] = FUNCTIONS[np.amin] = METHODS["min"] = _reduce_extreme("reduce_min", "minimum")
+prod = FUNCTIONS[np.prod] = METHODS["prod"] = _reduce("reduce_prod", "multiply")
 
 
-UFUNCS[(np.add, "reduce")] = _ufunc_reduce(np.sum)
-UFUNCS[(np.maximum, "reduce")] = _ufunc_reduce(np.max)
-UFUNCS[(np.minimum, "reduce")] = _ufunc_reduce(np.min)
+def _count(shape, axes, mask, keepdims=False):
+    """Return the number of elements each reduction sums (a constant), masked by where=."""
+    m = np.ones(shape, bool) if mask is None else mask
+    return np.sum(m, axis=axes, keepdims=keepdims).astype(np.float64)
 
 
-@implements(np.mean, honours=("axis", "dtype", "keepdims"))
-def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True):
-    x = N(a)
-    x = to_float(x)
+def _mean_node(x, axis, keepdims, mask):
     axes = axes_of(axis, x.ndim)
-    n = int(np.prod([x.shape[i] for i in axes]))
-    s = FUNCTIONS[np.sum](W(x), axis=axis, dtype=dtype, keepdims=keepdims)
-    return W(apply("divide", s.node, float(n)))
+    s = apply("reduce_sum", x if mask is None else apply("where", const(mask), x, 0), axes=axes)
+    n = _count(x.shape, axes, mask)
+    return reduced(apply("divide", s, float(n) if n.ndim == 0 else const(n.astype(s.dtype))), x.shape, axes,
+                   keepdims)
+
+
+def _float_start(a, dtype):
+    x = to_float(N(a)) if dtype is None else N(a)
+    if dtype is not None:
+        x = apply("convert", x, dtype=np.dtype(dtype))
+    return x
+
+
+@implements(np.mean, honours=("axis", "dtype", "keepdims", "where"))
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True):
+    x = _float_start(a, dtype)
+    return W(_mean_node(x, axis, keepdims, const_mask(where, x.shape, "numpy.mean")))
 
 
 METHODS["mean"] = mean
 
 
-@implements(np.var, honours=("axis", "ddof", "keepdims", "correction"))
+def _var_node(x, axis, ddof, keepdims, mask, ok=None):
+    """Return the variance node of x over axis (mask: where=; ok: elements counted, for the nan versions)."""
+    axes = axes_of(axis, x.ndim)
+    keep = mask if ok is None else (ok if mask is None else ok & mask)
+    xs = x if ok is None else nan_to(x, 0.0)
+    m = _mean_node(xs, axis, True, keep)
+    d = apply("subtract", xs, m)
+    sq = apply("multiply", d, d) if d.dtype.kind != "c" else apply("real", apply("multiply", d, apply("conj", d)))
+    if keep is not None:
+        sq = apply("where", const(keep), sq, 0)
+    n = _count(x.shape, axes, keep) - ddof
+    s = apply("reduce_sum", sq, axes=axes)
+    return reduced(apply("divide", s, float(n) if n.ndim == 0 else const(n.astype(s.dtype))), x.shape, axes, keepdims)
+
+
+@implements(np.var, honours=("axis", "dtype", "ddof", "keepdims", "where", "correction"))
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True, mean=None, correction=None):
-    x = N(a)
-    x = to_float(x)
-    if correction is not None:
-        ddof = correction
-    axes = axes_of(axis, x.ndim)
-    n = int(np.prod([x.shape[i] for i in axes]))
-    m = FUNCTIONS[np.mean](W(x), axis=axis, keepdims=True)
-    d = W(x) - m
-    s = FUNCTIONS[np.sum](d * d, axis=axis, keepdims=keepdims)
-    return s / float(n - ddof)
+    x = _float_start(a, dtype)
+    ddof = correction if correction is not None else ddof
+    return W(_var_node(x, axis, ddof, keepdims, const_mask(where, x.shape, "numpy.var")))
 
 
-@implements(np.std, honours=("axis", "ddof", "keepdims", "correction"))
+@implements(np.std, honours=("axis", "dtype", "ddof", "keepdims", "where", "correction"))
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True, mean=None, correction=None):
-    return np.sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims, correction=correction))
+    return np.sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, where=where, correction=correction))
 
 
-METHODS["var"], METHODS["std"] = var, std
+def _var_method(fn):
+    def method(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True, mean=None):
+        return fn(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, where=where)
+    return declare(method, ("axis", "dtype", "ddof", "keepdims", "where"))
 
 
-@implements(np.prod, honours=("axis", "dtype", "keepdims"))
-def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=NOVALUE, where=True):
-    x = N(a)
-    if dtype is not None:
-        x = apply("convert", x, dtype=np.dtype(dtype))
-    axes = axes_of(axis, x.ndim)
-    return W(reduced(apply("reduce_prod", x, axes=axes), x.shape, axes, keepdims))
-
-
-METHODS["prod"] = prod
+METHODS["var"], METHODS["std"] = _var_method(var), _var_method(std)
 
 
 def _arg_reduce(prim):
@@ -113,21 +158,39 @@ argmin = implements(np.argmin)(_arg_reduce("argmin"))
 METHODS["argmax"], METHODS["argmin"] = argmax, argmin
 
 
-@implements(np.all, honours=("axis", "keepdims"))
+@implements(np.all, honours=("axis", "keepdims", "where"))
 def all_(a, axis=None, out=None, keepdims=False, where=True):
-    x = apply("logical_not", N(a))
+    x = apply("logical_not", apply("convert", N(a), dtype=np.dtype(bool)))
+    mask = const_mask(where, x.shape, "numpy.all")
+    if mask is not None:
+        x = apply("logical_and", x, const(mask))
     axes = axes_of(axis, x.ndim)
-    return W(apply("logical_not", reduced(apply("reduce_max", x, axes=axes), x.shape, axes, keepdims)))
+    return W(apply("logical_not", reduced(_any_node(x, axes), x.shape, axes, keepdims)))
 
 
-@implements(np.any, honours=("axis", "keepdims"))
+def _any_node(x, axes):
+    if all(x.shape[i] for i in axes):
+        return apply("reduce_max", x, axes=axes)
+    return filled(False, tuple(s for i, s in enumerate(x.shape) if i not in axes), np.dtype(bool))
+
+
+@implements(np.any, honours=("axis", "keepdims", "where"))
 def any_(a, axis=None, out=None, keepdims=False, where=True):
     x = apply("convert", N(a), dtype=np.dtype(bool))
+    mask = const_mask(where, x.shape, "numpy.any")
+    if mask is not None:
+        x = apply("logical_and", x, const(mask))
     axes = axes_of(axis, x.ndim)
-    return W(reduced(apply("reduce_max", x, axes=axes), x.shape, axes, keepdims))
+    return W(reduced(_any_node(x, axes), x.shape, axes, keepdims))
 
 
-METHODS["all"], METHODS["any"] = all_, any_
+def _method_any(fn):
+    def method(self, axis=None, out=None, keepdims=False, *, where=True):
+        return fn(self, axis=axis, keepdims=keepdims, where=where)
+    return declare(method, ("axis", "keepdims", "where"))
+
+
+METHODS["all"], METHODS["any"] = _method_any(all_), _method_any(any_)
 
 
 @implements(np.average, honours=("axis", "weights", "returned", "keepdims"))
@@ -158,52 +221,73 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
     return W(avg)
 
 
-def _count(x, axes):
-    return apply("reduce_sum", apply("convert", apply("logical_not", apply("isnan", x)), dtype=x.dtype), axes=axes)
-
-
-@implements(np.nansum, honours=("axis", "dtype", "keepdims"))
+@implements(np.nansum, honours=("axis", "dtype", "keepdims", "initial", "where"))
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=NOVALUE, where=True):
-    return FUNCTIONS[np.sum](W(nan_to(N(a), 0.0)), axis=axis, dtype=dtype, keepdims=keepdims)
+    return FUNCTIONS[np.sum](W(nan_to(N(a), 0.0)), axis=axis, dtype=dtype, keepdims=keepdims, initial=initial,
+                             where=where)
 
 
-@implements(np.nanprod, honours=("axis", "dtype", "keepdims"))
+@implements(np.nanprod, honours=("axis", "dtype", "keepdims", "initial", "where"))
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=NOVALUE, where=True):
-    return FUNCTIONS[np.prod](W(nan_to(N(a), 1.0)), axis=axis, dtype=dtype, keepdims=keepdims)
+    return FUNCTIONS[np.prod](W(nan_to(N(a), 1.0)), axis=axis, dtype=dtype, keepdims=keepdims, initial=initial,
+                              where=where)
 
 
-@implements(np.nanmax, honours=("axis", "keepdims"))
+@implements(np.nanmax, honours=("axis", "keepdims", "initial", "where"))
 def nanmax(a, axis=None, out=None, keepdims=False, initial=NOVALUE, where=True):
-    return FUNCTIONS[np.max](W(nan_to(N(a), -np.inf)), axis=axis, keepdims=keepdims)
+    return FUNCTIONS[np.max](W(nan_to(N(a), -np.inf)), axis=axis, keepdims=keepdims, initial=initial, where=where)
 
 
-@implements(np.nanmin, honours=("axis", "keepdims"))
+@implements(np.nanmin, honours=("axis", "keepdims", "initial", "where"))
 def nanmin(a, axis=None, out=None, keepdims=False, initial=NOVALUE, where=True):
-    return FUNCTIONS[np.min](W(nan_to(N(a), np.inf)), axis=axis, keepdims=keepdims)
+    return FUNCTIONS[np.min](W(nan_to(N(a), np.inf)), axis=axis, keepdims=keepdims, initial=initial, where=where)
 
 
-@implements(np.nanmean, honours=("axis", "keepdims"))
+def _not_nan(x, mask):
+    """Return the constant-or-traced 'counted' mask of the nan reductions (not NaN, and where=)."""
+    if x.op == "const":
+        ok = ~np.isnan(np.asarray(x.value)) if np.issubdtype(x.dtype, np.inexact) else np.ones(x.shape, bool)
+        return np.broadcast_to(ok, x.shape) & (True if mask is None else mask), None
+    ok = apply("logical_not", apply("isnan", x))
+    return None, ok if mask is None else apply("logical_and", ok, const(mask))
+
+
+def _nan_mean_node(x, axis, keepdims, mask):
+    axes = axes_of(axis, x.ndim)
+    _, ok = _not_nan(x, mask)
+    if ok is None:
+        return _mean_node(nan_to(x, 0.0), axis, keepdims, _not_nan(x, mask)[0])
+    cnt = apply("reduce_sum", apply("convert", ok, dtype=x.dtype), axes=axes)
+    total = apply("reduce_sum", apply("where", ok, x, 0.0), axes=axes)
+    return reduced(apply("divide", total, cnt), x.shape, axes, keepdims)
+
+
+@implements(np.nanmean, honours=("axis", "dtype", "keepdims", "where"))
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=True):
-    x = to_float(N(a))
-    axes = axes_of(axis, x.ndim)
-    total = apply("divide", apply("reduce_sum", nan_to(x, 0.0), axes=axes), _count(x, axes))
-    return W(reduced(total, x.shape, axes, keepdims))
+    x = _float_start(a, dtype)
+    return W(_nan_mean_node(x, axis, keepdims, const_mask(where, x.shape, "numpy.nanmean")))
 
 
-@implements(np.nanvar, honours=("axis", "ddof", "keepdims", "correction"))
+@implements(np.nanvar, honours=("axis", "dtype", "ddof", "keepdims", "where", "correction"))
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True, mean=None, correction=None):
-    x = to_float(N(a))
+    x = _float_start(a, dtype)
     ddof = correction if correction is not None else ddof
+    mask = const_mask(where, x.shape, "numpy.nanvar")
     axes = axes_of(axis, x.ndim)
-    m = keep_dims(N(nanmean(W(x), axis=axis)), x.shape, axes)
-    d = nan_to(apply("subtract", x, m), 0.0)
-    v = apply("divide", apply("reduce_sum", apply("square", d), axes=axes), apply("subtract", _count(x, axes), ddof))
+    _, ok = _not_nan(x, mask)
+    if ok is None:
+        return W(_var_node(x, axis, ddof, keepdims, mask, _not_nan(x, None)[0]))
+    m = _nan_mean_node(x, axis, True, mask)
+    d = apply("where", ok, apply("subtract", x, m), 0.0)
+    cnt = apply("reduce_sum", apply("convert", ok, dtype=x.dtype), axes=axes)
+    v = apply("divide", apply("reduce_sum", apply("multiply", d, d), axes=axes), apply("subtract", cnt, ddof))
     return W(reduced(v, x.shape, axes, keepdims))
 
 
-@implements(np.nanstd, honours=("axis", "ddof", "keepdims", "correction"))
+@implements(np.nanstd, honours=("axis", "dtype", "ddof", "keepdims", "where", "correction"))
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True, mean=None, correction=None):
-    return np.sqrt(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims, correction=correction))
+    return np.sqrt(nanvar(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, where=where,
+                          correction=correction))
 
 
 @implements(np.nanargmax, honours=("axis", "keepdims"))

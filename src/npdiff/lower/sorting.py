@@ -90,6 +90,59 @@ def _nan_if_any(out, s):
     return apply("where", apply("isnan", take_along(s, s.ndim - 1, s.shape[-1] - 1)), np.nan, out)
 
 
+_CONTINUOUS = {"linear": (1.0, 1.0), "hazen": (0.5, 0.5), "weibull": (0.0, 0.0),
+               "median_unbiased": (1 / 3, 1 / 3), "normal_unbiased": (3 / 8, 3 / 8),
+               "interpolated_inverted_cdf": (0.0, 1.0)}
+QUANTILE_METHODS = (*_CONTINUOUS, "lower", "higher", "nearest", "midpoint", "inverted_cdf",
+                    "averaged_inverted_cdf", "closest_observation")
+
+
+def _clipped(i, n):
+    return apply("minimum", apply("maximum", apply("convert", i, dtype=np.dtype(np.intp)), 0), n - 1)
+
+
+def _quantile_index(q, n, method):
+    """Return (lower index, upper index, weight or None) of NumPy's quantile ``method`` (H&F 1996) at q."""
+    if method in _CONTINUOUS or method == "averaged_inverted_cdf":
+        if method == "linear":
+            v = apply("multiply", q, float(n - 1))
+        elif method == "averaged_inverted_cdf":
+            v = apply("subtract", apply("multiply", q, float(n)), 1.0)
+        else:
+            a, b = _CONTINUOUS[method]
+            v = apply("subtract", apply("add", apply("multiply", q, float(n)),
+                                        apply("add", apply("multiply", q, 1.0 - a - b), a)), 1.0)
+        fl = apply("floor", v)
+        below, above = apply("less", v, 0.0), apply("greater_equal", v, float(n - 1))
+        lo = apply("where", below, 0, apply("where", above, n - 1, _clipped(fl, n)))
+        hi = apply("where", below, 0, apply("where", above, n - 1, _clipped(apply("add", fl, 1.0), n)))
+        g = apply("subtract", v, apply("convert", lo, dtype=v.dtype))
+        if method == "averaged_inverted_cdf":
+            g = apply("where", apply("equal", g, 0.0), 0.5, 1.0)
+        return lo, hi, g
+    virtual = apply("multiply", q, float(n - 1))
+    if method == "lower":
+        return _clipped(apply("floor", virtual), n), None, None
+    if method == "higher":
+        return _clipped(apply("ceil", virtual), n), None, None
+    if method == "nearest":  # round half to even, as np.around
+        return _clipped(apply("rint", virtual), n), None, None
+    if method == "midpoint":
+        lo = _clipped(apply("floor", virtual), n)
+        hi = apply("minimum", apply("add", lo, 1), n - 1)
+        return lo, hi, apply("where", apply("equal", apply("floor", virtual), virtual), 0.0, 0.5)
+    if method in ("inverted_cdf", "closest_observation"):
+        shift = 1.0 if method == "inverted_cdf" else 1.5
+        v = apply("subtract", apply("multiply", q, float(n)), shift)
+        fl = apply("floor", v)
+        keep = apply("equal", v, fl)
+        if method == "closest_observation":
+            keep = apply("logical_and", keep, apply("equal", apply("remainder", fl, 2.0), 1.0))
+        return _clipped(apply("where", keep, fl, apply("add", fl, 1.0)), n), None, None
+    raise UnsupportedOperationError(f"npdiff does not support the argument method={method!r} of numpy.quantile "
+                                    f"(supported: {', '.join(QUANTILE_METHODS)})")
+
+
 def _quantile_nodes(x, q, axis, method, keepdims):
     """Quantiles of x (float node) at q (fraction node) over axis; result shape q.shape + reduced."""
     shape = x.shape
@@ -97,30 +150,14 @@ def _quantile_nodes(x, q, axis, method, keepdims):
     s = apply("sort", y, axis=y.ndim - 1)
     n = s.shape[-1]
     lead = s.shape[:-1]
-    virtual = apply("multiply", q, float(n - 1))
-    lo = apply("convert", apply("floor", virtual), dtype=np.dtype(np.intp))
-    lo = apply("minimum", apply("maximum", lo, 0), n - 1)
-    hi = apply("minimum", apply("add", lo, 1), n - 1)
-    if method == "linear":
-        g = apply("subtract", virtual, apply("convert", lo, dtype=virtual.dtype))
-    elif method == "lower":
-        g = None
-    elif method == "higher":
-        lo = apply("convert", apply("ceil", virtual), dtype=np.dtype(np.intp))
-        lo = apply("minimum", apply("maximum", lo, 0), n - 1)
-        g = None
-    elif method == "midpoint":
-        g = apply("where", apply("equal", apply("floor", virtual), virtual), 0.0, 0.5)
-    else:
-        raise UnsupportedOperationError(f"npdiff supports quantile methods linear, lower, higher and midpoint; "
-                                        f"not {method!r}")
+    lo, hi, g = _quantile_index(q, n, method)
     qnd = q.ndim
     back = tuple(range(len(lead), len(lead) + qnd)) + tuple(range(len(lead)))
 
     def at(i):
         return apply("transpose", take_along(s, s.ndim - 1, i), perm=back)
     out = at(lo)
-    if g is not None:
+    if hi is not None:
         g = apply("convert", g, dtype=s.dtype) if g.dtype != s.dtype else g
         g = apply("reshape", g, shape=g.shape + (1,) * len(lead))
         out = apply("add", out, apply("multiply", g, apply("subtract", at(hi), out)))

@@ -48,7 +48,7 @@ if sc is not None:
     for _name in SPECIAL_UFUNCS + SAME_AS_NUMPY:
         _uf = getattr(sc, _name, None)
         if isinstance(_uf, np.ufunc) and _name in PRIMS:
-            UFUNCS[_uf] = _ufunc_lowering(_name)
+            UFUNCS[_uf] = _ufunc_lowering(_name, _uf)
     UFUNCS[sc.exp10] = declare(lambda x, **kw: W(apply("exp", apply("multiply", N(x), math.log(10.0)))))
 
 

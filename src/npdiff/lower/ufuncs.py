@@ -11,13 +11,26 @@ from ._common import N, W, register_ufunc, to_float
 
 # -- ufuncs ---------------------------------------------------------------------------
 
-def _ufunc_lowering(name):
-    """Return the lowering of a ufunc onto the elementwise primitive ``name`` (dtype= converts the result)."""
+def _ufunc_lowering(name, ufunc=None):
+    """Return the lowering of a ufunc onto the elementwise primitive ``name``.
+
+    ``dtype=`` is checked against the ufunc's own loops (on one-element placeholders, so an invalid
+    dtype raises NumPy's error) and converts the result; ``order`` and ``subok`` do not change values.
+    """
     def fn(*args, dtype=None, order="K", subok=True, **kwargs):
-        out = apply(name, *[N(a) for a in args])
-        if dtype is not None:
-            out = apply("convert", out, dtype=np.dtype(dtype))
-        return W(out)
+        nodes = [N(a) for a in args]
+        if dtype is None:
+            return W(apply(name, *nodes))
+        want = np.dtype(dtype)
+        if ufunc is not None:
+            probe = [(a if isinstance(a, (bool, int, float, complex)) else np.ones((), n.dtype))
+                     for a, n in zip(args, nodes)]
+            with np.errstate(all="ignore"):
+                want = np.asarray(ufunc(*probe, dtype=dtype)).dtype
+        if want.kind in "fc":  # the loop computes in this dtype: convert the operands first, as NumPy
+            nodes = [n if n.dtype == want or n.weak else apply("convert", n, dtype=want) for n in nodes]
+        out = apply(name, *nodes)
+        return W(out if out.dtype == want else apply("convert", out, dtype=want))
     fn.__name__ = name
     return declare(fn, ("dtype", "order", "subok"))  # order and subok do not change values
 
@@ -25,8 +38,8 @@ def _ufunc_lowering(name):
 for _name, _prim in PRIMS.items():
     _uf = getattr(np, _name, None)
     if isinstance(_uf, np.ufunc):
-        UFUNCS[_uf] = _ufunc_lowering(_name)
-UFUNCS[np.true_divide] = _ufunc_lowering("divide")
+        UFUNCS[_uf] = _ufunc_lowering(_name, _uf)
+UFUNCS[np.true_divide] = _ufunc_lowering("divide", np.true_divide)
 UFUNCS[np.positive] = lambda x: W(N(x))
 UFUNCS[np.conjugate] = lambda x: W(apply("conj", N(x))) if N(x).dtype.kind == "c" else W(N(x))
 UFUNCS[np.deg2rad] = UFUNCS[np.radians] = lambda x: W(apply("multiply", N(x), np.pi / 180))
@@ -34,7 +47,7 @@ UFUNCS[np.rad2deg] = UFUNCS[np.degrees] = lambda x: W(apply("multiply", N(x), 18
 UFUNCS[np.float_power] = lambda a, b: W(apply("power", apply("convert", N(a), dtype=np.float64), N(b)))
 UFUNCS[np.copysign] = lambda a, b: W(apply("multiply", apply("absolute", N(a)),
                                            apply("where", apply("signbit", N(b)), -1.0, 1.0)))
-UFUNCS[np.mod] = _ufunc_lowering("remainder")
+UFUNCS[np.mod] = _ufunc_lowering("remainder", np.mod)
 
 
 register_ufunc(np.fabs, declare(lambda x, **kw: W(apply("absolute", N(x)))))
