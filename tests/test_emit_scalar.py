@@ -30,7 +30,7 @@ def test_scalar_backend_nan_and_bool_semantics_match_numpy(func):
     # and `a or b` (which returns a float, not a bool)
     x = np.array([1.0, np.nan, 3.0])
     g = npdiff.numpify(func, (3,))
-    assert "_scalar" in g.source
+    assert "except (ArithmeticError, ValueError)" in g.source  # the unrolled version runs first
     _same(g(x), func(x))
     y = np.array([2.0, 0.0, -1.0])
     _same(g(y), func(y))

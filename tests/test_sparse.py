@@ -42,7 +42,7 @@ def test_coloured_dense_jacobian_matches_fd(op):
     J = op(banded)(x)
     assert_close(J, fd_jac(banded, [x], 0), 1e-6, 1e-8)
     src = op(banded).specialize((12,)).source
-    assert "np.zeros((144,))" in src or "np.zeros((12, 12))" in src or "_scalar" in src
+    assert "np.zeros((144,))" in src or "np.zeros((12, 12))" in src or "except (ArithmeticError, ValueError)" in src
 
 
 def test_sparse_outputs_are_csr_and_correct():

@@ -86,3 +86,34 @@ def test_negative_constant_factors_keep_values_and_derivatives(c):
     assert_close(npdiff.numpify(f, (5,))(x), ref, rtol=1e-14, atol=1e-14)
     assert_close(npdiff.grad(f)(x), fd_jac(f, [x], 0).ravel(), rtol=1e-6, atol=1e-7)
     assert_close(npdiff.hessian(f)(x), fd_jac(npdiff.grad(f), [x], 0), rtol=1e-5, atol=1e-6)
+
+
+def test_equal_data_closed_over_twice_is_one_constant():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(100, 5))
+    X2 = X.copy()
+
+    def f(w):
+        return np.sum((X @ w) ** 2) + np.sum(np.sin(X2 @ w))
+
+    g = npdiff.grad(f).specialize((5,))
+    assert len(g.consts) == 1 and g.source.count("@ w") == 1, g.source
+    w = rng.normal(size=5)
+    assert_close(g(w), 2 * X.T @ (X @ w) + X.T @ np.cos(X @ w), rtol=1e-12, atol=1e-12)
+    X2[0, 0] += 1.0  # different content: two constants again
+    g2 = npdiff.grad(f).specialize((5,))
+    assert len(g2.consts) == 2
+    assert_close(g2(w), fd_jac(f, [w], 0).ravel(), rtol=1e-6, atol=1e-6)
+
+
+def test_constants_fold_through_broadcasts():
+    X = np.random.default_rng(3).normal(size=(100, 5))
+
+    def f(w):
+        return np.sum((X + w) ** 2)
+
+    h = npdiff.hessian(f).specialize((5,))
+    assert "broadcast_to" not in h.source and ".sum(" not in h.source, h.source
+    w = np.linspace(-1.0, 1.0, 5)
+    assert_close(h(w), fd_jac(npdiff.grad(f), [w], 0), rtol=1e-6, atol=1e-5)
+    assert_close(npdiff.grad(f)(w), fd_jac(f, [w], 0).ravel(), rtol=1e-6, atol=1e-5)

@@ -62,15 +62,20 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
                     slines = None
             if slines is not None:
                 args = ", ".join(params)
+                # the unrolled body runs inside the wrapper's try (one Python call less per call)
                 wrapper = [f"def {name}({args}):"] + ([f'    """{doc}"""'] if doc else []) + [
-                    "    try:",
-                    f"        return _{name}_scalar({args})",
+                    "    try:", *_indent(slines[1:], "    "),
                     "    except (ArithmeticError, ValueError):  # math domain/overflow: NumPy semantics",
                     f"        return _{name}_array({args})"]
                 aw.use(*sw.modules)
                 aw.checks |= sw.checks
-                return module_source(aw, slines + [""] + alines + [""] + wrapper), aw
+                return module_source(aw, alines + [""] + wrapper), aw
     writer = ModuleWriter()
     lines, _ = function_lines(ArrayBackend(writer), name, arg_names, inputs, leaves, structure, closures, doc,
                                checks=checks or ())
     return module_source(writer, lines), writer
+
+
+def _indent(lines: list[str], pad: str) -> list[str]:
+    """Return lines indented by pad (blank lines stay blank)."""
+    return [pad + line if line.strip() else line for line in lines]

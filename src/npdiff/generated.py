@@ -36,9 +36,13 @@ class GeneratedFunction:
         self.__doc__ = self._fn.__doc__
 
     def __call__(self, *args):
-        if len(args) != len(self.arg_shapes):
-            raise TypeError(f"{self.__name__}() takes {len(self.arg_shapes)} arguments, got {len(args)}")
-        return self._fn(*args)
+        try:
+            return self._fn(*args)
+        except TypeError:
+            if len(args) != len(self.arg_shapes):  # checked only on failure: nothing on the hot path
+                raise TypeError(f"{self.__name__}() takes {len(self.arg_shapes)} arguments, "
+                                f"got {len(args)}") from None
+            raise
 
     @property
     def guarded(self) -> bool:

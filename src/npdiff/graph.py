@@ -6,6 +6,7 @@ Symbolic zeros are represented by ``None`` wherever a derivative is expected.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import weakref
 from types import MappingProxyType
@@ -83,15 +84,35 @@ def const(value) -> Node:
             _table[key] = node
         return node
     arr = np.asarray(value)
-    if arr.flags.writeable:  # freeze a private copy: constants never change
-        arr = arr.copy()
-        arr.flags.writeable = False
+    if arr.size > SMALL_CONST and arr.dtype.kind in "biufcmM":
+        # large arrays: one node per content (two copies of the same data are one constant); our
+        # frozen copy is found again by identity without hashing its bytes a second time
+        node = _table.get(("const-id", id(arr)))
+        if node is not None and node.value is arr:
+            return node
+        key = ("const-bytes", arr.dtype.str, arr.shape,
+               hashlib.blake2b(np.ascontiguousarray(arr).view(np.uint8).reshape(-1), digest_size=32).digest())
+        node = _table.get(key)
+        if node is None:
+            node = Node("const", (), (), arr.shape, arr.dtype, _frozen(arr))
+            _table[key] = node
+            _table[("const-id", id(node.value))] = node
+        return node
+    arr = _frozen(arr)
     key = _const_key(arr)
     node = _table.get(key)
     if node is None:
         node = Node("const", (), (), arr.shape, arr.dtype, arr)
         _table[key] = node
     return node
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    """Return arr if it is read-only, else a read-only private copy: constants never change."""
+    if arr.flags.writeable:
+        arr = arr.copy()
+        arr.flags.writeable = False
+    return arr
 
 
 def make_input(name: str, shape, dtype) -> Node:

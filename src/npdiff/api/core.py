@@ -258,8 +258,13 @@ class LazyFunction:
         self._lock = threading.Lock()
 
     def __call__(self, *args):
-        if all(a.__class__ is np.ndarray for a in args):  # the hot path: arrays already specialised
-            key = tuple([(a.shape, a.dtype) for a in args])
+        key = []
+        for a in args:  # the hot path: arrays already specialised (one loop, one dictionary lookup)
+            if a.__class__ is not np.ndarray:
+                break
+            key.append((a.shape, a.dtype))
+        else:
+            key = tuple(key)
             gf = self._cache.get(key)
             if gf is not None:
                 try:

@@ -127,14 +127,21 @@ def apply(name: str, *args, **params) -> Node:
         out = prim.simplify(*args, **kw)
         if out is not None:
             return out
-    if prim.fold and all(a.op == "const" for a in args) and int(np.prod(shape)) <= FOLD_LIMIT:
-        with np.errstate(all="ignore"):
-            value = prim.impl(*[a.value for a in args], **params)
+    if prim.fold and all(a.op == "const" or _broadcast_const(a) for a in args) \
+            and int(np.prod(shape)) <= FOLD_LIMIT:
+        with np.errstate(all="ignore"):  # folds through broadcasts of array constants too
+            value = prim.impl(*[a.value if a.op == "const" else np.broadcast_to(a.args[0].value, a.shape)
+                                for a in args], **params)
         value = np.asarray(value, dtype=dtype)
         if value.shape != shape:
             value = np.broadcast_to(value, shape).copy()
         return const(value if shape else value[()].item() if _all_weak(args) else value)
     return intern(name, args, tuple(sorted(params.items())), shape, dtype)
+
+
+def _broadcast_const(a: Node) -> bool:
+    """Return True for a broadcast of a non-scalar constant (scalar broadcasts have their own rules)."""
+    return a.op == "broadcast_to" and a.args[0].op == "const" and a.args[0].size > 1
 
 
 def _all_weak(args):
