@@ -14,10 +14,6 @@ from ..transforms import jvp_nodes, vjp_nodes
 from .core import Operator, call_on_nodes, check_float, zero_if_none
 from .jax_style import jac_nodes
 
-# part -> what it needs; "op:*" parts are operators taking one extra array
-PARTS = ("value", "grad", "jacobian", "hessian", "op:hvp", "op:jvp", "op:vjp", "op:mhp", "op:mtp")
-
-
 class Bundle:
     """Lazily computed derivative pieces of func at the given input nodes."""
 

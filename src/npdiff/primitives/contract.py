@@ -205,9 +205,7 @@ def _matmul_out(a, b):
         return None
     if ba[len(ba) - len(bb):] != bb:
         return None
-    if len(bb) == 0 and len(ba) > 0:
-        pass
-    elif ba != bb:
+    if bb and ba != bb:  # b's batch letters, if any, are exactly a's
         return None
     i, j = a[-2], b[-1]
     if i == j or k in (i, j) or i in ba or j in ba:

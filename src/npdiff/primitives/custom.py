@@ -17,6 +17,7 @@ A rule object provides
 from __future__ import annotations
 
 import itertools
+import weakref
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from .indexing import gather_b
 from .registry import NOT_SCALAR, Primitive, apply, register
 from ..indexsets import DENSE
 
-RULES: dict[int, object] = {}  # key -> rule object
+RULES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # key -> rule object (not kept alive)
 STRUCTS: dict[int, object] = {}  # key -> pytree structure (of outputs, of residuals)
 _ids = itertools.count()
 
