@@ -60,17 +60,22 @@ def test_jacobian_auto_mode_uses_reverse_through_custom_vjp():
     assert_close(npdiff.jacobian(sm)(x), fd_jac(sm, [x], 0))
 
 
+def _sin_with_rule():
+    @npdiff.custom_jvp
+    def f(x):
+        return np.sin(x)
+    f.defjvp(lambda p, t: (np.sin(p[0]), np.cos(p[0]) * t[0]))
+    return f
+
+
 def test_custom_rule_registry_does_not_keep_dropped_rules_alive():
     import gc
 
     from npdiff.primitives.custom import RULES
     before = len(RULES)
     for _ in range(5):
-        @npdiff.custom_jvp
-        def f(x):
-            return np.sin(x)
-        f.defjvp(lambda p, t: (np.sin(p[0]), np.cos(p[0]) * t[0]))
-        assert_close(npdiff.grad(lambda x: np.sum(f(x)))(np.ones(3)), np.cos(np.ones(3)))
+        f = _sin_with_rule()
+        assert_close(npdiff.grad(lambda x, f=f: np.sum(f(x)))(np.ones(3)), np.cos(np.ones(3)))
     del f
     gc.collect()
     assert len(RULES) <= before
