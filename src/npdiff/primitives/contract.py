@@ -12,6 +12,7 @@ import numpy as np
 from ..graph import const
 from .helpers import add_any
 from .registry import Primitive, apply, register
+from . import xp
 
 LETTERS = string.ascii_lowercase + string.ascii_uppercase
 
@@ -121,7 +122,7 @@ def _simplify(*xs, shape, dtype, spec):
 register(Primitive("einsum", _rule, _impl, lambda names, node: emit_einsum(names, node),
                    jvp=_jvp, transpose=_transpose, linear=True, simplify=_simplify, short="dot",
                    owns=lambda node: len(node.args) > 1,  # one operand may come back as a view
-                   elementwise=False, scalar=lambda em, node: em.einsum(node)))
+                   elementwise=False, scalar=lambda em, node: em.einsum(node), xp_emit=xp.einsum))
 
 
 def emit_einsum(names, node):

@@ -264,17 +264,20 @@ def _sort_jvp(ts, x, out, nb, axis):
 
 register(Primitive("sort", _sort_rule, lambda x, axis: np.sort(x, axis=axis, kind="stable"),
                    lambda names, node: f"np.sort({names[0]}, axis={node.p['axis']})", jvp=_sort_jvp,
-                   owns=False, elementwise=False, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, scalar=NOT_SCALAR,
+                   xp_emit=lambda em, names, node: f"xp.sort({names[0]}, axis={node.p['axis']}, stable=True)"))
 register(Primitive("argsort", lambda x, axis: (x.shape, np.dtype(np.intp)),
                    lambda x, axis: np.argsort(x, axis=axis, kind="stable"),
                    lambda names, node: f"np.argsort({names[0]}, axis={node.p['axis']}, kind='stable')",
                    nondiff=True,
-                   owns=False, elementwise=False, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, scalar=NOT_SCALAR,
+                   xp_emit=lambda em, names, node: f"xp.argsort({names[0]}, axis={node.p['axis']}, stable=True)"))
 register(Primitive("searchsorted", lambda a, v, side: (v.shape, np.dtype(np.intp)),
                    lambda a, v, side: np.searchsorted(a, v, side=side),
                    lambda names, node: f"np.searchsorted({names[0]}, {names[1]}, side='{node.p['side']}')",
                    nondiff=True,
-                   owns=False, elementwise=False, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, scalar=NOT_SCALAR,
+                   xp_emit=lambda em, names, node: f"xp.searchsorted({names[0]}, {names[1]}, side='{node.p['side']}')"))
 
 
 # -- cumprod ---------------------------------------------------------------------------------
@@ -326,4 +329,5 @@ def _cumprod_jvp(ts, x, out, nb, axis):
 register(Primitive("cumprod", lambda x, axis: (x.shape, np.cumprod(np.ones(1, x.dtype)).dtype),
                    lambda x, axis: np.cumprod(x, axis=axis),
                    lambda names, node: f"np.cumprod({names[0]}, axis={node.p['axis']})", jvp=_cumprod_jvp,
-                   owns=False, elementwise=False, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, scalar=NOT_SCALAR,
+                   xp_emit=lambda em, names, node: f"xp.cumulative_prod({names[0]}, axis={node.p['axis']})"))
