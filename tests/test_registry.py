@@ -9,12 +9,14 @@ guess. The templates are also checked against the NumPy implementation.
 from __future__ import annotations
 
 import math
+import re
 import string
 
 import numpy as np
 import pytest
 
 from npdiff.primitives import NOT_SCALAR, PRIMS, Primitive, short_name
+from npdiff.primitives.registry import NOT_XP
 
 AUGMENTED = {"+=", "-=", "*=", "/=", "**=", "//=", "%="}
 
@@ -38,6 +40,10 @@ def missing_facts(prim: Primitive) -> list[str]:
         bad.append("commutative (only means something with augmented)")
     if not (prim.nondiff or callable(prim.sparsity)):
         bad.append("sparsity (a rule from npdiff.indexsets, or DENSE to opt out)")
+    if not (prim.xp_emit is NOT_XP or isinstance(prim.xp_emit, str) or callable(prim.xp_emit)):
+        bad.append("xp_emit")
+    if isinstance(prim.xp_emit, str) and re.search(r"(?<![\w.])(np|scipy|math)\.", prim.xp_emit):
+        bad.append("xp_emit (an array-API template calls only the namespace xp)")
     return bad
 
 
@@ -51,7 +57,7 @@ def test_every_primitive_decides_its_facts(name):
 
 def test_the_check_catches_an_undecided_primitive():
     bare = Primitive("bare", lambda x: (x.shape, x.dtype), lambda x: x, "{0}")
-    assert {f.split(" ")[0] for f in missing_facts(bare)} == {"elementwise", "owns", "scalar", "sparsity"}
+    assert {f.split(" ")[0] for f in missing_facts(bare)} == {"elementwise", "owns", "scalar", "sparsity", "xp_emit"}
     assert short_name("bare") == "bare"  # the short name defaults to the op name
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .emit import ArrayBackend, function_lines, module_source
 from .emit_scalar import NotScalar, ScalarBackend, eligible, prefer_scalar
+from .emit_xp import XpBackend
 from .graph import Node, toposort
 from .pytree import tree_flatten
 from .writer import ModuleWriter
@@ -27,7 +28,7 @@ def _array_operator(name):
 
 def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree, *,
                   closures: list | None = None, doc: str | None = None, scalar: bool | None = None,
-                  checks: list | None = None):
+                  checks: list | None = None, backend: str = "numpy"):
     """Return (source, writer) of ``def name(args): ...`` returning out_tree (a pytree of nodes).
 
     The ``writer`` (a ModuleWriter) holds the stored constants the source binds
@@ -37,10 +38,16 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
     everything the outer function computed. For tiny arrays (``scalar=None``
     decides by size) the body is unrolled into Python-float arithmetic, with
     the array version as the fallback. ``checks`` are guard nodes: statements emitted as early as
-    possible, never returned.
+    possible, never returned. ``backend="array_api"`` writes the body against the array API
+    standard instead (``emit_xp``: no scalar version, no in-place updates).
     """
     leaves, structure = tree_flatten(out_tree)
     closures = {c[0]: c for c in (closures or [])}
+    if backend == "array_api":
+        writer = ModuleWriter()
+        lines, _ = function_lines(XpBackend(writer), name, arg_names, inputs, leaves, structure, closures, doc,
+                                  checks=checks or ())
+        return module_source(writer, lines), writer
     if scalar is not False:
         all_out = [l for i, l in enumerate(leaves) if i not in closures]
         for _, _, inodes, itree in closures.values():

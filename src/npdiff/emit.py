@@ -100,11 +100,7 @@ class Emitter:
                 continue
             out = forced.get(id(node)) or self.fresh(hints.get(id(node)) or short_name(node.op))
             self.names[id(node)] = out
-            tmpl = prim.emit
-            if callable(tmpl):
-                code = tmpl(argnames, node)
-            else:
-                code = tmpl.format(*argnames, **dict(node.params))
+            code = self.code(prim, argnames, node)
             if isinstance(code, list):
                 base = node.args[0]
                 if (code[0].endswith(".copy()") and id(base) in fresh_ids and users.get(id(base), 0) == 1
@@ -116,6 +112,13 @@ class Emitter:
             else:
                 lines.append(f"{out} = {code}")
         return self.writer.statements(lines)
+
+    def code(self, prim, argnames, node):
+        """Return the expression (or statements using ``{out}``) computing node from its arguments."""
+        tmpl = prim.emit
+        if callable(tmpl):
+            return tmpl(argnames, node)
+        return tmpl.format(*argnames, **dict(node.params))
 
     def _reusable(self, node, fresh_ids, users, argnames):
         """Return (name, statement) updating a dying owned argument in place, or None."""
@@ -201,6 +204,8 @@ def function_lines(be, name, arg_names, inputs, leaves, structure, closures, doc
         p, lines = be.param(n, a)
         params.append(p)
         body += lines
+    if hasattr(be, "prologue"):  # e.g. the array-API backend's namespace lookup
+        body = be.prologue(params) + body
     outer_nodes = [l for i, l in enumerate(leaves) if i not in closures]
     for _, _, inodes, itree in closures.values():
         # what the closure needs that does not depend on its own inputs is computed up front

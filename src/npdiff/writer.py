@@ -157,7 +157,7 @@ class ModuleWriter:
             mods.discard("scipy")
         order = ["os", "math", "numpy"]
         lines = [("import numpy as np" if m == "numpy" else f"import {m}") for m in order if m in mods]
-        return lines + [f"import {m}" for m in sorted(mods) if m.startswith("scipy")]
+        return lines + [f"import {m}" for m in sorted(mods) if m not in order]  # scipy.*, array_api_compat
 
     def text_header(self, npz: str | None = None, limit: int = TEXT_MAX) -> list[str]:
         """Return header lines binding every constant for a module written as text.

@@ -38,10 +38,40 @@ def aval(spec) -> tuple[tuple, np.dtype]:
         return (int(spec),), np.dtype(np.float64)
     if isinstance(spec, Tracer):
         return spec.shape, spec.dtype
+    if not isinstance(spec, np.ndarray) and hasattr(spec, "shape") and hasattr(spec, "dtype"):
+        return array_aval(spec)  # another library's array: never converted (a Dask array stays lazy)
     arr = np.asarray(spec)
     if arr.dtype == object:
         raise TypeError(f"cannot use {type(spec).__name__} as an argument shape or example array")
     return arr.shape, arr.dtype
+
+
+BACKENDS = ("numpy", "array_api", "numba")
+
+
+def check_backend(backend: str) -> str:
+    """Return backend if npdiff can generate code for it; raise naming what is missing otherwise."""
+    if backend == "numpy":
+        return backend
+    if backend == "array_api":
+        from ..emit_xp import require_compat
+        require_compat()
+        return backend
+    if backend == "numba":
+        raise NotImplementedError("backend='numba' is not available in this version of npdiff; "
+                                  "use backend='numpy' (the default) or backend='array_api'")
+    raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+
+
+def array_aval(x) -> tuple[tuple, np.dtype]:
+    """Return (shape, dtype) of an argument of any array library, without converting it to NumPy."""
+    if isinstance(x, (np.ndarray, np.generic, float, int, complex, bool)):
+        return value_aval(x)
+    shape = tuple(int(s) for s in x.shape)
+    try:
+        return shape, np.dtype(x.dtype)
+    except TypeError:
+        return shape, np.dtype(str(x.dtype).rsplit(".", 1)[-1])  # torch.float32, array_api_strict.float64
 
 
 def value_aval(x) -> tuple[tuple, np.dtype]:
@@ -133,12 +163,16 @@ class Operator:
 
 
 def generate(name: str, names: list[str], avals: list, build: Callable, closures_builder=None,
-             doc: str | None = None, values: list | None = None) -> GeneratedFunction:
+             doc: str | None = None, values: list | None = None, backend: str = "numpy") -> GeneratedFunction:
     """Return the GeneratedFunction of build(*input_nodes) -> output pytree of nodes (or Operators).
 
     With ``values`` (one concrete array per argument), Python control flow on
     traced values follows these values and the code checks each decision (guards).
+    ``backend="array_api"`` writes code against the array API standard (no guards: give shapes).
     """
+    if backend != "numpy":
+        check_backend(backend)
+        values = None
     inputs = [make_input(n, s, d) for n, (s, d) in zip(names, avals)]
     with values_known(inputs, values) as vt, tracing():
         out = build(*inputs)
@@ -151,7 +185,8 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
         if any(isinstance(l, Operator) for l in leaves):
             closures = [(i, l.names, l.inputs, l.tree) for i, l in enumerate(leaves) if isinstance(l, Operator)]
             out = tree_unflatten(s, [const(0.0) if isinstance(l, Operator) else l for l in leaves])
-    source, writer = emit_function(name, names, inputs, out, closures=closures, doc=doc, checks=checks)
+    source, writer = emit_function(name, names, inputs, out, closures=closures, doc=doc, checks=checks,
+                                   backend=backend)
     return GeneratedFunction(source, name, writer.consts, [a[0] for a in avals], [a[1] for a in avals], names,
                              writer.modules)
 
@@ -247,7 +282,8 @@ class LazyFunction:
     values, each path taken is traced on first use and cached (``Paths``).
     """
 
-    def __init__(self, build: Callable, func: Callable, prefix: str, doc: str = ""):
+    def __init__(self, build: Callable, func: Callable, prefix: str, doc: str = "", backend: str = "numpy"):
+        self._backend = check_backend(backend)
         self._build = build  # (*nodes) -> pytree of nodes
         self._func = func
         self.__name__ = f"{prefix}_{func_name(func)}"
@@ -258,6 +294,8 @@ class LazyFunction:
         self._lock = threading.Lock()
 
     def __call__(self, *args):
+        if self._backend != "numpy" and not any(is_traced(a) for a in args):
+            return self._call_foreign(args)
         key = []
         for a in args:  # the hot path: arrays already specialised (one loop, one dictionary lookup)
             if a.__class__ is not np.ndarray:
@@ -278,6 +316,14 @@ class LazyFunction:
                                       for n in leaves])
         return self._call_paths(tuple(value_aval(a) for a in args), args)
 
+    def _call_foreign(self, args):
+        """Return the result of the code generated for another backend (shapes only, no guards)."""
+        key = tuple(array_aval(a) for a in args)
+        gf = self._cache.get(key)
+        if gf is None:
+            gf = self.specialize(*[ShapeDtype(s, d) for s, d in key])
+        return gf._fn(*args)
+
     def _call_paths(self, key, args, skip=None):
         gf, out = self._paths_of(key).call(args, skip)
         self._cache[key] = gf
@@ -296,7 +342,8 @@ class LazyFunction:
     def _generate(self, avals, values=None) -> GeneratedFunction:
         names = arg_names(self._func, len(avals))
         return generate(self.__name__, names, list(avals), self._build,
-                        doc=self.__doc__.splitlines()[0] if self.__doc__ else None, values=values)
+                        doc=self.__doc__.splitlines()[0] if self.__doc__ else None, values=values,
+                        backend=self._backend)
 
     def specialize(self, *arg_shapes) -> GeneratedFunction:
         """Return the GeneratedFunction for these argument shapes (or ShapeDtypes), or example arrays.

@@ -10,7 +10,8 @@ from ..generated import GeneratedFunction
 from .bundles import Bundle
 from .core import aval, arg_names, func_name, generate
 
-OPTIONS = {"name": "name of the generated function (default: '<op>_<function name>')"}
+OPTIONS = {"name": "name of the generated function (default: '<op>_<function name>')",
+           "backend": "'numpy' (default) or 'array_api' (code for any array API library)"}
 
 
 def _avals(func, arg_shapes):
@@ -38,7 +39,8 @@ def _make(op: str, parts: Callable, func, arg_shapes, wrt, kwargs, doc) -> Gener
         raise ValueError(f"wrt={wrt} but the function takes {len(avals)} arguments")
     name = kwargs.get("name") or f"{op}_{func_name(func)}"
     return generate(name, _names(func, len(avals)), avals,
-                    lambda *inputs: parts(Bundle(func, list(inputs), wrt)), doc=doc)
+                    lambda *inputs: parts(Bundle(func, list(inputs), wrt)), doc=doc,
+                    backend=kwargs.get("backend", "numpy"))
 
 
 def gradient(func, *arg_shapes, wrt: int = 0, return_aux: bool = False, **kwargs) -> GeneratedFunction:

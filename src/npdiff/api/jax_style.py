@@ -12,8 +12,8 @@ from ..primitives import apply  # "to_csr" (sparse=True output) is primitives/sp
 from ..pytree import tree_flatten, tree_unflatten
 from ..transforms import jvp_nodes, vjp_nodes
 from ..trace import Tracer, is_traced, node_of
-from .core import (LazyFunction, Operator, Paths, aval, arg_names, call_on_nodes, check_float, func_name, generate,
-                   has_values, transform_on_nodes, value_aval, zero_if_none)
+from .core import (LazyFunction, Operator, Paths, array_aval, aval, arg_names, call_on_nodes, check_backend, check_float,
+                   func_name, generate, has_values, transform_on_nodes, value_aval, zero_if_none)
 
 
 def _argnums(argnums, n):
@@ -44,18 +44,18 @@ def _one(dtype) -> Node:
 
 # -- numpify --------------------------------------------------------------------------
 
-def numpify(func: Callable, *arg_shapes) -> GeneratedFunction:
+def numpify(func: Callable, *arg_shapes, backend: str = "numpy") -> GeneratedFunction:
     """Return a GeneratedFunction of func itself for these argument shapes (or example arrays).
 
     Given example arrays, Python control flow on their values is allowed: the
     code computes the path they take and raises ``npdiff.PathChangedError`` on
-    arguments that take another.
+    arguments that take another. ``backend="array_api"`` writes the code against the array API standard.
     """
     avals = [aval(s) for s in arg_shapes]
     names = arg_names(func, len(avals))
     values = list(arg_shapes) if has_values(arg_shapes) else None  # example arrays: branches become guards
     return generate(func_name(func), names, avals, lambda *nodes: call_on_nodes(func, list(nodes)),
-                    values=values)
+                    values=values, backend=backend)
 
 
 numpify_func = numpify
@@ -81,25 +81,25 @@ def _value_and_grad_nodes(func, argnums, has_aux, op):
 
 
 def value_and_grad(func: Callable, argnums=0, has_aux: bool = False, create_graph: bool = True,
-                   realize: bool = True) -> LazyFunction:
+                   realize: bool = True, backend: str = "numpy") -> LazyFunction:
     """Return a function computing (value, grad) of scalar func (((value, aux), grad) with has_aux)."""
     inner = _value_and_grad_nodes(func, argnums, has_aux, "value_and_grad")
 
     def build(*nodes):
         value, aux, g = inner(*nodes)
         return ((value, aux), g) if has_aux else (value, g)
-    return LazyFunction(build, func, "value_and_grad", "Return the value and gradient of the function.")
+    return LazyFunction(build, func, "value_and_grad", "Return the value and gradient of the function.", backend)
 
 
 def grad(func: Callable, argnums=0, has_aux: bool = False, create_graph: bool = True,
-         realize: bool = True) -> LazyFunction:
+         realize: bool = True, backend: str = "numpy") -> LazyFunction:
     """Return a function computing the gradient of scalar func ((grad, aux) with has_aux)."""
     inner = _value_and_grad_nodes(func, argnums, has_aux, "grad")
 
     def build(*nodes):
         value, aux, g = inner(*nodes)
         return (g, aux) if has_aux else g
-    return LazyFunction(build, func, "grad", "Return the gradient of the function.")
+    return LazyFunction(build, func, "grad", "Return the gradient of the function.", backend)
 
 
 # -- Jacobians -------------------------------------------------------------------------------
@@ -230,7 +230,8 @@ def _assemble(C, first, second, pat, o, w, sparse):
 
 
 def _jac_op(mode, prefix, symmetric=False):
-    def op(func: Callable, argnums=None, has_aux: bool = False, sparse: bool = False) -> LazyFunction:
+    def op(func: Callable, argnums=None, has_aux: bool = False, sparse: bool = False,
+           backend: str = "numpy") -> LazyFunction:
         def build(*nodes):
             if argnums is None:
                 nums, multi = tuple(range(len(nodes))), len(nodes) > 1
@@ -243,7 +244,7 @@ def _jac_op(mode, prefix, symmetric=False):
                 jac = tree_unflatten(s, [tuple(b) if multi else b[0] for b in blocks])
                 return (jac, aux) if has_aux else jac
             return transform_on_nodes(func, list(nodes), transform)
-        return LazyFunction(build, func, prefix, "Return the Jacobian of the function.")
+        return LazyFunction(build, func, prefix, "Return the Jacobian of the function.", backend)
     op.__name__ = prefix
     op.__doc__ = f"Return a function computing the Jacobian of func ({mode} mode), shape out.shape + in.shape."
     return op
@@ -255,7 +256,7 @@ jacobian = _jac_op("auto", "jacobian")
 _hess_jac = _jac_op("fwd", "jacfwd", symmetric=True)  # Jacobian of a gradient: star colouring
 
 
-def hessian(func: Callable, argnums=0, sparse: bool = False) -> LazyFunction:
+def hessian(func: Callable, argnums=0, sparse: bool = False, backend: str = "numpy") -> LazyFunction:
     """Return a function computing the Hessian of scalar func, shape in.shape + in.shape."""
     gs, gj = grad(func, argnums), jacrev(func, argnums)
 
@@ -264,7 +265,7 @@ def hessian(func: Callable, argnums=0, sparse: bool = False) -> LazyFunction:
         scalar = isinstance(out, Node) and out.shape == ()
         return (gs if scalar else gj)._build(*nodes)
     g = LazyFunction(build, func, "grad", "Return the gradient of the function.")
-    h = _hess_jac(g, argnums, sparse=sparse)
+    h = _hess_jac(g, argnums, sparse=sparse, backend=backend)
     h.__name__ = f"hessian_{func_name(func)}"
     h.__wrapped__ = func
     h._func = func
@@ -272,7 +273,7 @@ def hessian(func: Callable, argnums=0, sparse: bool = False) -> LazyFunction:
     return h
 
 
-def hvp(func: Callable, argnums=0) -> LazyFunction:
+def hvp(func: Callable, argnums=0, backend: str = "numpy") -> LazyFunction:
     """Return a function hvp(*args, v) computing the Hessian of scalar func times v."""
     g = grad(func, argnums)
 
@@ -287,7 +288,7 @@ def hvp(func: Callable, argnums=0) -> LazyFunction:
             return tuple(res) if multi else res[0]
         return transform_on_nodes(g, args, transform)
 
-    lf = LazyFunction(build, func, "hvp", "Return the Hessian-vector product.")
+    lf = LazyFunction(build, func, "hvp", "Return the Hessian-vector product.", backend)
     return lf
 
 
@@ -351,22 +352,31 @@ def _eager_parts(kind, func, avals, has_aux):
     return _linearize_build(func), names, avals
 
 
-def eager_function(kind: str, func: Callable, avals, has_aux: bool = False) -> GeneratedFunction:
+def eager_function(kind: str, func: Callable, avals, has_aux: bool = False,
+                   backend: str = "numpy") -> GeneratedFunction:
     """Return the GeneratedFunction behind jvp / vjp / linearize for these argument shapes (no values).
 
     jvp's function takes (*primals, *tangents); vjp's and linearize's take the
     primals and return the pullback / linear map as a nested function.
     """
     build, names, avals = _eager_parts(kind, func, [tuple(a) for a in avals], has_aux)
-    return generate(f"{kind}_{func_name(func)}", names, avals, build)
+    return generate(f"{kind}_{func_name(func)}", names, avals, build, backend=backend)
 
 
-def _eager_call(kind: str, func: Callable, args, nprimals: int, has_aux: bool = False):
+def _eager_call(kind: str, func: Callable, args, nprimals: int, has_aux: bool = False, backend: str = "numpy"):
     """Return the result of the (cached) generated jvp / vjp / linearize code on these arguments.
 
     Cached per function, kind and shapes; a function that branches on values gets
     one GeneratedFunction per path taken (traced with the actual arguments).
     """
+    if backend != "numpy":
+        check_backend(backend)
+        avals = tuple(array_aval(a) for a in args[:nprimals])
+        key = (kind, id(func), avals, has_aux, backend)
+        hit = _EAGER_CACHE.get(key)
+        if hit is None or hit[0] is not func:
+            hit = _EAGER_CACHE[key] = (func, eager_function(kind, func, avals, has_aux, backend))
+        return hit[1]._fn(*args)
     avals = tuple(value_aval(a) for a in args[:nprimals])
     key = (kind, id(func), avals, has_aux)
     hit = _EAGER_CACHE.get(key)
@@ -380,7 +390,7 @@ def _eager_call(kind: str, func: Callable, args, nprimals: int, has_aux: bool = 
     return hit[1].call(args)[1]
 
 
-def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False):
+def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False, backend: str = "numpy"):
     """Return (out, tangent_out) (with has_aux: (out, tangent_out, aux)) of func at primals."""
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
@@ -390,10 +400,10 @@ def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = F
         out = _jvp_build(func, len(primals), has_aux)(*[node_of(a) for a in args])
         leaves, s = tree_flatten(out)
         return tree_unflatten(s, [Tracer(n) for n in leaves])
-    return _eager_call("jvp", func, args, len(primals), has_aux)
+    return _eager_call("jvp", func, args, len(primals), has_aux, backend)
 
 
-def vjp(func: Callable, *primals, has_aux: bool = False):
+def vjp(func: Callable, *primals, has_aux: bool = False, backend: str = "numpy"):
     """Return (out, pullback) (with has_aux: (out, pullback, aux)); pullback(ct) gives a tuple."""
     if any(is_traced(a) for a in primals):
         nodes = [node_of(a) for a in primals]
@@ -415,7 +425,7 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
             return wrapped, pullback, tree_unflatten(as_, [Tracer(n) for n in substitute(al, mapping)])
         return wrapped, pullback
 
-    res = _eager_call("vjp", func, primals, len(primals), has_aux)
+    res = _eager_call("vjp", func, primals, len(primals), has_aux, backend)
     op = res[1]
 
     def pullback(ct):
@@ -423,9 +433,9 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
     return (res[0], pullback, res[2]) if has_aux else (res[0], pullback)
 
 
-def linearize(func: Callable, *primals):
+def linearize(func: Callable, *primals, backend: str = "numpy"):
     """Return (out, f_jvp) where f_jvp(*tangents) is the linear map of func at primals."""
-    return tuple(_eager_call("linearize", func, primals, len(primals)))
+    return tuple(_eager_call("linearize", func, primals, len(primals), backend=backend))
 
 
 def sparsity(func: Callable, *arg_shapes, argnums=0):

@@ -13,8 +13,8 @@ from .core import LazyFunction
 
 
 def _bundle(name: str, parts: Callable, doc: str):
-    def op(func: Callable) -> LazyFunction:
-        return LazyFunction(lambda x: parts(Bundle(func, [x], 0)), func, name, doc)
+    def op(func: Callable, backend: str = "numpy") -> LazyFunction:
+        return LazyFunction(lambda x: parts(Bundle(func, [x], 0)), func, name, doc, backend)
     op.__name__ = name
     op.__doc__ = doc
     return op

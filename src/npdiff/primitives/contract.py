@@ -12,6 +12,7 @@ import numpy as np
 from ..graph import const
 from .helpers import add_any
 from .registry import Primitive, apply, register
+from . import xp
 from ..indexsets import EINSUM
 
 LETTERS = string.ascii_lowercase + string.ascii_uppercase
@@ -130,8 +131,7 @@ def _scalar_cost(node):
 register(Primitive("einsum", _rule, _impl, lambda names, node: emit_einsum(names, node),
                    jvp=_jvp, transpose=_transpose, linear=True, simplify=_simplify, short="dot",
                    owns=lambda node: len(node.args) > 1,  # one operand may come back as a view
-                   elementwise=False, sparsity=EINSUM, scalar=lambda em, node: em.einsum(node),
-                   scalar_cost=_scalar_cost))
+                   elementwise=False, sparsity=EINSUM, scalar=lambda em, node: em.einsum(node), scalar_cost=_scalar_cost, xp_emit=xp.einsum))
 
 
 def emit_einsum(names, node):

@@ -16,6 +16,7 @@ from .. import ops
 from ..graph import const
 from .helpers import dtype_name, align, expand_to, is_one_const, is_zero_const, sum_to
 from .registry import NOT_SCALAR, Primitive, apply, register
+from . import xp
 from ..indexsets import ELEMENTWISE, elementwise_of
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
@@ -59,7 +60,7 @@ def ew_jvp(tangents, *args, out, nb, prim, **params):
 
 def defew(name, impl, partials=None, emit=None, *, domain=(-2.0, 2.0), nondiff=False, scalar=None,
           short=None, augmented=None, commutative=False, linear=False, transpose=None, simplify=None,
-          jvp=None):
+          jvp=None, xp_emit=None):
     """Register an elementwise primitive and return it.
 
     ``emit`` defaults to ``np.<impl name>(...)``; ``scalar`` (the template for
@@ -77,7 +78,8 @@ def defew(name, impl, partials=None, emit=None, *, domain=(-2.0, 2.0), nondiff=F
                      transpose=transpose, simplify=_ew_simplify(name, simplify),
                      partials=tuple(partials or ()), domain=domain,
                      short=short, augmented=augmented, commutative=commutative,
-                     owns=not nondiff, elementwise=True, sparsity=ELEMENTWISE, scalar=scalar)
+                     owns=not nondiff, elementwise=True, sparsity=ELEMENTWISE, scalar=scalar,
+                     xp_emit=xp.from_numpy(emit) if xp_emit is None else xp_emit)
     if not nondiff:
         if jvp is not None:
             prim.jvp = jvp
@@ -281,7 +283,7 @@ defew("cbrt", np.cbrt, [lambda a, o: ops.div(1.0, ops.mul(ops.square(o), 3.0))],
 defew("reciprocal", np.reciprocal, [lambda a, o: ops.neg(ops.square(o))], "1.0 / {0}", domain=(0.5, 2.0),
       short="inv")
 defew("exp", np.exp, [lambda a, o: o], scalar="math.exp({0})")
-defew("exp2", np.exp2, [lambda a, o: ops.mul(o, LN2)], scalar="2.0 ** {0}")
+defew("exp2", np.exp2, [lambda a, o: ops.mul(o, LN2)], scalar="2.0 ** {0}", xp_emit="2.0 ** {0}")
 defew("expm1", np.expm1, [lambda a, o: ops.add(o, 1.0)], scalar="math.expm1({0})")
 defew("log", np.log, [lambda a, o: ops.reciprocal(a)], domain=(0.5, 2.0), scalar="math.log({0})")
 defew("log2", np.log2, [lambda a, o: ops.reciprocal(ops.mul(a, LN2))], domain=(0.5, 2.0),
@@ -407,7 +409,7 @@ def _round(x, decimals=0):
     return np.round(x, decimals)
 
 
-defew("round", _round, nondiff=True, emit="np.round({0}, {decimals})")
+defew("round", _round, nondiff=True, emit="np.round({0}, {decimals})", xp_emit=xp.round_)
 
 
 def stop_gradient(x):
@@ -456,7 +458,7 @@ _sel = register(Primitive(
     "where", lambda c, a, b: (np.broadcast_shapes(c.shape, a.shape, b.shape),
                               ew_shape_rule(lambda x, y: np.add(x, y))(a, b)[1]),
     _where_impl, "np.where({0}, {1}, {2})", jvp=_jvp_select, transpose=_t_select, linear=True,
-    simplify=_s_select, short="sel", owns=True, elementwise=True, sparsity=elementwise_of(1, 2),
+    simplify=_s_select, short="sel", owns=True, elementwise=True, sparsity=elementwise_of(1, 2), xp_emit="xp.where({0}, {1}, {2})",
     scalar=lambda em, node: em.map(node, lambda c, a, b: f"{em.paren(a)} if {c} else {em.paren(b)}")))
 
 
@@ -495,4 +497,4 @@ register(Primitive("convert", _convert_rule, lambda x, dtype: np.asarray(x).asty
                    lambda names, node: f"{names[0]}.astype(np.{dtype_name(node.dtype)})",
                    jvp=_jvp_convert, linear=True, simplify=_s_convert,
                    transpose=lambda ct, x, lin, nb, dtype: [_t_convert(ct, x)],
-                   short="cv", owns=True, elementwise=True, sparsity=ELEMENTWISE, scalar=_scalar_convert))
+                   short="cv", owns=True, elementwise=True, sparsity=ELEMENTWISE, scalar=_scalar_convert, xp_emit=xp.convert))

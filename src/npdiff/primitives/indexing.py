@@ -14,6 +14,7 @@ import numpy as np
 from .. import ops
 from .helpers import dtype_kw, align, sum_to, zeros
 from .registry import Primitive, apply, register
+from . import xp
 from ..indexsets import INDEX_ADD, SCATTER_ADD, index_map
 
 
@@ -230,7 +231,7 @@ def _t_gather(ct, x, *arrays, lin, nb, index):
 
 register(Primitive("gather", _gather_rule, _gather_impl, _emit_gather, jvp=_jvp_gather,
                    transpose=_t_gather, linear=True, simplify=_s_gather,
-                   short="sl", owns=False, elementwise=False, sparsity=index_map(1), scalar=lambda em, node: em.gather(node)))
+                   short="sl", owns=False, elementwise=False, sparsity=index_map(1), scalar=lambda em, node: em.gather(node), xp_emit=xp.gather))
 
 
 # -- scatter_add -------------------------------------------------------------------
@@ -267,7 +268,7 @@ def _t_scatter(ct, v, *arrays, lin, nb, index, shape):
 
 register(Primitive("scatter_add", lambda v, *arrays, index, shape: (shape, v.dtype), _scatter_impl,
                    _emit_scatter, jvp=_jvp_scatter, transpose=_t_scatter, linear=True, fold=False,
-                   short="sc", owns=True, elementwise=False, sparsity=SCATTER_ADD,
+                   short="sc", owns=True, elementwise=False, sparsity=SCATTER_ADD, xp_emit=xp.scatter_add,
                    scalar=lambda em, node: em.add_at(node, None, node.args[0], 1)))
 
 
@@ -333,7 +334,7 @@ def _t_set(ct, y, v, *arrays, lin, nb, index):
 
 
 register(Primitive("set_index", _set_rule, _set_impl, _emit_set, jvp=_jvp_set, transpose=_t_set,
-                   linear=True, short="upd", owns=True, elementwise=False, sparsity=index_map(2),
+                   linear=True, short="upd", owns=True, elementwise=False, sparsity=index_map(2), xp_emit=xp.set_index,
                    scalar=lambda em, node: em.set_index(node)))
 
 
@@ -367,5 +368,5 @@ def _t_index_add(ct, y, v, *arrays, lin, nb, index):
 
 
 register(Primitive("index_add", _set_rule, _index_add_impl, _emit_index_add, jvp=_jvp_index_add,
-                   transpose=_t_index_add, linear=True, short="acc", owns=True, elementwise=False, sparsity=INDEX_ADD,
+                   transpose=_t_index_add, linear=True, short="acc", owns=True, elementwise=False, sparsity=INDEX_ADD, xp_emit=xp.index_add,
                    scalar=lambda em, node: em.add_at(node, node.args[0], node.args[1], 2)))

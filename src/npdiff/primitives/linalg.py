@@ -34,8 +34,9 @@ from ..errors import UnsupportedOperationError
 from ..graph import const
 from .contract import LETTERS
 from .helpers import dtype_kw, align, expand_to, sum_to, zeros
-from .registry import NOT_SCALAR, Primitive, apply, register
+from . import xp
 from ..indexsets import DENSE
+from .registry import NOT_SCALAR, NOT_XP, Primitive, apply, register
 
 
 @lru_cache(maxsize=None)
@@ -196,7 +197,7 @@ def _solve_transpose(ct, a, b, lin, nb):
 
 register(Primitive("solve", _solve_rule, lambda a, b: np.linalg.solve(a, b), "np.linalg.solve({0}, {1})",
                    jvp=_solve_jvp, transpose=_solve_transpose, linear=True,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.solve({0}, {1})"))
 
 
 # -- inv, det, log|det| and sign(det) ----------------------------------------------------
@@ -217,19 +218,19 @@ def _det_rule(what):
 
 register(Primitive("inv", _same_shape_rule("inv"), np.linalg.inv, "np.linalg.inv({0})",
                    jvp=lambda ts, a, out, nb: ops.neg(mm(mm(out, ts[0]), out)),
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.inv({0})"))
 
 # d det = det * trace(A^-1 dA); d log|det| = trace(A^-1 dA)
 register(Primitive("det", _det_rule("det"), np.linalg.det, "np.linalg.det({0})",
                    jvp=lambda ts, a, out, nb: ops.mul(trace_mm(apply("inv", a), ts[0], nb), out),
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.det({0})"))
 register(Primitive("logabsdet", _det_rule("slogdet"), lambda a: np.linalg.slogdet(a)[1],
                    "np.linalg.slogdet({0})[1]",
                    jvp=lambda ts, a, out, nb: trace_mm(apply("inv", a), ts[0], nb),
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.slogdet({0})[1]"))
 register(Primitive("slogdet_sign", _det_rule("slogdet"), lambda a: np.linalg.slogdet(a)[0],
                    "np.linalg.slogdet({0})[0]", nondiff=True,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, scalar=NOT_SCALAR, xp_emit="xp.linalg.slogdet({0})[0]"))
 
 
 # -- triangular_solve(A, B): op(A)^-1 B with A triangular, linear in B ----------------------
@@ -285,7 +286,7 @@ def _trsolve_rule(a, b, lower, trans, unit):
 
 register(Primitive("triangular_solve", _trsolve_rule, _trsolve_impl, _trsolve_emit, jvp=_trsolve_jvp,
                    transpose=_trsolve_transpose, linear=True,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.triangular_solve))
 
 
 # -- cholesky: lower factor L of A = L L^T, reading the lower triangle of A -----------------
@@ -304,7 +305,7 @@ def _chol_jvp(ts, a, out, nb):
 
 register(Primitive("cholesky", _same_shape_rule("cholesky"), np.linalg.cholesky, "np.linalg.cholesky({0})",
                    jvp=_chol_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.cholesky))
 
 
 # -- eigh: packed [w; V] of a symmetric matrix (one triangle read), and eigvalsh ------------
@@ -345,7 +346,7 @@ def _eigh_jvp(ts, a, out, nb, lower):
 
 
 register(Primitive("eigh", _eigh_rule, _eigh_impl, _eigh_emit, jvp=_eigh_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.eigh))
 
 
 def _eigvalsh_rule(a, lower):
@@ -364,7 +365,7 @@ def _eigvalsh_emit(names, node):
 
 register(Primitive("eigvalsh", _eigvalsh_rule, lambda a, lower: np.linalg.eigvalsh(a, UPLO="L" if lower else "U"),
                    _eigvalsh_emit, jvp=_eigvalsh_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.eigvalsh))
 
 
 # -- svd: packed [U; s; V] (reduced), and svdvals ------------------------------------------
@@ -416,7 +417,7 @@ def _svd_jvp(ts, a, out, nb):
 
 
 register(Primitive("svd", _svd_rule, _svd_impl, _svd_emit, jvp=_svd_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.svd))
 
 
 def _svdvals_rule(a):
@@ -432,7 +433,7 @@ def _svdvals_jvp(ts, a, out, nb):
 
 register(Primitive("svdvals", _svdvals_rule, lambda a: np.linalg.svd(a, compute_uv=False),
                    "np.linalg.svd({0}, compute_uv=False)", jvp=_svdvals_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.svdvals({0})"))
 
 
 # -- qr: packed [Q; R] (reduced, m >= n) ----------------------------------------------------
@@ -475,7 +476,7 @@ def _qr_jvp(ts, a, out, nb):
 
 
 register(Primitive("qr", _qr_rule, _qr_impl, _qr_emit, jvp=_qr_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.qr))
 
 
 # -- pinv (Moore-Penrose pseudo-inverse; derivative for constant rank) -------------------------
@@ -513,7 +514,7 @@ def _pinv_jvp(ts, a, out, nb, rcond, rtol):
 
 
 register(Primitive("pinv", _pinv_rule, _pinv_impl, _pinv_emit, jvp=_pinv_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.pinv))
 
 
 # -- expm and its Frechet derivative (linear in E) --------------------------------------------
@@ -587,10 +588,10 @@ def _frechet_rule(a, e):
 
 register(Primitive("expm", _same_shape_rule("expm"), _expm_impl, "scipy.linalg.expm({0})",
                    jvp=lambda ts, a, out, nb: apply("expm_frechet", a, ts[0]),
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
 register(Primitive("expm_frechet", _frechet_rule, _frechet_impl, _frechet_emit, jvp=_frechet_jvp,
                    transpose=_frechet_transpose, linear=True,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
 
 
 # -- LU: packed [lu; piv] (scipy.linalg.lu_factor) and lu_solve (linear in B) --------------------
@@ -630,7 +631,7 @@ def _lu_jvp(ts, a, out, nb):
 
 
 register(Primitive("lu_factor", _lu_rule, _lu_impl, _lu_emit, jvp=_lu_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
 
 
 def _lu_solve_rule(lu, piv, b, trans):
@@ -674,4 +675,4 @@ register(Primitive("lu_solve", _lu_solve_rule, _lu_solve_impl,
                    lambda names, node: f"scipy.linalg.lu_solve(({names[0]}, {names[1]}), {names[2]}"
                                        + (", trans=1)" if node.p["trans"] else ")"),
                    jvp=_lu_solve_jvp, transpose=_lu_solve_transpose, linear=True,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import NOT_SCALAR, Primitive, register
+from .registry import NOT_SCALAR, NOT_XP, Primitive, register
 
 
 def _kw_source(kw) -> str:
@@ -44,7 +44,7 @@ def _impl_draw(*args, method, size, kw, legacy, uid, dtype):
 register(Primitive(
     "draw", lambda *args, method, size, kw, legacy, uid, dtype: (tuple(size), dtype),
     _impl_draw, _emit_draw, nondiff=True, fold=False,
-    elementwise=False, owns=True, scalar=NOT_SCALAR))
+    elementwise=False, owns=True, scalar=NOT_SCALAR, xp_emit=NOT_XP))
 
 
 def _impl_rng_new(*, seed, uid):
@@ -56,4 +56,4 @@ def _impl_rng_new(*, seed, uid):
 register(Primitive(
     "rng_new", lambda *, seed, uid: ((), np.dtype(object)), _impl_rng_new,
     lambda names, node: f"np.random.default_rng({node.p['seed']!r})", nondiff=True, fold=False,
-    short="rng", elementwise=False, owns=False, scalar=NOT_SCALAR))
+    short="rng", elementwise=False, owns=False, scalar=NOT_SCALAR, xp_emit=NOT_XP))

@@ -31,6 +31,16 @@ class _NotScalar:
 NOT_SCALAR = _NotScalar()  # Primitive.scalar value: this primitive is never unrolled to Python floats
 
 
+class _NotXp:
+    """The type of ``NOT_XP``."""
+
+    def __repr__(self) -> str:
+        return "NOT_XP"
+
+
+NOT_XP = _NotXp()  # Primitive.xp_emit value: the array API standard has no equivalent (backend="array_api" refuses)
+
+
 @dataclass
 class Primitive:
     """Everything npdiff knows about one array operation."""
@@ -64,6 +74,9 @@ class Primitive:
     sparsity: Callable | None = None  # (node, patterns of the args) -> Pattern: which input elements
     #   each output element may depend on (indexsets.py: ELEMENTWISE, index_map, REDUCE, DENSE...);
     #   must be decided for every primitive that has a derivative
+    xp_emit: Any = None  # backend="array_api" (emit_xp.py): a format string over argument names (and
+    #   params by name) calling only the standard namespace ``xp``, or callable(em, names, node) -> str |
+    #   list[str] (statements using {out}; em: emit_xp.XpEmitter), or NOT_XP; never an in-place update
 
 
 def short_name(op: str) -> str:

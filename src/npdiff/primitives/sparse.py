@@ -5,8 +5,8 @@ An output format only: it has no derivative and is never unrolled.
 from __future__ import annotations
 
 from ..errors import UnsupportedOperationError
-from .registry import NOT_SCALAR, Primitive, register
 from ..indexsets import DENSE
+from .registry import NOT_SCALAR, NOT_XP, Primitive, register
 
 
 def _csr_impl(vals, indices, indptr, shape):
@@ -22,4 +22,5 @@ def _no_derivative_of_csr(*args, **kwargs):
 register(Primitive("to_csr", lambda vals, indices, indptr, shape: (tuple(shape), vals.dtype), _csr_impl,
                    lambda names, node: (f"scipy.sparse.csr_array(({names[0]}, {names[1]}, {names[2]}), "
                                         f"shape={node.p['shape']})"),
-                   jvp=_no_derivative_of_csr, fold=False, owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   jvp=_no_derivative_of_csr, fold=False, owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR,
+                   xp_emit=NOT_XP))

@@ -149,7 +149,8 @@ if sc is not None:
           _sp("ndtri"), domain=(0.05, 0.95))
 
     # -- logistic ----------------------------------------------------------------------------
-    defew("expit", sc.expit, [lambda a, o: ops.mul(o, ops.sub(1.0, o))], _sp("expit"), domain=(-3.0, 3.0))
+    defew("expit", sc.expit, [lambda a, o: ops.mul(o, ops.sub(1.0, o))], _sp("expit"), domain=(-3.0, 3.0),
+          xp_emit="1.0 / (1.0 + xp.exp(-{0}))")  # the logaddexp derivative uses it
     defew("logit", sc.logit, [lambda a, o: ops.reciprocal(ops.mul(a, ops.sub(1.0, a)))], _sp("logit"),
           domain=(0.1, 0.9))
     if hasattr(sc, "log_expit"):
@@ -265,17 +266,20 @@ def _sort_jvp(ts, x, out, nb, axis):
 
 register(Primitive("sort", _sort_rule, lambda x, axis: np.sort(x, axis=axis, kind="stable"),
                    lambda names, node: f"np.sort({names[0]}, axis={node.p['axis']})", jvp=_sort_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR,
+                   xp_emit=lambda em, names, node: f"xp.sort({names[0]}, axis={node.p['axis']}, stable=True)"))
 register(Primitive("argsort", lambda x, axis: (x.shape, np.dtype(np.intp)),
                    lambda x, axis: np.argsort(x, axis=axis, kind="stable"),
                    lambda names, node: f"np.argsort({names[0]}, axis={node.p['axis']}, kind='stable')",
                    nondiff=True,
-                   owns=False, elementwise=False, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, scalar=NOT_SCALAR,
+                   xp_emit=lambda em, names, node: f"xp.argsort({names[0]}, axis={node.p['axis']}, stable=True)"))
 register(Primitive("searchsorted", lambda a, v, side: (v.shape, np.dtype(np.intp)),
                    lambda a, v, side: np.searchsorted(a, v, side=side),
                    lambda names, node: f"np.searchsorted({names[0]}, {names[1]}, side='{node.p['side']}')",
                    nondiff=True,
-                   owns=False, elementwise=False, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, scalar=NOT_SCALAR,
+                   xp_emit=lambda em, names, node: f"xp.searchsorted({names[0]}, {names[1]}, side='{node.p['side']}')"))
 
 
 # -- cumprod ---------------------------------------------------------------------------------
@@ -327,4 +331,5 @@ def _cumprod_jvp(ts, x, out, nb, axis):
 register(Primitive("cumprod", lambda x, axis: (x.shape, np.cumprod(np.ones(1, x.dtype)).dtype),
                    lambda x, axis: np.cumprod(x, axis=axis),
                    lambda names, node: f"np.cumprod({names[0]}, axis={node.p['axis']})", jvp=_cumprod_jvp,
-                   owns=False, elementwise=False, sparsity=PREFIX, scalar=NOT_SCALAR))
+                   owns=False, elementwise=False, sparsity=PREFIX, scalar=NOT_SCALAR,
+                   xp_emit=lambda em, names, node: f"xp.cumulative_prod({names[0]}, axis={node.p['axis']})"))

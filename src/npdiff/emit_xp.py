@@ -1,0 +1,159 @@
+"""Emit for ``backend="array_api"``: code written against the array API standard.
+
+The generated function looks up its arguments' namespace once
+(``xp = array_api_compat.array_namespace(...)``) and then calls only standard
+functions on ``xp``, so one function runs on NumPy, Dask, CuPy, PyTorch and
+``array_api_strict`` arrays. It reuses ``emit.Emitter`` with three changes:
+each primitive is printed with its record's ``xp_emit`` template (``NOT_XP``
+refuses), nothing is ever updated in place (foreign arrays may be immutable),
+and constants are module-level NumPy arrays converted once per call with
+``xp.asarray(c, device=_dev)`` into the arguments' namespace and device.
+"""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+
+from .emit import Emitter
+from .errors import UnsupportedOperationError
+from .graph import Node
+from .primitives.registry import NOT_XP
+from .writer import ModuleWriter, literal
+
+EXTRA = "array-api"  # the optional dependency group that installs array-api-compat
+
+
+def require_compat() -> None:
+    """Raise ImportError naming the extra to install if array_api_compat is missing."""
+    if importlib.util.find_spec("array_api_compat") is None:
+        raise ImportError("backend='array_api' needs the package array-api-compat: "
+                          f"pip install 'npdiff[{EXTRA}]' (or pip install array-api-compat)")
+
+
+def xp_dtype(dtype) -> str:
+    """Return the source naming this dtype in the namespace ``xp`` (``xp.float64``)."""
+    dt = np.dtype(dtype)
+    if dt.kind == "b":
+        return "xp.bool"
+    if dt.kind not in "iufc":
+        raise UnsupportedOperationError(f"backend='array_api' has no dtype {dt}")
+    return f"xp.{dt.name}"
+
+
+class XpEmitter(Emitter):
+    """Turns graph nodes into array-API source (see the module docstring)."""
+
+    def __init__(self, writer: ModuleWriter | None = None):
+        super().__init__(writer)
+        self.used |= {"xp", "_dev", "array_api_compat"}
+        self.outer: dict[int, str] = {}  # constants converted in the outer function, by node id
+        self.local: dict[int, str] = {}  # ... in the nested function being emitted
+        self.pending: list[str] = []  # conversions to print before the current statements
+        self.depth = 0  # 0 while emitting the outer function, 1 inside a nested one
+        self._globals: dict[str, str] = {}  # local name of a converted constant -> its module-level name
+
+    # -- what templates may call ---------------------------------------------------------------
+    def refuse(self, what: str):
+        """Raise UnsupportedOperationError: the array API standard cannot express ``what``."""
+        raise UnsupportedOperationError(f"{what} has no array API standard equivalent, so backend='array_api' "
+                                        "cannot generate it; use backend='numpy'")
+
+    def dtype(self, dtype) -> str:
+        """Return ``xp.<dtype>``."""
+        return xp_dtype(dtype)
+
+    def const(self, value, key: int | None = None) -> str:
+        """Return the local name of NumPy array ``value`` converted to the arguments' namespace."""
+        cache = self.local if self.depth else self.outer
+        if key is not None:
+            for c in (self.local, self.outer) if self.depth else (self.outer,):
+                if key in c:
+                    return c[key]
+        arr = np.asarray(value)
+        if arr.dtype == object:
+            self.refuse("an object constant (a random Generator)")
+        xp_dtype(arr.dtype)
+        g = self.fresh("_k")
+        self.writer.constant(g, arr)
+        name = self.fresh("k")
+        self.pending.append(f"{name} = xp.asarray({g}, device=_dev)")
+        if key is not None:
+            cache[key] = name
+        self._globals[name] = g
+        return name
+
+    # -- Emitter hooks -------------------------------------------------------------------------------
+    def name_of(self, node: Node) -> str:
+        if id(node) in self.names:
+            return self.names[id(node)]
+        if node.op != "const":
+            raise KeyError(f"node {node} has not been emitted")
+        lit = literal(node.value) if node.weak else None
+        if lit is not None:
+            lit = lit.replace("np.", "math.")
+            return lit if not lit.startswith("-") else f"({lit})"
+        return self.const(node.value, key=id(node))
+
+    def code(self, prim, argnames, node):
+        tmpl = prim.xp_emit
+        if tmpl is None or tmpl is NOT_XP:
+            self.refuse(f"the primitive {prim.name!r}")
+        if callable(tmpl):
+            return tmpl(self, argnames, node)
+        return tmpl.format(*argnames, **dict(node.params))
+
+    def _reusable(self, node, fresh_ids, users, argnames):
+        return None  # never update an array in place
+
+    def emit(self, outputs, forced=None, hints=None):
+        self.pending = []
+        lines = super().emit(outputs, forced, hints)
+        return self.writer.statements(self.pending) + lines
+
+    def output_expr(self, node: Node) -> str:
+        """Return the source of a returned value (a fresh array, never a constant or a broadcast view)."""
+        name = self.name_of(node)
+        if node.op == "const" and name in self._globals:  # converted here, not by a statement already printed
+            return f"xp.asarray({self._globals[name]}, copy=True, device=_dev)"
+        a = node.args[0] if node.args else None
+        if node.op == "broadcast_to" and node.ndim and not (a.op == "const" and a.ndim == 0):  # a view
+            return f"xp.asarray({name}, copy=True)"
+        return name
+
+
+class XpBackend:
+    """The array-API backend for ``emit.function_lines``."""
+
+    def __init__(self, writer: ModuleWriter):
+        require_compat()
+        writer.use("array_api_compat")
+        self.em = XpEmitter(writer)
+        self.calls = 0
+
+    def prologue(self, params):
+        if self.calls:  # a nested function uses the namespace and device of the outer one
+            return []
+        first = params[0] if params else None
+        if first is None:
+            return ["xp = array_api_compat.array_namespace(np.empty(0))", "_dev = 'cpu'"]
+        return [f"xp = array_api_compat.array_namespace({', '.join(params)})",
+                f"_dev = array_api_compat.device({first})"]
+
+    def param(self, node, name):
+        p = self.em.bind_input(node, name)
+        shape = tuple(node.shape)
+        self.em.writer.checks = True
+        return p, [f"if tuple({p}.shape) != {shape}: _bad_shape({p!r}, {shape}, {p}.shape)"]
+
+    def emit(self, nodes):
+        self.em.depth = 1 if self.calls else 0
+        self.em.local = {}
+        self.calls += 1
+        return self.em.emit(nodes)
+
+    def output_expr(self, node):
+        return self.em.output_expr(node)
+
+    def fresh(self, name):
+        return self.em.fresh(name)
