@@ -19,8 +19,8 @@ import scipy.sparse  # noqa: F401 - imported before timing: generation time excl
 
 import npdiff
 from npdiff import colouring, pattern
-from npdiff.trace import trace
 from npdiff.api.core import aval
+from npdiff.trace import trace
 
 
 def rosen(x):
@@ -28,7 +28,7 @@ def rosen(x):
 
 
 def laplace(u):
-    m = int(round(u.size ** 0.5))
+    m = round(u.size ** 0.5)
     U = u.reshape(m, m)
     h2 = 1.0 / (m + 1) ** 2
     r = (4 * U[1:-1, 1:-1] - U[:-2, 1:-1] - U[2:, 1:-1] - U[1:-1, :-2] - U[1:-1, 2:]
@@ -88,7 +88,7 @@ def rosen_ca(x, n):
 
 def laplace_ca(u, n):
     import casadi as ca
-    m = int(round(n ** 0.5))
+    m = round(n ** 0.5)
     U = ca.reshape(u, m, m)  # column-major: the transpose of NumPy's, the same stencil
     h2 = 1.0 / (m + 1) ** 2
     r = (4 * U[1:-1, 1:-1] - U[:-2, 1:-1] - U[2:, 1:-1] - U[1:-1, :-2] - U[1:-1, 2:]
@@ -110,7 +110,7 @@ def main():
     print("| problem | n | tool | pattern s | colouring s | generation s | passes | nnz | evaluation ms |")
     print("|---|---|---|---|---|---|---|---|---|")
     for n in sizes:
-        m = int(round(n ** 0.5))
+        m = round(n ** 0.5)
         print(npdiff_row("Rosenbrock Hessian", rosen, n, True), flush=True)
         if have_ca:
             print(casadi_row("Rosenbrock Hessian", rosen_ca, n, True), flush=True)

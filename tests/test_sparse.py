@@ -1,9 +1,14 @@
 """Sparsity patterns, colourings and sparse Jacobians/Hessians."""
 import numpy as np
 import pytest
+from util import assert_close, fd_jac
 
 import npdiff
-from util import assert_close, fd_jac
+from npdiff import colouring
+from npdiff.graph import const
+from npdiff.indexsets import Pattern
+from npdiff.primitives import apply
+from npdiff.trace import Tracer
 
 
 def rosen(x):
@@ -64,9 +69,6 @@ def test_dense_hessian_uses_few_passes():
 
 # -- index-set patterns against a brute-force reference -----------------------------------------
 
-from npdiff.graph import const  # noqa: E402
-from npdiff.primitives import apply  # noqa: E402
-from npdiff.trace import Tracer  # noqa: E402
 
 A34 = np.array([[1.0, 0.0, 2.0, 0.0], [0.0, 0.0, 0.0, 0.0], [3.0, 0.0, 0.0, 4.0]])
 C43 = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 0.0], [5.0, 0.0, 6.0]])
@@ -178,8 +180,6 @@ def test_jacobians_through_the_pattern_match_fd(name):
 
 # -- colourings -------------------------------------------------------------------------------
 
-from npdiff import colouring  # noqa: E402
-from npdiff.indexsets import Pattern  # noqa: E402
 
 
 def _pattern(dense):
@@ -281,7 +281,7 @@ def test_arrowhead_hessian_takes_two_passes():
 
 
 def laplace_residual(u):
-    m = int(round(u.size ** 0.5))
+    m = round(u.size ** 0.5)
     U = u.reshape(m, m)
     h2 = 1.0 / (m + 1) ** 2
     r = 4 * U[1:-1, 1:-1] - U[:-2, 1:-1] - U[2:, 1:-1] - U[1:-1, :-2] - U[1:-1, 2:] + h2 * np.exp(U[1:-1, 1:-1])
@@ -329,3 +329,41 @@ def test_sparsity_returns_a_csr_array_without_dense_matrix():
 
 def rosen_residual(x):
     return np.concatenate([10.0 * (x[1:] - x[:-1] ** 2), 1.0 - x[:-1]])
+
+
+S5 = np.array([[3.0, 1.0, 0.0, 0.0, 0.5], [0.0, 2.0, 1.0, 0.0, 0.0], [0.0, 0.0, 4.0, 1.0, 0.0],
+               [0.2, 0.0, 0.0, 3.0, 1.0], [0.0, 0.0, 0.0, 0.0, 2.0]])
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: np.sum(np.linalg.solve(S5, x[:5]) ** 2) + np.sum(x[1:] * np.sin(x[:-1])),  # a DENSE block
+    lambda x: np.sum(np.cumsum(x) ** 2),                                                # a prefix
+    lambda x: np.sum(np.exp(x[::2]) * x[1::2]) + x[0] * np.sum(x ** 3),                 # strided + arrow
+    lambda x: np.sum((A34 @ x.reshape(4, 2)) ** 2),                                      # einsum, constant zeros
+], ids=["solve", "cumsum", "strided_arrow", "matmul"])
+def test_sparse_hessians_of_mixed_structure_match_fd(f):
+    pytest.importorskip("scipy.sparse")
+    x = np.random.default_rng(8).uniform(0.5, 1.5, 8)
+    ref = fd_jac(npdiff.grad(f), [x], 0)
+    H = npdiff.hessian(f, sparse=True)(x)
+    assert_close(H.toarray(), ref, 1e-6, 1e-6)
+    assert_close(npdiff.hessian(f)(x), ref, 1e-6, 1e-6)
+
+
+def test_sparse_hessian_with_two_arguments():
+    pytest.importorskip("scipy.sparse")
+
+    def f(x, y):
+        return np.sum(x[1:] * x[:-1] * y[:-1]) + np.sum(y ** 3)
+    x, y = np.linspace(0.2, 1.0, 6), np.linspace(-1.0, 0.5, 6)
+    H = npdiff.hessian(f, argnums=(0, 1), sparse=True)(x, y)
+    D = npdiff.hessian(f, argnums=(0, 1))(x, y)
+    for i in range(2):
+        for j in range(2):
+            assert_close(H[i][j].toarray(), D[i][j], 1e-12, 1e-12)
+
+
+def test_a_dense_pattern_beyond_the_limit_is_refused():
+    pytest.importorskip("scipy.sparse")
+    with pytest.raises(ValueError, match="too large"):
+        npdiff.sparsity(lambda x: np.sum(x) * x, (9000,))

@@ -51,7 +51,7 @@ def _check(total) -> None:
 class Pattern:
     """Per row (output element), the sorted input elements it may depend on (CSR-like)."""
 
-    __slots__ = ("_indptr", "_indices", "ncols", "atoms", "_parts", "_nrows")
+    __slots__ = ("_indices", "_indptr", "_nrows", "_parts", "atoms", "ncols")
 
     def __init__(self, indptr: np.ndarray | None, indices: np.ndarray | None, ncols: int,
                  atoms: frozenset | None = None, parts: list | None = None):
@@ -104,7 +104,7 @@ class Pattern:
         """Return the row of each entry."""
         return np.repeat(np.arange(self.nrows, dtype=np.int64), self.lengths())
 
-    def transpose(self) -> "Pattern":
+    def transpose(self) -> Pattern:
         """Return the pattern of the transposed matrix."""
         order = np.argsort(self.indices, kind="stable")
         rows = self.rows()[order]
@@ -116,7 +116,7 @@ class Pattern:
         out[self.rows(), self.indices] = True
         return out
 
-    def same(self, other: "Pattern") -> bool:
+    def same(self, other: Pattern) -> bool:
         """Return True if both patterns have the same entries."""
         return self is other or (np.array_equal(self.indptr, other.indptr)
                                  and np.array_equal(self.indices, other.indices))

@@ -161,15 +161,16 @@ def _plan(leaves, w, mode, sparse, symmetric=False):
             fwd_cols = pattern.colour_symmetric(deps[0])
         else:
             fwd_cols = pattern.colour_columns(P)
-        if mode == "rev" or (mode == "auto" and fwd_cols[0] > _max_column_count(deps)):
-            rev_rows = [pattern.colour_columns(d.transpose()) for d in deps]
-        elif mode == "auto":  # no row colouring can need fewer passes than this column colouring
-            mode = "fwd"
     if mode == "auto":
-        if deps is not None:
+        if deps is not None and fwd_cols[0] <= _max_column_count(deps):
+            mode = "fwd"  # no row colouring can need fewer passes than this column colouring
+        elif deps is not None:
+            rev_rows = [pattern.colour_columns(d.transpose()) for d in deps]
             mode = "fwd" if fwd_cols[0] <= sum(r[0] for r in rev_rows) else "rev"
         else:
             mode = "fwd" if n <= m else "rev"
+    if mode == "rev" and deps is not None and rev_rows is None:
+        rev_rows = [pattern.colour_columns(d.transpose()) for d in deps]
     if mode == "fwd":
         use = deps is not None and (sparse or fwd_cols[0] <= COLOUR_RATIO * n)
         if not use:
@@ -178,6 +179,7 @@ def _plan(leaves, w, mode, sparse, symmetric=False):
         p, colour = fwd_cols[:2]
         seeds = np.zeros((p, n), dtype=w.dtype)
         seeds[colour, np.arange(n)] = 1
+        seeds.flags.writeable = False  # a fresh array: const() need not copy it
         ts = jvp_nodes(leaves, [w], [const(seeds.reshape((p,) + w.shape))], nb=1)
 
         def block(i, o):
@@ -202,6 +204,13 @@ def _plan(leaves, w, mode, sparse, symmetric=False):
     return block
 
 
+def _frozen(a):
+    """Return the constant node of an int64 index array, frozen in place rather than copied."""
+    a = np.asarray(a, dtype=np.int64)
+    a.flags.writeable = False
+    return const(a)
+
+
 def _max_column_count(deps):
     """Return the most entries of one column in any pattern (a lower bound on row colourings)."""
     return max((int(np.bincount(d.indices, minlength=1).max()) for d in deps), default=0)
@@ -219,11 +228,9 @@ def _assemble(C, first, second, pat, o, w, sparse):
     if C is None or pat.nnz == 0:
         vals = zero_if_none(None, (pat.nnz,), o.dtype)
     else:
-        flat = apply("reshape", C, shape=(C.size,))
-        vals = apply("gather", flat, const(first * C.shape[1] + second), index=(("a", 0),))
+        vals = apply("gather", C, _frozen(first), _frozen(second), index=(("a", 0), ("a", 1)))
     if sparse:
-        return apply("to_csr", vals, const(pat.indices.astype(np.int64)), const(pat.indptr.astype(np.int64)),
-                     shape=(o.size, n))
+        return apply("to_csr", vals, _frozen(pat.indices), _frozen(pat.indptr), shape=(o.size, n))
     flat = apply("scatter_add", vals, const(pat.rows() * n + pat.indices), index=(("a", 0),),
                  shape=(o.size * n,))
     return apply("reshape", flat, shape=o.shape + w.shape)
