@@ -113,14 +113,13 @@ MASK = A23 > 0
     (lambda x: np.var(x, mean=np.mean(x, keepdims=True)), "mean"),
     (lambda x: np.sum(x, where=x > 0), "where"),  # a traced mask
     (lambda x: np.add(x, 1.0, where=MASK), "where"),
-    (lambda x: np.exp(x, casting="unsafe", dtype=np.float32), "casting"),
-    (lambda x: np.trace(x, dtype=np.float32), "dtype"),
+    (lambda x: np.exp(x, signature=(np.float64, np.float64)), "signature"),
     (lambda x: np.dot(x, x.T, out=np.empty((2, 2))), "out"),
     (lambda x: np.linalg.svd(x @ x.T, hermitian=True), "hermitian"),
     (lambda x: np.quantile(x, 0.3, method="inverted_cdf", weights=np.ones((2, 3))), "weights"),
     (lambda x: np.pad(x, 1, mode="reflect", reflect_type="odd"), "reflect_type"),
     (lambda x: np.array(x, like=np.empty(0)), "like"),
-], ids=["var_mean", "sum_traced_where", "ufunc_where", "ufunc_casting", "trace_dtype",
+], ids=["var_mean", "sum_traced_where", "ufunc_where", "ufunc_signature",
         "dot_out", "svd_hermitian", "quantile_weights", "pad_reflect_type", "array_like"])
 def test_unhonoured_keywords_are_refused_by_name(f, name):
     msg = refused(f, A23, name=name)
@@ -128,10 +127,10 @@ def test_unhonoured_keywords_are_refused_by_name(f, name):
 
 
 def test_refusal_names_the_function():
-    msg = refused(lambda x: np.trace(x, dtype=np.float32), A23, name="dtype")
-    assert "numpy.trace" in msg
-    msg = refused(lambda x: x.trace(dtype=np.float32), A23, name="dtype")
-    assert "ndarray.trace" in msg
+    msg = refused(lambda x: np.var(x, mean=np.mean(x, keepdims=True)), A23, name="mean")
+    assert "numpy.var" in msg
+    msg = refused(lambda x: x.var(mean=np.mean(x, keepdims=True)), A23, name="mean")
+    assert "ndarray.var" in msg
 
 
 # -- honoured since issue 10 part 2 ---------------------------------------------------------------
@@ -258,6 +257,32 @@ def test_joining_dtype(f):
     check(f, A23, deriv=np.asarray(f(A23)).dtype == np.float64)
 
 
+@pytest.mark.parametrize("f", [
+    lambda x: np.exp(x, casting="unsafe", dtype=np.float32),
+    lambda x: np.add(x, 1.5, dtype=np.float32, casting="same_kind"),
+    lambda x: np.multiply(x, x, casting="no") * 2.0,
+    lambda x: np.sin(x, dtype=np.complex128),
+    lambda x: np.less(x, 0.5, dtype=bool) * x,
+], ids=["exp_unsafe_float32", "add_float32", "multiply_no", "sin_complex", "less_bool"])
+def test_ufunc_dtype_and_casting(f):
+    check(f, A23, deriv=np.asarray(f(A23)).dtype == np.float64)
+
+
+def test_ufunc_dtype_and_casting_raise_like_numpy():
+    with pytest.raises(TypeError):
+        np.add(A23, 1.5, dtype=np.float32, casting="safe")
+    with pytest.raises(TypeError):
+        npdiff.numpify(lambda x: np.add(x, 1.5, dtype=np.float32, casting="safe"), A23)
+    with pytest.raises(TypeError):
+        npdiff.numpify(lambda x: np.less(x, 0.5, dtype=np.float32), A23)
+
+
+def test_trace_dtype():
+    check(lambda x: np.trace(x, dtype=np.float32), A23, deriv=False)
+    check(lambda x: x.trace(offset=1, dtype=np.float64) * 2.0, A23)
+    assert npdiff.numpify(lambda x: np.trace(x, dtype=np.float32), A23)(A23).dtype == np.float32
+
+
 def test_joining_casting_is_checked():
     with pytest.raises(TypeError, match="Cannot cast"):
         np.concatenate([A23, A23], dtype=np.float32, casting="safe")
@@ -327,3 +352,23 @@ def test_unhonoured_parameters_default_like_numpy():
             if not (p.default is d or p.default == d):
                 bad.append((func.__name__, name, p.default, d))
     assert not bad, bad
+
+
+def test_refused_parameters_come_from_the_declarations():
+    from npdiff.supported import refused_parameters
+    r = refused_parameters()
+    assert r["numpy.var"] == ["out", "mean"]
+    assert r["numpy.sum"] == ["out"]
+    assert "where" in r["numpy.add"] and "dtype" not in r["numpy.add"]
+    assert r["numpy.linalg.svd"] == ["hermitian"]
+
+
+def test_refused_parameters_doc_is_current():
+    import importlib.util
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("supported_doc", root / "scripts" / "supported_doc.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = (root / "docs" / "supported.md").read_text()
+    assert "\n".join(mod.refused_section()) in text, "regenerate it: python scripts/supported_doc.py"

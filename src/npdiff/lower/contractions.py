@@ -197,10 +197,10 @@ def einsum(subscripts, *operands, out=None, optimize=False, dtype=None, casting=
     return W(apply("einsum", *nodes, spec=",".join(ins) + "->" + o))
 
 
-@implements(np.trace, honours=("offset", "axis1", "axis2"))
+@implements(np.trace, honours=("offset", "axis1", "axis2", "dtype"))
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     d = diagonal(a, offset=offset, axis1=axis1, axis2=axis2)
-    return FUNCTIONS[np.sum](d, axis=-1)
+    return FUNCTIONS[np.sum](d, axis=-1, dtype=dtype)
 
 
 @implements(np.diagonal, honours=("offset", "axis1", "axis2"))

@@ -355,9 +355,9 @@ def vecdot(x1, x2, /, *, axis=-1):
     return np.sum(W(N(x1)) * W(N(x2)), axis=axis)
 
 
-@implements(getattr(la, "trace", None), honours=("offset",))
+@implements(getattr(la, "trace", None), honours=("offset", "dtype"))
 def trace(x, /, *, offset=0, dtype=None):
-    return contractions.trace(x, offset=offset, axis1=-2, axis2=-1)
+    return contractions.trace(x, offset=offset, axis1=-2, axis2=-1, dtype=dtype)
 
 
 @implements(getattr(la, "diagonal", None), honours=("offset",))

@@ -38,8 +38,12 @@ def _reduce_node(prim, x, axis, keepdims, initial, where, name):
             raise ValueError(f"reduction operation '{name}' does not have an identity, so to use a where mask "
                              f"one has to specify 'initial'")
         x = apply("where", const(mask), x, filled(fill, x.shape, x.dtype))
-    r = apply(prim, x, axes=axes) if all(x.shape[i] for i in axes) or prim in ("reduce_sum", "reduce_prod") \
-        else filled(initial, tuple(s for i, s in enumerate(x.shape) if i not in axes), x.dtype)
+    if all(x.shape[i] for i in axes) or prim in ("reduce_sum", "reduce_prod"):
+        r = apply(prim, x, axes=axes)
+    elif initial is NOVALUE:
+        raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
+    else:
+        r = filled(initial, tuple(s for i, s in enumerate(x.shape) if i not in axes), x.dtype)
     if initial is not NOVALUE:
         combine = {"reduce_sum": "add", "reduce_prod": "multiply", "reduce_max": "maximum",
                    "reduce_min": "minimum"}[prim]

@@ -14,25 +14,30 @@ from ._common import N, W, register_ufunc, to_float
 def _ufunc_lowering(name, ufunc=None):
     """Return the lowering of a ufunc onto the elementwise primitive ``name``.
 
-    ``dtype=`` is checked against the ufunc's own loops (on one-element placeholders, so an invalid
-    dtype raises NumPy's error) and converts the result; ``order`` and ``subok`` do not change values.
+    ``dtype=`` and ``casting=`` are checked against the ufunc's own loops (on one-element placeholders,
+    so an invalid combination raises NumPy's error, and the result dtype is NumPy's); the operands are
+    converted to a floating loop dtype before computing, as NumPy. ``order`` and ``subok`` do not
+    change values.
     """
-    def fn(*args, dtype=None, order="K", subok=True, **kwargs):
+    def fn(*args, dtype=None, order="K", subok=True, casting="same_kind", **kwargs):
         nodes = [N(a) for a in args]
-        if dtype is None:
+        if dtype is None and casting == "same_kind":
             return W(apply(name, *nodes))
-        want = np.dtype(dtype)
+        want = np.dtype(dtype) if dtype is not None else None
         if ufunc is not None:
             probe = [(a if isinstance(a, (bool, int, float, complex)) else np.ones((), n.dtype))
                      for a, n in zip(args, nodes)]
             with np.errstate(all="ignore"):
-                want = np.asarray(ufunc(*probe, dtype=dtype)).dtype
-        if want.kind in "fc":  # the loop computes in this dtype: convert the operands first, as NumPy
+                want = np.asarray(ufunc(*probe, dtype=dtype, casting=casting)).dtype
+        elif casting != "same_kind":
+            from ..trace import _refuse_keyword
+            _refuse_keyword("casting", name)
+        if dtype is not None and want.kind in "fc":  # the loop computes in this dtype: convert first
             nodes = [n if n.dtype == want or n.weak else apply("convert", n, dtype=want) for n in nodes]
         out = apply(name, *nodes)
-        return W(out if out.dtype == want else apply("convert", out, dtype=want))
+        return W(out if want is None or out.dtype == want else apply("convert", out, dtype=want))
     fn.__name__ = name
-    return declare(fn, ("dtype", "order", "subok"))  # order and subok do not change values
+    return declare(fn, ("dtype", "order", "subok", "casting"))  # order and subok do not change values
 
 
 for _name, _prim in PRIMS.items():
