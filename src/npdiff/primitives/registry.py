@@ -9,6 +9,7 @@ derivatives of derivatives need nothing more.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -124,7 +125,7 @@ def apply(name: str, *args, **params) -> Node:
         out = prim.simplify(*args, **kw)
         if out is not None:
             return out
-    if prim.fold and all(a.op == "const" for a in args) and int(np.prod(shape)) <= FOLD_LIMIT:
+    if prim.fold and all(a.op == "const" for a in args) and math.prod(shape) <= FOLD_LIMIT:
         with np.errstate(all="ignore"):
             value = prim.impl(*[a.value for a in args], **params)
         value = np.asarray(value, dtype=dtype)
