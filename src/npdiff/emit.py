@@ -19,6 +19,13 @@ from .pytree import tree_flatten
 from .writer import ModuleWriter, literal
 
 INPLACE_UNARY_MIN = 4096  # np.f(a, out=a) pays off only for large arrays
+DEL_MIN = 4096  # temporaries at least this large are deleted at their last use (peak memory)
+
+
+def _owns(node: Node) -> bool:
+    """Return True if node's emitted expression never returns a view of an argument (0-d included)."""
+    owns = PRIMS[node.op].owns
+    return bool(owns(node) if callable(owns) else owns)
 
 
 def _ident(name: str) -> str:
@@ -76,10 +83,14 @@ class Emitter:
         """
         forced, hints = forced or {}, hints or {}
         order = [n for n in toposort(outputs) if id(n) not in self.names and n.op != "const"]
-        users: dict[int, int] = {}
+        users: dict[int, int] = {}  # uses not yet emitted (outputs count twice more: never dying)
+        viewed: set[int] = set()  # nodes some user may return a view of (never updated in place)
         for n in order:
+            view = not _owns(n)
             for a in n.args:
                 users[id(a)] = users.get(id(a), 0) + 1
+                if view:
+                    viewed.add(id(a))
         for o in outputs:
             users[id(o)] = users.get(id(o), 0) + 2
         fresh_ids = {id(n) for n in order}
@@ -89,7 +100,7 @@ class Emitter:
                 raise KeyError(f"input {node} is not bound to an argument")
             prim = PRIMS[node.op]
             argnames = [self.name_of(a) for a in node.args]
-            reuse = self._reusable(node, fresh_ids, users, argnames)
+            reuse = self._reusable(node, fresh_ids, users, viewed, argnames)
             if reuse is not None:
                 self.names[id(node)] = reuse[0]
                 lines.append(reuse[1])
@@ -97,6 +108,7 @@ class Emitter:
                 if alias is not None:  # updated in place; bind the required (or user's) name too
                     lines.append(f"{alias} = {reuse[0]}")
                     self.names[id(node)] = alias
+                self._release(node, fresh_ids, users, lines)
                 continue
             out = forced.get(id(node)) or self.fresh(hints.get(id(node)) or short_name(node.op))
             self.names[id(node)] = out
@@ -104,13 +116,14 @@ class Emitter:
             if isinstance(code, list):
                 base = node.args[0]
                 if (code[0].endswith(".copy()") and id(base) in fresh_ids and users.get(id(base), 0) == 1
-                        and base.op not in ("broadcast_to", "gather", "transpose", "reshape")):
+                        and id(base) not in viewed and base.op not in ("broadcast_to", "gather", "transpose", "reshape")):
                     # the function owns the base array: update it in place under its own name
                     code, out = code[1:], argnames[0]
                     self.names[id(node)] = out
                 lines.extend(c.format(out=out) for c in code)
             else:
                 lines.append(f"{out} = {code}")
+            self._release(node, fresh_ids, users, lines)
         return self.writer.statements(lines)
 
     def code(self, prim, argnames, node):
@@ -120,26 +133,45 @@ class Emitter:
             return tmpl(argnames, node)
         return tmpl.format(*argnames, **dict(node.params))
 
-    def _reusable(self, node, fresh_ids, users, argnames):
+    def _release(self, node, fresh_ids, users, lines):
+        """Count node's uses of its arguments; ``del`` large temporaries at their last use (lower peak memory)."""
+        mine = self.names.get(id(node))
+        for a in node.args:
+            users[id(a)] -= 1
+        for a in dict.fromkeys(node.args):
+            if (users[id(a)] == 0 and id(a) in fresh_ids and a.size >= DEL_MIN and a.op not in ("const", "input")
+                    and (_owns(a) or any(b.op not in ("const", "input") for b in a.args))):  # not a view of an input
+                name = self.names.get(id(a))
+                if name is not None and name != mine:
+                    lines.append(f"del {name}")
+                    del self.names[id(a)]
+
+    def _reusable(self, node, fresh_ids, users, viewed, argnames):
         """Return (name, statement) updating a dying owned argument in place, or None."""
         if node.ndim == 0:
             return None
         prim = PRIMS[node.op]
 
-        def dying(i):
+        def dying(i):  # this is the last use of the argument and nothing else holds a view of it
             a = node.args[i]
-            return (id(a) in fresh_ids and users.get(id(a), 0) == 1 and a.shape == node.shape
-                    and a.dtype == node.dtype and owns_result(a))
+            return (id(a) in fresh_ids and users.get(id(a), 0) == 1 and id(a) not in viewed
+                    and a.shape == node.shape and a.dtype == node.dtype and owns_result(a))
         op = prim.augmented
         if op is not None:
             if dying(0):
                 return argnames[0], f"{argnames[0]} {op} {argnames[1]}"
             if prim.commutative and dying(1):
                 return argnames[1], f"{argnames[1]} {op} {argnames[0]}"
+        if node.size < INPLACE_UNARY_MIN or not prim.elementwise:
             return None
-        if (node.size >= INPLACE_UNARY_MIN and len(node.args) == 1 and prim.elementwise
-                and isinstance(prim.emit, str) and prim.emit.startswith("np.") and dying(0)):
+        if len(node.args) == 1 and isinstance(prim.emit, str) and prim.emit.startswith("np.") and dying(0):
             return argnames[0], prim.emit.format(argnames[0])[:-1] + f", out={argnames[0]})"
+        uf = prim.impl
+        if (len(node.args) == 2 and isinstance(uf, np.ufunc) and uf.nout == 1
+                and getattr(np, uf.__name__, None) is uf):  # a large result written into a dying argument
+            for i in (1, 0):
+                if dying(i):
+                    return argnames[i], f"np.{uf.__name__}({argnames[0]}, {argnames[1]}, out={argnames[i]})"
         return None
 
     def output_expr(self, node: Node) -> str:

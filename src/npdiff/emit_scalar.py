@@ -49,7 +49,9 @@ def eligible(nodes: list[Node]) -> bool:
         prim = PRIMS.get(n.op)
         if prim is not None and prim.scalar_cost is not None:  # e.g. one term per einsum index combination
             total += prim.scalar_cost(n)
-    return total <= TOTAL_MAX
+        if total > TOTAL_MAX:  # a large graph: stop at once
+            return False
+    return True
 
 
 def prefer_scalar(scalar_lines: list[str], array_lines: list[str]) -> bool:

@@ -103,7 +103,7 @@ class XpEmitter(Emitter):
             return tmpl(self, argnames, node)
         return tmpl.format(*argnames, **dict(node.params))
 
-    def _reusable(self, node, fresh_ids, users, argnames):
+    def _reusable(self, node, fresh_ids, users, viewed, argnames):
         return None  # never update an array in place
 
     def emit(self, outputs, forced=None, hints=None):

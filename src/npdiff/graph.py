@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
+import threading
 import weakref
 from types import MappingProxyType
 from typing import Iterable
@@ -17,6 +19,7 @@ import numpy as np
 _table: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
 _counter = itertools.count()
 SMALL_CONST = 64  # constants with at most this many elements are hashed by value
+_local = threading.local()  # .shared: stack of {id: array} of closed-over arrays bound by reference
 
 
 class Node:
@@ -41,7 +44,7 @@ class Node:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def is_const(self) -> bool:
@@ -83,6 +86,8 @@ def const(value) -> Node:
             node = Node("const", (), (), (), dt, value)
             _table[key] = node
         return node
+    if isinstance(value, np.ndarray) and value.size > SMALL_CONST and _is_shared(value):
+        return _shared_const(value)
     arr = np.asarray(value)
     if arr.size > SMALL_CONST and arr.dtype.kind in "biufcmM":
         # large arrays: one node per content (two copies of the same data are one constant); our
@@ -90,8 +95,7 @@ def const(value) -> Node:
         node = _table.get(("const-id", id(arr)))
         if node is not None and node.value is arr:
             return node
-        key = ("const-bytes", arr.dtype.str, arr.shape,
-               hashlib.blake2b(np.ascontiguousarray(arr).view(np.uint8).reshape(-1), digest_size=32).digest())
+        key = ("const-bytes", arr.dtype.str, arr.shape, _digest(arr))
         node = _table.get(key)
         if node is None:
             node = Node("const", (), (), arr.shape, arr.dtype, _frozen(arr))
@@ -107,12 +111,76 @@ def const(value) -> Node:
     return node
 
 
+def _digest(arr: np.ndarray) -> bytes:
+    """Return a hash of the array's bytes (content key of large constants)."""
+    return hashlib.blake2b(np.ascontiguousarray(arr).view(np.uint8).reshape(-1), digest_size=32).digest()
+
+
 def _frozen(arr: np.ndarray) -> np.ndarray:
     """Return arr if it is read-only, else a read-only private copy: constants never change."""
     if arr.flags.writeable:
         arr = arr.copy()
         arr.flags.writeable = False
     return arr
+
+
+def push_shared(arrays) -> None:
+    """Bind these arrays (the traced function's closed-over data) by reference, not by copy, on this thread."""
+    _local.shared = getattr(_local, "shared", []) + [{id(a): a for a in arrays}]
+
+
+def pop_shared() -> None:
+    """Undo the last ``push_shared`` on this thread."""
+    _local.shared = _local.shared[:-1]
+
+
+def _is_shared(arr) -> bool:
+    return any(d.get(id(arr)) is arr for d in getattr(_local, "shared", ()))
+
+
+def _shared_const(arr: np.ndarray) -> Node:
+    """Return the constant node of a closed-over array: a read-only view of it, never a copy.
+
+    Two closed-over arrays with the same content are one constant: the content key is only a hint,
+    confirmed by comparing the data (a closed-over array may have changed since it was hashed).
+    """
+    key = ("const-ref", id(arr))
+    node = _table.get(key)
+    if node is not None:  # the same memory, layout and dtype (the id may have been reused)
+        v = node.value
+        if (v.__array_interface__["data"][0] == arr.__array_interface__["data"][0] and v.shape == arr.shape
+                and v.strides == arr.strides and v.dtype == arr.dtype):
+            return node
+    ckey = ("const-bytes", arr.dtype.str, arr.shape, _digest(arr)) if arr.dtype.kind in "biufcmM" else None
+    node = _table.get(ckey) if ckey is not None else None
+    if node is None or not np.array_equal(node.value, arr):
+        view = arr.view(np.ndarray)
+        view.flags.writeable = False
+        node = Node("const", (), (), view.shape, view.dtype, view)
+        if ckey is not None:
+            _table[ckey] = node
+    _table[key] = node
+    return node
+
+
+def broadcast_shapes(*shapes: tuple) -> tuple:
+    """Return the NumPy broadcast of shapes (as ``np.broadcast_shapes``, without allocating)."""
+    first = shapes[0] if shapes else ()
+    if all(s == first for s in shapes):
+        return tuple(first)
+    ndim = max(len(s) for s in shapes)
+    out = [1] * ndim
+    for s in shapes:
+        off = ndim - len(s)
+        for i, d in enumerate(s):
+            o = out[off + i]
+            if d != o:
+                if o == 1:
+                    out[off + i] = d
+                elif d != 1:
+                    raise ValueError(f"shape mismatch: objects cannot be broadcast to a single shape: "
+                                     f"{', '.join(map(str, shapes))}")
+    return tuple(out)
 
 
 def make_input(name: str, shape, dtype) -> Node:
@@ -135,24 +203,27 @@ def toposort(outputs: Iterable[Node], stop: Iterable[Node] = (), args_of=None) -
     """Return the nodes outputs depend on, each after its arguments.
 
     Nodes in ``stop`` are leaves; ``args_of(node)`` may restrict which
-    arguments are followed (default: all).
+    arguments are followed (default: all). Iterative (no recursion limit) and
+    linear in the number of nodes; arguments are visited left to right.
     """
-    order, seen = [], {id(s) for s in stop}
-    stack = [(n, False) for n in outputs if n is not None]
-    done = set()
-    while stack:
-        node, expanded = stack.pop()
-        if id(node) in done:
+    order: list[Node] = []
+    stopped = {id(s) for s in stop}
+    seen: set[int] = set()
+    for root in outputs:
+        if root is None or id(root) in seen:
             continue
-        if expanded:
-            done.add(id(node))
-            order.append(node)
-            continue
-        stack.append((node, True))
-        if id(node) not in seen:
-            for a in reversed(node.args if args_of is None else args_of(node)):
-                if id(a) not in done:
-                    stack.append((a, False))
+        seen.add(id(root))
+        stack = [(root, iter(() if id(root) in stopped else root.args if args_of is None else args_of(root)))]
+        while stack:
+            node, it = stack[-1]
+            for a in it:
+                if id(a) not in seen:
+                    seen.add(id(a))
+                    stack.append((a, iter(() if id(a) in stopped else a.args if args_of is None else args_of(a))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     return order
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .errors import TracingError, UnsupportedOperationError, user_frame_description
-from .graph import Node, const, make_input
+from .graph import SMALL_CONST, Node, const, make_input, pop_shared, push_shared
 from .primitives.helpers import stack_nodes
 
 UFUNCS: dict = {}  # np.ufunc -> lowering function
@@ -88,6 +88,25 @@ def _at_default(value, default) -> bool:
         return False
 
 
+_PLAIN: dict = {}  # id(signature) -> result of _plain_positional (signatures live in _SIGNATURES)
+
+
+def _plain_positional(sig) -> float:
+    """Return how many leading positional arguments bind to parameters without defaults (inf through *args)."""
+    n = _PLAIN.get(id(sig))
+    if n is None:
+        n = 0
+        for p in sig.parameters.values():
+            if p.kind is p.VAR_POSITIONAL:
+                n = float("inf")
+                break
+            if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) or p.default is not p.empty:
+                break
+            n += 1
+        _PLAIN[id(sig)] = n
+    return n
+
+
 def check_keywords(fn, args, kwargs, what: str, defaults: dict | None = None) -> dict:
     """Return the keyword arguments to pass to lowering fn, refusing any optional parameter it does not honour.
 
@@ -102,6 +121,8 @@ def check_keywords(fn, args, kwargs, what: str, defaults: dict | None = None) ->
     if sig is None or getattr(fn, "npdiff_refuses", False):
         return kwargs
     params = sig.parameters
+    if not kwargs and len(args) <= _plain_positional(sig):
+        return kwargs  # fast path: only required positional parameters (or *args) are bound
     if honours is None:  # undeclared: only a lowering without optional parameters (or creation.py's) may be
         if any(p.default is not p.empty or p.kind is p.VAR_KEYWORD for p in params.values()):
             return kwargs
@@ -465,6 +486,19 @@ def _holders(func):
     return g, cells
 
 
+def _closed_arrays(func) -> list:
+    """Return the large arrays in func's globals and closure (bound by reference, never copied)."""
+    g, cells = _holders(func)
+    values = [] if not isinstance(g, dict) or str(g.get("__name__") or "").startswith(("numpy", "scipy")) \
+        else list(g.values())
+    for cell in cells:
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            pass
+    return [v for v in values if isinstance(v, np.ndarray) and v.size > SMALL_CONST]
+
+
 def _replacement_for(value):
     hit = _REPLACE.get(id(value))
     if hit is not None and hit[0] is value:
@@ -547,11 +581,16 @@ def tracing(*funcs):
                 _install()
         _local.chains = {}
     _local.depth = depth + 1
-    keys = []
+    keys, arrays = [], []
     try:
         for f in funcs:
             keys += _cover(f)
-        yield
+            arrays += _closed_arrays(f)
+        push_shared(arrays)
+        try:
+            yield
+        finally:
+            pop_shared()
     finally:
         _uncover(keys)
         _local.depth = depth

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import ops
-from ..graph import const
+from ..graph import broadcast_shapes, const
 from .helpers import dtype_name, align, expand_to, is_one_const, is_zero_const, sum_to
 from .registry import NOT_SCALAR, Primitive, apply, register
 from . import xp
@@ -31,7 +31,7 @@ def _result_dtype(impl, keys):
 
 def ew_shape_rule(impl):
     def rule(*args, **params):
-        shape = np.broadcast_shapes(*[a.shape for a in args])
+        shape = broadcast_shapes(*[a.shape for a in args])
         # the type name keeps 1, 1.0 and True (equal and equally hashed) apart in the cache
         keys = tuple(("weak", type(a.value)(1), type(a.value).__name__) if a.weak else ("dt", a.dtype)
                      for a in args)
@@ -107,7 +107,7 @@ def _ew_simplify(name, specific):
             if a.op == "broadcast_to":
                 trial = [x.shape for x in args]
                 trial[i] = a.args[0].shape
-                if np.broadcast_shapes(*trial) == shape:
+                if broadcast_shapes(*trial) == shape:
                     args[i] = a.args[0]
                     changed = True
         if changed:
@@ -326,12 +326,13 @@ def _complex_of(dt):
     return np.result_type(dt, np.complex64)
 
 
-defew("real", np.real, [lambda a, o: ONE], "np.real({0})", linear=True,
-      jvp=lambda ts, a, out, nb: ops.real(ts[0]),
-      transpose=lambda ct, a, lin, nb: [ops.convert(ct, dtype=a.dtype)])
-defew("imag", np.imag, [lambda a, o: ONE], "np.imag({0})", linear=True,
-      jvp=lambda ts, a, out, nb: ops.imag(ts[0]),
-      transpose=lambda ct, a, lin, nb: [ops.mul(ops.convert(ct, dtype=a.dtype), -1j)])
+_real = defew("real", np.real, [lambda a, o: ONE], "np.real({0})", linear=True,
+              jvp=lambda ts, a, out, nb: ops.real(ts[0]),
+              transpose=lambda ct, a, lin, nb: [ops.convert(ct, dtype=a.dtype)])
+_imag = defew("imag", np.imag, [lambda a, o: ONE], "np.imag({0})", linear=True,
+              jvp=lambda ts, a, out, nb: ops.imag(ts[0]),
+              transpose=lambda ct, a, lin, nb: [ops.mul(ops.convert(ct, dtype=a.dtype), -1j)])
+_real.owns = _imag.owns = False  # np.real / np.imag of a complex array return views of it
 defew("conj", np.conjugate, [lambda a, o: ONE], "np.conj({0})", linear=True,
       jvp=lambda ts, a, out, nb: ops.conj(ts[0]),
       transpose=lambda ct, a, lin, nb: [ops.conj(ct)])
@@ -455,7 +456,7 @@ def _s_select(c, a, b, shape, dtype):
 
 
 _sel = register(Primitive(
-    "where", lambda c, a, b: (np.broadcast_shapes(c.shape, a.shape, b.shape),
+    "where", lambda c, a, b: (broadcast_shapes(c.shape, a.shape, b.shape),
                               ew_shape_rule(lambda x, y: np.add(x, y))(a, b)[1]),
     _where_impl, "np.where({0}, {1}, {2})", jvp=_jvp_select, transpose=_t_select, linear=True,
     simplify=_s_select, short="sel", owns=True, elementwise=True, sparsity=elementwise_of(1, 2), xp_emit="xp.where({0}, {1}, {2})",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Node
+from ..graph import Node, broadcast_shapes
 from .registry import apply
 
 
@@ -90,6 +90,6 @@ def dtype_kw(node) -> str:
 
 def stack_nodes(parts, axis: int = 0) -> Node:
     """Return a node stacking nodes (broadcast to one shape) along a new axis."""
-    shape = np.broadcast_shapes(*[p.shape for p in parts])
+    shape = broadcast_shapes(*[p.shape for p in parts])
     parts = [p if p.shape == shape else apply("broadcast_to", p, shape=shape) for p in parts]
     return apply("stack", *parts, axis=axis)

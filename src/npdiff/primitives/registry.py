@@ -9,6 +9,7 @@ derivatives of derivatives need nothing more.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -141,7 +142,7 @@ def apply(name: str, *args, **params) -> Node:
         if out is not None:
             return out
     if prim.fold and all(a.op == "const" or _broadcast_const(a) for a in args) \
-            and int(np.prod(shape)) <= FOLD_LIMIT:
+            and math.prod(shape) <= FOLD_LIMIT:
         with np.errstate(all="ignore"):  # folds through broadcasts of array constants too
             value = prim.impl(*[a.value if a.op == "const" else np.broadcast_to(a.args[0].value, a.shape)
                                 for a in args], **params)

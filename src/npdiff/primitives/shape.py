@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from ..graph import broadcast_shapes
 from .helpers import dtype_kw, align, shift_axes, sum_to, zeros
 from .registry import NOT_SCALAR, Primitive, apply, register
 from . import xp
@@ -117,8 +118,7 @@ for _name, _impl, _m in (("argmax", np.argmax, "argmax"), ("argmin", np.argmin, 
 # -- broadcast_to -----------------------------------------------------------------
 
 def _bcast_rule(x, shape):
-    np.broadcast_shapes(x.shape, shape)
-    if np.broadcast_shapes(x.shape, shape) != tuple(shape):
+    if broadcast_shapes(x.shape, shape) != tuple(shape):
         raise ValueError(f"cannot broadcast {x.shape} to {shape}")
     return shape, x.dtype
 
@@ -289,7 +289,7 @@ def _scalar_stack(em, node):
 
 
 def _stack_rule(*xs, axis):
-    shape = np.broadcast_shapes(*[x.shape for x in xs])
+    shape = broadcast_shapes(*[x.shape for x in xs])
     if any(x.shape != shape for x in xs):
         raise ValueError("all input arrays must have the same shape")
     dts = [x.value if x.weak else x.dtype for x in xs]
