@@ -27,7 +27,7 @@ def _array_operator(name):
 
 def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree, *,
                   closures: list | None = None, doc: str | None = None, scalar: bool | None = None,
-                  checks: list | None = None):
+                  checks: list | None = None, backend: str = "numpy"):
     """Return (source, writer) of ``def name(args): ...`` returning out_tree (a pytree of nodes).
 
     The ``writer`` (a ModuleWriter) holds the stored constants the source binds
@@ -37,8 +37,14 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
     everything the outer function computed. For tiny arrays (``scalar=None``
     decides by size) the body is unrolled into Python-float arithmetic, with
     the array version as the fallback. ``checks`` are guard nodes: statements emitted as early as
-    possible, never returned.
+    possible, never returned. ``backend="numba"`` fuses elementwise chains into
+    compiled loops (``emit_numba``).
     """
+    if backend == "numba":
+        from .emit_numba import emit_numba_function
+        return emit_numba_function(name, arg_names, inputs, out_tree, closures=closures, doc=doc, checks=checks)
+    if backend != "numpy":
+        raise ValueError(f"unknown backend {backend!r}; expected 'numpy' or 'numba'")
     leaves, structure = tree_flatten(out_tree)
     closures = {c[0]: c for c in (closures or [])}
     if scalar is not False:

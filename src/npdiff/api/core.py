@@ -133,7 +133,7 @@ class Operator:
 
 
 def generate(name: str, names: list[str], avals: list, build: Callable, closures_builder=None,
-             doc: str | None = None, values: list | None = None) -> GeneratedFunction:
+             doc: str | None = None, values: list | None = None, backend: str = "numpy") -> GeneratedFunction:
     """Return the GeneratedFunction of build(*input_nodes) -> output pytree of nodes (or Operators).
 
     With ``values`` (one concrete array per argument), Python control flow on
@@ -151,7 +151,8 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
         if any(isinstance(l, Operator) for l in leaves):
             closures = [(i, l.names, l.inputs, l.tree) for i, l in enumerate(leaves) if isinstance(l, Operator)]
             out = tree_unflatten(s, [const(0.0) if isinstance(l, Operator) else l for l in leaves])
-    source, writer = emit_function(name, names, inputs, out, closures=closures, doc=doc, checks=checks)
+    source, writer = emit_function(name, names, inputs, out, closures=closures, doc=doc, checks=checks,
+                                   backend=backend)
     return GeneratedFunction(source, name, writer.consts, [a[0] for a in avals], [a[1] for a in avals], names,
                              writer.modules)
 
@@ -247,8 +248,9 @@ class LazyFunction:
     values, each path taken is traced on first use and cached (``Paths``).
     """
 
-    def __init__(self, build: Callable, func: Callable, prefix: str, doc: str = ""):
+    def __init__(self, build: Callable, func: Callable, prefix: str, doc: str = "", backend: str = "numpy"):
         self._build = build  # (*nodes) -> pytree of nodes
+        self._backend = backend
         self._func = func
         self.__name__ = f"{prefix}_{func_name(func)}"
         self.__doc__ = doc
@@ -291,7 +293,8 @@ class LazyFunction:
     def _generate(self, avals, values=None) -> GeneratedFunction:
         names = arg_names(self._func, len(avals))
         return generate(self.__name__, names, list(avals), self._build,
-                        doc=self.__doc__.splitlines()[0] if self.__doc__ else None, values=values)
+                        doc=self.__doc__.splitlines()[0] if self.__doc__ else None, values=values,
+                        backend=self._backend)
 
     def specialize(self, *arg_shapes) -> GeneratedFunction:
         """Return the GeneratedFunction for these argument shapes (or ShapeDtypes), or example arrays.

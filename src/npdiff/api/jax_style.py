@@ -44,7 +44,7 @@ def _one(dtype) -> Node:
 
 # -- numpify --------------------------------------------------------------------------
 
-def numpify(func: Callable, *arg_shapes) -> GeneratedFunction:
+def numpify(func: Callable, *arg_shapes, backend: str = "numpy") -> GeneratedFunction:
     """Return a GeneratedFunction of func itself for these argument shapes (or example arrays).
 
     Given example arrays, Python control flow on their values is allowed: the
@@ -55,7 +55,7 @@ def numpify(func: Callable, *arg_shapes) -> GeneratedFunction:
     names = arg_names(func, len(avals))
     values = list(arg_shapes) if has_values(arg_shapes) else None  # example arrays: branches become guards
     return generate(func_name(func), names, avals, lambda *nodes: call_on_nodes(func, list(nodes)),
-                    values=values)
+                    values=values, backend=backend)
 
 
 numpify_func = numpify
@@ -81,25 +81,26 @@ def _value_and_grad_nodes(func, argnums, has_aux, op):
 
 
 def value_and_grad(func: Callable, argnums=0, has_aux: bool = False, create_graph: bool = True,
-                   realize: bool = True) -> LazyFunction:
+                   realize: bool = True, backend: str = "numpy") -> LazyFunction:
     """Return a function computing (value, grad) of scalar func (((value, aux), grad) with has_aux)."""
     inner = _value_and_grad_nodes(func, argnums, has_aux, "value_and_grad")
 
     def build(*nodes):
         value, aux, g = inner(*nodes)
         return ((value, aux), g) if has_aux else (value, g)
-    return LazyFunction(build, func, "value_and_grad", "Return the value and gradient of the function.")
+    return LazyFunction(build, func, "value_and_grad", "Return the value and gradient of the function.",
+                        backend=backend)
 
 
 def grad(func: Callable, argnums=0, has_aux: bool = False, create_graph: bool = True,
-         realize: bool = True) -> LazyFunction:
+         realize: bool = True, backend: str = "numpy") -> LazyFunction:
     """Return a function computing the gradient of scalar func ((grad, aux) with has_aux)."""
     inner = _value_and_grad_nodes(func, argnums, has_aux, "grad")
 
     def build(*nodes):
         value, aux, g = inner(*nodes)
         return (g, aux) if has_aux else g
-    return LazyFunction(build, func, "grad", "Return the gradient of the function.")
+    return LazyFunction(build, func, "grad", "Return the gradient of the function.", backend=backend)
 
 
 # -- Jacobians -------------------------------------------------------------------------------
@@ -208,7 +209,8 @@ def _assemble(C, first, second, rows, cols, o, w, sparse):
 
 
 def _jac_op(mode, prefix):
-    def op(func: Callable, argnums=None, has_aux: bool = False, sparse: bool = False) -> LazyFunction:
+    def op(func: Callable, argnums=None, has_aux: bool = False, sparse: bool = False,
+           backend: str = "numpy") -> LazyFunction:
         def build(*nodes):
             if argnums is None:
                 nums, multi = tuple(range(len(nodes))), len(nodes) > 1
@@ -221,7 +223,7 @@ def _jac_op(mode, prefix):
                 jac = tree_unflatten(s, [tuple(b) if multi else b[0] for b in blocks])
                 return (jac, aux) if has_aux else jac
             return transform_on_nodes(func, list(nodes), transform)
-        return LazyFunction(build, func, prefix, "Return the Jacobian of the function.")
+        return LazyFunction(build, func, prefix, "Return the Jacobian of the function.", backend=backend)
     op.__name__ = prefix
     op.__doc__ = f"Return a function computing the Jacobian of func ({mode} mode), shape out.shape + in.shape."
     return op
@@ -232,7 +234,7 @@ jacrev = _jac_op("rev", "jacrev")
 jacobian = _jac_op("auto", "jacobian")
 
 
-def hessian(func: Callable, argnums=0, sparse: bool = False) -> LazyFunction:
+def hessian(func: Callable, argnums=0, sparse: bool = False, backend: str = "numpy") -> LazyFunction:
     """Return a function computing the Hessian of scalar func, shape in.shape + in.shape."""
     gs, gj = grad(func, argnums), jacrev(func, argnums)
 
@@ -241,7 +243,7 @@ def hessian(func: Callable, argnums=0, sparse: bool = False) -> LazyFunction:
         scalar = isinstance(out, Node) and out.shape == ()
         return (gs if scalar else gj)._build(*nodes)
     g = LazyFunction(build, func, "grad", "Return the gradient of the function.")
-    h = jacfwd(g, argnums, sparse=sparse)
+    h = jacfwd(g, argnums, sparse=sparse, backend=backend)
     h.__name__ = f"hessian_{func_name(func)}"
     h.__wrapped__ = func
     h._func = func
@@ -249,7 +251,7 @@ def hessian(func: Callable, argnums=0, sparse: bool = False) -> LazyFunction:
     return h
 
 
-def hvp(func: Callable, argnums=0) -> LazyFunction:
+def hvp(func: Callable, argnums=0, backend: str = "numpy") -> LazyFunction:
     """Return a function hvp(*args, v) computing the Hessian of scalar func times v."""
     g = grad(func, argnums)
 
@@ -264,7 +266,7 @@ def hvp(func: Callable, argnums=0) -> LazyFunction:
             return tuple(res) if multi else res[0]
         return transform_on_nodes(g, args, transform)
 
-    lf = LazyFunction(build, func, "hvp", "Return the Hessian-vector product.")
+    lf = LazyFunction(build, func, "hvp", "Return the Hessian-vector product.", backend=backend)
     return lf
 
 
