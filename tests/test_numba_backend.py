@@ -278,3 +278,24 @@ def test_a_member_reading_its_own_kernels_reduction_goes_to_a_new_kernel():
     nf = npdiff.numpify(f, x, backend="numba")
     assert nf.source.count("@numba.njit") == 2
     assert_close(nf(x), f(x), rtol=1e-13)
+
+
+def test_another_process_loads_the_kernels_from_the_disk_cache(tmp_path):
+    """An unpickled function in a fresh process (run twice: compile, then load the cached kernels)."""
+    import os
+    import subprocess
+    import sys
+    f = npdiff.grad(lambda x: np.sum(np.tanh(x) ** 2 * 3.0 + x), backend="numba").specialize((20,))
+    (tmp_path / "f.pkl").write_bytes(pickle.dumps(f))
+    x = np.linspace(-1, 1, 20)
+    code = ("import pickle, sys, numpy as np\n"
+            f"f = pickle.loads(open({str(tmp_path / 'f.pkl')!r}, 'rb').read())\n"
+            "print(repr(f(np.linspace(-1, 1, 20)).tolist()))\n")
+    env = dict(os.environ, NPDIFF_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    outs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+            for _ in range(2)]
+    for r in outs:
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert_close(np.array(eval(r.stdout)), f(x), rtol=1e-15)  # noqa: S307 - our own subprocess's repr
+    assert list((tmp_path / "cache").glob("__pycache__/*.nbi"))
