@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .emit import ArrayBackend, function_lines, module_source
 from .emit_scalar import NotScalar, ScalarBackend, eligible, prefer_scalar
+from .emit_numba import emit_numba_function
 from .emit_xp import XpBackend
 from .graph import Node, toposort
 from .pytree import tree_flatten
@@ -39,8 +40,11 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
     decides by size) the body is unrolled into Python-float arithmetic, with
     the array version as the fallback. ``checks`` are guard nodes: statements emitted as early as
     possible, never returned. ``backend="array_api"`` writes the body against the array API
-    standard instead (``emit_xp``: no scalar version, no in-place updates).
+    standard instead (``emit_xp``: no scalar version, no in-place updates); ``backend="numba"``
+    fuses elementwise chains into compiled loops (``emit_numba``).
     """
+    if backend == "numba":
+        return emit_numba_function(name, arg_names, inputs, out_tree, closures=closures, doc=doc, checks=checks)
     leaves, structure = tree_flatten(out_tree)
     closures = {c[0]: c for c in (closures or [])}
     if backend == "array_api":

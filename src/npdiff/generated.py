@@ -1,6 +1,12 @@
 """GeneratedFunction: a callable compiled from generated NumPy source."""
 from __future__ import annotations
 
+import hashlib
+import os
+import sys
+import tempfile
+import types
+
 import numpy as np
 
 from .writer import bad_shape as _bad_shape  # noqa: F401  (the helper generated code calls)
@@ -8,6 +14,36 @@ from .writer import namespace
 
 # what a GeneratedFunction built without a record of its modules (an older pickle) may use
 DEFAULT_MODULES = ("numpy", "math", "scipy.special", "scipy.linalg", "scipy.sparse")
+
+
+def cache_dir() -> str:
+    """Return the directory where sources with compiled kernels are written (``NPDIFF_CACHE_DIR`` or ~/.cache)."""
+    d = os.environ.get("NPDIFF_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "npdiff")
+    try:
+        os.makedirs(d, exist_ok=True)
+        if os.access(d, os.W_OK):
+            return d
+    except OSError:
+        pass
+    d = os.path.join(tempfile.gettempdir(), f"npdiff-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def source_file(source: str) -> str:
+    """Return the path of a file holding source, named by its hash (written once).
+
+    Numba's on-disk cache (``cache=True``) keys compiled kernels by their
+    source file, so code with kernels is compiled under a real, stable file name.
+    """
+    path = os.path.join(cache_dir(), "npdiff_" + hashlib.sha256(source.encode()).hexdigest()[:24] + ".py")
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(source)
+        os.replace(tmp, path)
+    return path
 
 
 class GeneratedFunction:
@@ -29,7 +65,15 @@ class GeneratedFunction:
         self.arg_names = tuple(arg_names or ())
         self.modules = tuple(sorted(modules)) if modules is not None else DEFAULT_MODULES
         ns = namespace(self.modules, consts)
-        exec(compile(source, f"<npdiff:{name}>", "exec"), ns)
+        filename = f"<npdiff:{name}>"
+        if "numba" in self.modules:  # compiled kernels: a real module, so numba's disk cache can find it
+            filename = source_file(source)
+            mod = types.ModuleType(os.path.splitext(os.path.basename(filename))[0])
+            mod.__dict__.update(ns)
+            mod.__file__ = filename
+            sys.modules[mod.__name__] = mod
+            ns = mod.__dict__
+        exec(compile(source, filename, "exec"), ns)
         self._fn = ns[name]
         # tracing a generated function (to differentiate it again) uses the array version
         self._trace_target = ns.get(f"_{name}_array", self._fn)

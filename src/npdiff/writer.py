@@ -155,7 +155,7 @@ class ModuleWriter:
         mods = set(self.modules)
         if any(m.startswith("scipy.") for m in mods):
             mods.discard("scipy")
-        order = ["os", "math", "numpy"]
+        order = ["os", "math", "numpy", "numba"]
         lines = [("import numpy as np" if m == "numpy" else f"import {m}") for m in order if m in mods]
         return lines + [f"import {m}" for m in sorted(mods) if m not in order]  # scipy.*, array_api_compat
 

@@ -58,8 +58,9 @@ def check_backend(backend: str) -> str:
         require_compat()
         return backend
     if backend == "numba":
-        raise NotImplementedError("backend='numba' is not available in this version of npdiff; "
-                                  "use backend='numpy' (the default) or backend='array_api'")
+        from ..emit_numba import require_numba
+        require_numba()
+        return backend
     raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
 
 
@@ -294,7 +295,7 @@ class LazyFunction:
         self._lock = threading.Lock()
 
     def __call__(self, *args):
-        if self._backend != "numpy" and not any(is_traced(a) for a in args):
+        if self._backend == "array_api" and not any(is_traced(a) for a in args):
             return self._call_foreign(args)
         key = []
         for a in args:  # the hot path: arrays already specialised (one loop, one dictionary lookup)
