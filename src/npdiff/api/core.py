@@ -19,6 +19,7 @@ from ..primitives import apply
 from ..primitives.helpers import zeros
 from ..pytree import tree_flatten, tree_unflatten
 from ..trace import Tracer, is_traced, node_of, trace, tracing
+from . import checks as _checks
 
 
 class ShapeDtype(NamedTuple):
@@ -139,6 +140,7 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
     With ``values`` (one concrete array per argument), Python control flow on
     traced values follows these values and the code checks each decision (guards).
     """
+    _checks.avals(names, avals, name)  # refuse object / string arguments naming them
     inputs = [make_input(n, s, d) for n, (s, d) in zip(names, avals)]
     with values_known(inputs, values) as vt, tracing():
         out = build(*inputs)
@@ -288,8 +290,12 @@ class LazyFunction:
                     self._paths[key] = paths
         return paths
 
+    def _names(self, n: int) -> list[str]:
+        """Return the generated function's n argument names (hvp overrides it to name its vector)."""
+        return arg_names(self._func, n)
+
     def _generate(self, avals, values=None) -> GeneratedFunction:
-        names = arg_names(self._func, len(avals))
+        names = self._names(len(avals))
         return generate(self.__name__, names, list(avals), self._build,
                         doc=self.__doc__.splitlines()[0] if self.__doc__ else None, values=values)
 
