@@ -46,6 +46,11 @@ def source_file(source: str) -> str:
     return path
 
 
+def _canonical(d: np.dtype) -> np.dtype:
+    """Return NumPy's own instance of a native numeric dtype (an unpickled one is an equal copy)."""
+    return np.dtype(d.type) if d.isnative and d.kind in "biufc" else d
+
+
 class GeneratedFunction:
     """A function built from generated plain NumPy source.
 
@@ -53,6 +58,15 @@ class GeneratedFunction:
     ``consts`` (the stored constants the source binds by name) and ``modules``
     (the modules it uses). Pickles by its source and constants, so it runs in
     processes where the original Python function cannot be imported.
+
+    Called with arrays of another dtype than it was generated for, it converts
+    them when NumPy's ``same_kind`` casting allows (an int or float32 array to
+    float64 code) and raises ``TypeError`` otherwise (complex to real, object);
+    lists and Python numbers are converted like ``np.asarray``. Argument shapes
+    are checked (``ValueError`` naming the argument, expected and received).
+
+    Security: unpickling a GeneratedFunction executes its source (as unpickling
+    anything can run code). Load pickles only from sources you trust.
     """
 
     def __init__(self, source: str, name: str, consts: dict, arg_shapes, arg_dtypes, arg_names=None,
@@ -61,7 +75,8 @@ class GeneratedFunction:
         self.__name__ = name
         self.consts = consts
         self.arg_shapes = tuple(tuple(s) for s in arg_shapes)
-        self.arg_dtypes = tuple(np.dtype(d) for d in arg_dtypes)
+        self.arg_dtypes = tuple(_canonical(np.dtype(d)) for d in arg_dtypes)
+        self._d0 = self.arg_dtypes[0] if len(self.arg_dtypes) == 1 else None  # fast path of __call__
         self.arg_names = tuple(arg_names or ())
         self.modules = tuple(sorted(modules)) if modules is not None else DEFAULT_MODULES
         ns = namespace(self.modules, consts)
@@ -80,13 +95,38 @@ class GeneratedFunction:
         self.__doc__ = self._fn.__doc__
 
     def __call__(self, *args):
-        try:
-            return self._fn(*args)
-        except TypeError:
-            if len(args) != len(self.arg_shapes):  # checked only on failure: nothing on the hot path
-                raise TypeError(f"{self.__name__}() takes {len(self.arg_shapes)} arguments, "
-                                f"got {len(args)}") from None
-            raise
+        if len(args) == 1 and self._d0 is not None:  # the hot path of one-argument code: one check
+            a = args[0]
+            if a.__class__ is np.ndarray and a.dtype is self._d0:
+                return self._fn(a)
+        if len(args) != len(self.arg_shapes):
+            raise TypeError(f"{self.__name__}() takes {len(self.arg_shapes)} arguments "
+                            f"({', '.join(self._arg_labels())}), got {len(args)}; a GeneratedFunction takes "
+                            f"exactly the arguments it was generated for")
+        for a, d in zip(args, self.arg_dtypes):
+            if a.__class__ is not np.ndarray or a.dtype is not d:
+                return self._fn(*self._converted(args))
+        return self._fn(*args)
+
+    def _converted(self, args) -> list:
+        """Return the arguments as arrays of the dtypes this code was generated for (same_kind casts only)."""
+        out = []
+        for i, (a, d) in enumerate(zip(args, self.arg_dtypes)):
+            if isinstance(a, (np.ndarray, np.generic, list, tuple, bool, int, float, complex, str)):
+                a = np.asarray(a)
+                if a.dtype != d:
+                    if a.dtype.kind not in "biufc" or not np.can_cast(a.dtype, d, "same_kind"):
+                        name = self.arg_names[i] if i < len(self.arg_names) else f"x{i}"
+                        other = (f", or generate code for {a.dtype} (call the npdiff operator itself, or "
+                                 f"specialize with ShapeDtype(shape, {a.dtype.name!r}))"
+                                 if a.dtype.kind in "biufc" else "")
+                        raise TypeError(
+                            f"{self.__name__}: argument {name!r} has dtype {a.dtype}, but this code was "
+                            f"generated for dtype {d}; convert it (np.asarray({name}, dtype={d.name!r})) if "
+                            f"that is what you mean{other}")
+                    a = a.astype(d)
+            out.append(a)  # other array types (array API libraries) go through unchanged
+        return out
 
     @property
     def guarded(self) -> bool:

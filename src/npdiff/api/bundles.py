@@ -11,19 +11,24 @@ import numpy as np
 
 from ..graph import Node, const, make_input
 from ..transforms import jvp_nodes, vjp_nodes
-from .core import Operator, call_on_nodes, check_float, zero_if_none
+from . import checks
+from .core import Operator, arg_names, call_on_nodes, zero_if_none
 from .jax_style import jac_nodes
 
 class Bundle:
     """Lazily computed derivative pieces of func at the given input nodes."""
 
-    def __init__(self, func: Callable, inputs: list[Node], wrt: int):
+    def __init__(self, func: Callable, inputs: list[Node], wrt: int, op: str = "differentiation"):
         self.inputs = inputs
         self.x = inputs[wrt]
-        check_float(self.x, "differentiation")
+        self.op = op
+        checks.arity(func, len(inputs), op)
+        checks.differentiable(self.x, arg_names(func, len(inputs))[wrt], op)
         self.out = call_on_nodes(func, inputs)
         if not isinstance(self.out, Node):
-            raise TypeError("diffops and Mici-style operators need a function returning one array")
+            raise TypeError(f"{op}: diffops and Mici-style operators need a function returning one array; "
+                            f"it returned {checks._describe(self.out)} (return np.concatenate/np.stack of "
+                            f"the parts, or differentiate each part separately)")
         self._cache: dict = {}
 
     def _get(self, key, make):
@@ -36,8 +41,8 @@ class Bundle:
 
     def grad(self) -> Node:
         def make():
-            if self.out.shape != ():
-                raise TypeError(f"the gradient needs a scalar-valued function; output shape {self.out.shape}")
+            checks.scalar_output(self.out, f"{self.op} (a gradient)", jac="jacobian_and_value / "
+                                 "diffops.jacobian", prod="vjp_and_value / diffops.vector_jacobian_product")
             (g,) = vjp_nodes([self.out], [self.x], [const(np.ones((), self.out.dtype))])
             return zero_if_none(g, self.x.shape, self.x.dtype)
         return self._get("grad", make)

@@ -19,6 +19,7 @@ from ..primitives import apply
 from ..primitives.helpers import zeros
 from ..pytree import tree_flatten, tree_unflatten
 from ..trace import Tracer, is_traced, node_of, trace, tracing
+from . import checks as _checks
 
 
 class ShapeDtype(NamedTuple):
@@ -171,6 +172,7 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
     traced values follows these values and the code checks each decision (guards).
     ``backend="array_api"`` writes code against the array API standard (no guards: give shapes).
     """
+    _checks.avals(names, avals, name)  # refuse object / string arguments naming them
     if backend != "numpy":
         check_backend(backend)
         values = None
@@ -340,8 +342,12 @@ class LazyFunction:
                     self._paths[key] = paths
         return paths
 
+    def _names(self, n: int) -> list[str]:
+        """Return the generated function's n argument names (hvp overrides it to name its vector)."""
+        return arg_names(self._func, n)
+
     def _generate(self, avals, values=None) -> GeneratedFunction:
-        names = arg_names(self._func, len(avals))
+        names = self._names(len(avals))
         return generate(self.__name__, names, list(avals), self._build,
                         doc=self.__doc__.splitlines()[0] if self.__doc__ else None, values=values,
                         backend=self._backend)

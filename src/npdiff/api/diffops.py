@@ -35,11 +35,14 @@ def _make(op: str, parts: Callable, func, arg_shapes, wrt, kwargs, doc) -> Gener
         raise TypeError(f"{op}() got unknown code-generation option(s) {sorted(unknown)}; "
                         f"accepted: " + ", ".join(f"{k} ({v})" for k, v in OPTIONS.items()))
     avals = _avals(func, arg_shapes)
+    if isinstance(wrt, bool) or not isinstance(wrt, int):
+        raise TypeError(f"{op}: wrt must be an int (the index of the argument to differentiate), got {wrt!r}")
     if not 0 <= wrt < len(avals):
-        raise ValueError(f"wrt={wrt} but the function takes {len(avals)} arguments")
+        raise ValueError(f"{op}: wrt={wrt} but the function takes {len(avals)} arguments "
+                         f"(wrt is an argument index, 0 to {len(avals) - 1})")
     name = kwargs.get("name") or f"{op}_{func_name(func)}"
     return generate(name, _names(func, len(avals)), avals,
-                    lambda *inputs: parts(Bundle(func, list(inputs), wrt)), doc=doc,
+                    lambda *inputs: parts(Bundle(func, list(inputs), wrt, op)), doc=doc,
                     backend=kwargs.get("backend", "numpy"))
 
 

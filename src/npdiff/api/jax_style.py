@@ -12,30 +12,31 @@ from ..primitives import apply  # "to_csr" (sparse=True output) is primitives/sp
 from ..pytree import tree_flatten, tree_unflatten
 from ..transforms import jvp_nodes, vjp_nodes
 from ..trace import Tracer, is_traced, node_of
+from . import checks
 from .core import (LazyFunction, Operator, Paths, array_aval, aval, arg_names, call_on_nodes, check_backend, check_float,
                    func_name, generate, has_values, transform_on_nodes, value_aval, zero_if_none)
 
 
-def _argnums(argnums, n):
-    if isinstance(argnums, int):
-        return (argnums % n,), False
-    return tuple(a % n for a in argnums), True
+def _argnums(argnums, n, op="grad"):
+    return checks.argnums(argnums, n, op)
 
 
-def _split_aux(out, has_aux):
+def _split_aux(out, has_aux, op="has_aux"):
     if not has_aux:
         return out, None
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise TypeError("with has_aux=True the function must return a pair (output, aux)")
-    return out[0], out[1]
+    return checks.pair(out, op)
 
 
 def _scalar(node: Node, op: str) -> Node:
-    if not isinstance(node, Node) or node.shape != ():
-        shape = getattr(node, "shape", None)
-        raise TypeError(f"{op} requires a scalar-valued function; the output has shape {shape}. "
-                        "Use jacobian/jacrev for array outputs or vjp for vector-Jacobian products.")
+    checks.scalar_output(node, op)
     return node
+
+
+def _wrt_floats(func, nodes, nums, op):
+    """Refuse integer or boolean arguments among those differentiated (named as in func's signature)."""
+    names = arg_names(func, len(nodes))
+    for i in nums:
+        checks.differentiable(nodes[i], names[i], op)
 
 
 def _one(dtype) -> Node:
@@ -65,16 +66,18 @@ numpify_func = numpify
 
 def _value_and_grad_nodes(func, argnums, has_aux, op):
     def build(*nodes):
-        nums, multi = _argnums(argnums, len(nodes))
-        for i in nums:
-            check_float(nodes[i], op)
+        checks.arity(func, len(nodes), op)
+        nums, multi = _argnums(argnums, len(nodes), op)
+        _wrt_floats(func, nodes, nums, op)
 
         def transform(ins, out):
-            value, aux = _split_aux(out, has_aux)
+            value, aux = _split_aux(out, has_aux, op)
             value = _scalar(value, op)
-            wrt = [ins[i] for i in nums]
+            uniq = list(dict.fromkeys(nums))  # argnums=(0, 0): each argument once, then repeated
+            wrt = [ins[i] for i in uniq]
             cts = vjp_nodes([value], wrt, [_one(value.dtype)])
-            grads = tuple(zero_if_none(c, w.shape, w.dtype) for c, w in zip(cts, wrt))
+            by = {i: zero_if_none(c, w.shape, w.dtype) for i, c, w in zip(uniq, cts, wrt)}
+            grads = tuple(by[i] for i in nums)
             return value, aux, grads if multi else grads[0]
         return transform_on_nodes(func, list(nodes), transform)
     return build
@@ -239,14 +242,19 @@ def _assemble(C, first, second, pat, o, w, sparse):
 def _jac_op(mode, prefix, symmetric=False):
     def op(func: Callable, argnums=None, has_aux: bool = False, sparse: bool = False,
            backend: str = "numpy") -> LazyFunction:
+        if sparse:
+            checks.require("scipy.sparse", f"{prefix}(..., sparse=True)", "scipy")
+
         def build(*nodes):
+            checks.arity(func, len(nodes), prefix)
             if argnums is None:
                 nums, multi = tuple(range(len(nodes))), len(nodes) > 1
             else:
-                nums, multi = _argnums(argnums, len(nodes))
+                nums, multi = _argnums(argnums, len(nodes), prefix)
+            _wrt_floats(func, nodes, nums, prefix)
 
             def transform(ins, out):
-                value, aux = _split_aux(out, has_aux)
+                value, aux = _split_aux(out, has_aux, prefix)
                 leaves, s, blocks = jac_nodes(value, [ins[i] for i in nums], mode, sparse, symmetric)
                 jac = tree_unflatten(s, [tuple(b) if multi else b[0] for b in blocks])
                 return (jac, aux) if has_aux else jac
@@ -273,6 +281,13 @@ def hessian(func: Callable, argnums=0, sparse: bool = False, backend: str = "num
         return (gs if scalar else gj)._build(*nodes)
     g = LazyFunction(build, func, "grad", "Return the gradient of the function.")
     h = _hess_jac(g, argnums, sparse=sparse, backend=backend)
+    jac_build = h._build
+
+    def checked_build(*nodes):  # hessian's own messages before jacfwd's
+        checks.arity(func, len(nodes), "hessian")
+        _wrt_floats(func, nodes, _argnums(argnums, len(nodes), "hessian")[0], "hessian")
+        return jac_build(*nodes)
+    h._build = checked_build
     h.__name__ = f"hessian_{func_name(func)}"
     h.__wrapped__ = func
     h._func = func
@@ -281,21 +296,49 @@ def hessian(func: Callable, argnums=0, sparse: bool = False, backend: str = "num
 
 
 def hvp(func: Callable, argnums=0, backend: str = "numpy") -> LazyFunction:
-    """Return a function hvp(*args, v) computing the Hessian of scalar func times v."""
+    """Return a function hvp(*args, v) computing the Hessian of scalar func times v.
+
+    With a tuple ``argnums`` the call takes one vector per argnum,
+    ``hvp(f, argnums=(0, 1))(x, y, vx, vy)``, and returns a tuple: the
+    blocks of H @ (vx, vy), one per argnum.
+    """
     g = grad(func, argnums)
+    nv = 1 if isinstance(argnums, (int, np.integer)) else len(argnums) if isinstance(argnums, (tuple, list)) else 1
 
     def build(*nodes):
-        args, v = list(nodes[:-1]), nodes[-1]
-        nums, multi = _argnums(argnums, len(args))
+        args, vs = list(nodes[:len(nodes) - nv]), list(nodes[len(nodes) - nv:])
+        usage = ("; call hvp(f)(*args, v)" if nv == 1 else
+                 f"; with argnums={argnums!r} call hvp(f, argnums={argnums!r})(*args, " +
+                 ", ".join(f"v{i}" for i in range(nv)) + "): one vector per argnum")
+        checks.arity(func, len(args), "hvp", usage)
+        nums, multi = _argnums(argnums, len(args), "hvp")
+        names = arg_names(func, len(args))
+        _wrt_floats(func, args, nums, "hvp")
+        for k, (i, v) in enumerate(zip(nums, vs)):
+            checks.same_shape(v, args[i].shape, "v" if nv == 1 else f"v{k}", f"argument {names[i]!r}", "hvp")
 
         def transform(ins, gout):
             gl = list(gout) if multi else [gout]
-            ts = jvp_nodes(gl, [ins[i] for i in nums], [v])
+            uniq = list(dict.fromkeys(nums))
+            tv = [None] * len(uniq)
+            for i, v in zip(nums, vs):  # argnums=(0, 0): the tangents of one argument add up
+                k = uniq.index(i)
+                tv[k] = v if tv[k] is None else apply("add", tv[k], v)
+            ts = jvp_nodes(gl, [ins[i] for i in uniq], tv)
             res = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(ts, gl)]
             return tuple(res) if multi else res[0]
         return transform_on_nodes(g, args, transform)
 
     lf = LazyFunction(build, func, "hvp", "Return the Hessian-vector product.", backend)
+
+    def names(n):  # f's argument names, then v (or v0, v1...), kept distinct
+        out = arg_names(func, max(n - nv, 0))
+        for nm in (["v"] if nv == 1 else [f"v{i}" for i in range(nv)])[:n]:
+            while nm in out:
+                nm += "_"
+            out.append(nm)
+        return out
+    lf._names = names
     return lf
 
 
@@ -308,12 +351,14 @@ def _jvp_build(func, k, has_aux):
     """Return build(*primals, *tangents) -> (out, tangent_out[, aux])."""
     def build(*nodes):
         xs, ts = list(nodes[:k]), list(nodes[k:])
-        for x, t in zip(xs, ts):
+        checks.arity(func, k, "jvp")
+        for i, (x, t) in enumerate(zip(xs, ts)):
             if x.shape != t.shape:
-                raise ValueError(f"jvp: tangent shape {t.shape} does not match primal shape {x.shape}")
+                raise ValueError(f"jvp: tangent {i} has shape {t.shape}, expected {x.shape} "
+                                 f"(the shape of primal {i}); each tangent has its primal's shape")
 
         def transform(ins, out):
-            value, aux = _split_aux(out, has_aux)
+            value, aux = _split_aux(out, has_aux, "jvp")
             leaves, s = tree_flatten(value)
             touts = jvp_nodes(leaves, ins, ts)
             touts = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(touts, leaves)]
@@ -326,8 +371,9 @@ def _jvp_build(func, k, has_aux):
 def _vjp_build(func, has_aux):
     """Return build(*primals) -> (out, pullback operator[, aux])."""
     def build(*nodes):
+        checks.arity(func, len(nodes), "vjp")
         out = call_on_nodes(func, list(nodes))
-        value, aux = _split_aux(out, has_aux)
+        value, aux = _split_aux(out, has_aux, "vjp")
         leaves, _ = tree_flatten(value)
         ct_names = ["ct"] if len(leaves) == 1 else [f"ct{i}" for i in range(len(leaves))]
         ct_in = [make_input(n, l.shape, l.dtype) for n, l in zip(ct_names, leaves)]
@@ -340,6 +386,7 @@ def _vjp_build(func, has_aux):
 def _linearize_build(func):
     """Return build(*primals) -> (out, f_jvp operator taking one tangent per primal)."""
     def build(*nodes):
+        checks.arity(func, len(nodes), "linearize")
         out = call_on_nodes(func, list(nodes))
         leaves, s = tree_flatten(out)
         t_names = [f"{n.p['name']}_dot" if n.op == "input" else f"t{i}" for i, n in enumerate(nodes)]
@@ -399,15 +446,23 @@ def _eager_call(kind: str, func: Callable, args, nprimals: int, has_aux: bool = 
 
 def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False, backend: str = "numpy"):
     """Return (out, tangent_out) (with has_aux: (out, tangent_out, aux)) of func at primals."""
-    primals, tangents = tuple(primals), tuple(tangents)
+    primals, tangents = _as_tuple(primals, "primals"), _as_tuple(tangents, "tangents")
     if len(primals) != len(tangents):
-        raise ValueError("jvp: primals and tangents must have the same length")
+        checks.tangents(primals, tangents)  # raises, naming both counts
     args = primals + tangents
     if any(is_traced(a) for a in args):
         out = _jvp_build(func, len(primals), has_aux)(*[node_of(a) for a in args])
         leaves, s = tree_flatten(out)
         return tree_unflatten(s, [Tracer(n) for n in leaves])
-    return _eager_call("jvp", func, args, len(primals), has_aux, backend)
+    return _eager_call("jvp", func, primals + checks.tangents(primals, tangents), len(primals), has_aux,
+                       backend)
+
+
+def _as_tuple(xs, what):
+    if not isinstance(xs, (tuple, list)):
+        raise TypeError(f"jvp: {what} must be a tuple (or list) with one entry per argument of the "
+                        f"function, e.g. jvp(f, (x,), (v,)); got {checks._describe(xs)}")
+    return tuple(xs)
 
 
 def vjp(func: Callable, *primals, has_aux: bool = False, backend: str = "numpy"):
@@ -418,7 +473,7 @@ def vjp(func: Callable, *primals, has_aux: bool = False, backend: str = "numpy")
         from ..transforms import substitute
         ins, out = trace(func, [(n.shape, n.dtype) for n in nodes], bind=nodes)
         mapping = {id(i): n for i, n in zip(ins, nodes)}
-        value, aux = _split_aux(out, has_aux)
+        value, aux = _split_aux(out, has_aux, "vjp")
         leaves, s = tree_flatten(value)
 
         def pullback(ct):
@@ -432,17 +487,29 @@ def vjp(func: Callable, *primals, has_aux: bool = False, backend: str = "numpy")
             return wrapped, pullback, tree_unflatten(as_, [Tracer(n) for n in substitute(al, mapping)])
         return wrapped, pullback
 
+    checks.float_primals(primals, "vjp")
     res = _eager_call("vjp", func, primals, len(primals), has_aux, backend)
     op = res[1]
+    leaves, structure = tree_flatten(res[0])
+    shapes = [np.shape(leaf) for leaf in leaves]
 
     def pullback(ct):
-        return op(*tree_flatten(ct)[0])
+        return op(*checks.cotangent(ct, structure, shapes))
     return (res[0], pullback, res[2]) if has_aux else (res[0], pullback)
 
 
 def linearize(func: Callable, *primals, backend: str = "numpy"):
     """Return (out, f_jvp) where f_jvp(*tangents) is the linear map of func at primals."""
-    return tuple(_eager_call("linearize", func, primals, len(primals), backend=backend))
+    checks.float_primals(primals, "linearize")
+    out, op = _eager_call("linearize", func, primals, len(primals), backend=backend)
+    n = len(primals)
+
+    def f_jvp(*tangents):
+        if len(tangents) != n:
+            raise TypeError(f"linearize: f_jvp takes one tangent per primal ({n}), got {len(tangents)}")
+        return op(*tangents)
+    f_jvp.__doc__ = op.__doc__
+    return out, f_jvp
 
 
 def sparsity(func: Callable, *arg_shapes, argnums=0):

@@ -14,7 +14,12 @@ from .core import LazyFunction
 
 def _bundle(name: str, parts: Callable, doc: str):
     def op(func: Callable, backend: str = "numpy") -> LazyFunction:
-        return LazyFunction(lambda x: parts(Bundle(func, [x], 0)), func, name, doc, backend)
+        def build(*nodes):
+            if len(nodes) != 1:
+                raise TypeError(f"{name}: Mici-style operators take one array argument (the position x), "
+                                f"got {len(nodes)} arguments")
+            return parts(Bundle(func, list(nodes), 0, name))
+        return LazyFunction(build, func, name, doc, backend)
     op.__name__ = name
     op.__doc__ = doc
     return op
