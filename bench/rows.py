@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 import npdiff
+from bench_core import rosen, rosen_grad_hand  # the Rosenbrock function and its hand-written gradient
 from common import per_call
 
 PEERS = ("jax.jit", "autograd", "SymNum", "Numpy2AD", "CasADi")
@@ -31,18 +32,6 @@ SYMNUM_MAX_N = 10  # SymNum scalarises through SymPy: generation beyond a few do
 
 
 # -- the functions ---------------------------------------------------------------------------
-
-def rosen(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-
-
-def rosen_grad_hand(x):
-    d = x[1:] - x[:-1] ** 2
-    g = np.zeros_like(x)
-    g[:-1] = -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * d
-    return g
-
 
 def rosen_hvp_hand(x, v):
     hv = np.zeros_like(x)
