@@ -16,16 +16,8 @@ from ..buffer import TraceBuffer, _unbuffer
 from ..graph import const
 from ..primitives import apply
 from ..primitives.helpers import zeros as _zeros
-from ..trace import (
-    _ORIG,
-    _PATCHES,
-    Tracer,
-    _refuse_keyword,
-    implements,
-    intercepting,
-    is_traced,
-    node_of,
-)
+from ..dispatch import _refuse_keyword
+from ..trace import _ORIG, _PATCHES, Tracer, implements, intercepting, is_traced, node_of
 
 
 def _convert(node, dtype):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..primitives import PRIMS, apply
+from ..dispatch import _refuse_keyword
 from ..trace import UFUNCS, declare
 from ._common import N, W, register_ufunc, to_float
 
@@ -30,7 +31,6 @@ def _ufunc_lowering(name, ufunc=None):
             with np.errstate(all="ignore"):
                 want = np.asarray(ufunc(*probe, dtype=dtype, casting=casting)).dtype
         elif casting != "same_kind":
-            from ..trace import _refuse_keyword
             _refuse_keyword("casting", name)
         if dtype is not None and want.kind in "fc":  # the loop computes in this dtype: convert first
             nodes = [n if n.dtype == want or n.weak else apply("convert", n, dtype=want) for n in nodes]
