@@ -129,3 +129,15 @@ def test_show_reports_errors_on_one_line(model, capsys):
     assert main(["show", f"{model}:loss"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("npdiff: error:") and err.count("\n") == 1
+
+
+def test_cache_info_counts_the_paths_of_a_branching_function():
+    def f(x):
+        return np.sum(x ** 2) if x[0] > 0 else np.sum(np.sin(x))
+    g = npdiff.grad(f)
+    g(np.array([1.0, 2.0]))
+    g(np.array([-1.0, 2.0]))
+    info = g.cache_info()
+    assert info.paths == (2,) and info.currsize == 2
+    g.cache_clear()
+    assert g.cache_info().currsize == 0 and g.cache_info().paths == ()

@@ -68,3 +68,14 @@ def test_parallel_gradients():
 def test_export_module():
     out = run_example("export_module.py")
     assert out.startswith("exported module, run without npdiff: 0.05005 ")
+
+
+def test_piecewise_guards():
+    out = run_example("piecewise_guards.py")
+    assert out.count("finite differences agree: True") == 3
+    assert "-> 3 paths traced" in out
+    assert "_path_changed(" in out
+    for line in out.splitlines():
+        if line.startswith("d sqrt(a)/da"):
+            got, exact = re.findall(r"(-?\d+\.\d+)", line.split(":")[1])
+            assert abs(float(got) - float(exact)) < 1e-9, line

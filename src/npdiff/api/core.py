@@ -383,17 +383,24 @@ class LazyFunction:
         return list(self._cache.values())[-1].source
 
     def cache_info(self) -> "CacheInfo":
-        """Return the specialisations held: ``CacheInfo(currsize, specializations)``.
+        """Return the specialisations held: ``CacheInfo(currsize, specializations, paths)``.
 
-        ``specializations`` is a tuple with one entry per generated function,
-        each a tuple of ``ShapeDtype(shape, dtype)``, one per argument.
+        ``specializations`` has one entry per argument shapes and dtypes, a tuple
+        of ``ShapeDtype(shape, dtype)``, one per argument; ``paths`` gives, for
+        each, the number of paths through the function traced for it (more than
+        one when the function branches on values: see guards); ``currsize`` is
+        the number of generated functions held.
         """
-        specs = tuple(tuple(ShapeDtype(tuple(s), np.dtype(d)) for s, d in key) for key in self._cache)
-        return CacheInfo(len(specs), specs)
+        keys = list(dict.fromkeys(list(self._cache) + list(self._paths)))
+        specs = tuple(tuple(ShapeDtype(tuple(s), np.dtype(d)) for s, d in key) for key in keys)
+        counts = tuple(len(self._paths[k].gfs) if k in self._paths else 1 for k in keys)
+        return CacheInfo(sum(counts), specs, counts)
 
     def cache_clear(self) -> None:
-        """Drop every specialisation held (the next call generates code again)."""
-        self._cache.clear()
+        """Drop every specialisation and path held (the next call generates code again)."""
+        with self._lock:
+            self._cache.clear()
+            self._paths.clear()
 
 
 class CacheInfo(NamedTuple):
@@ -401,3 +408,4 @@ class CacheInfo(NamedTuple):
 
     currsize: int
     specializations: tuple
+    paths: tuple = ()
