@@ -41,8 +41,8 @@ def test_spawn_pool_without_original_function():
     gf = npdiff.grad(loss).specialize((3,))
     ctx = mp.get_context("spawn")
     xs = [np.array([0.1, 0.2, 0.3]) * k for k in range(3)]
-    with ctx.Pool(2) as pool:
-        res = pool.map(_apply, [(gf, x) for x in xs])
+    with ctx.Pool(2) as pool:  # a worker that dies loses its task: time out instead of hanging
+        res = pool.map_async(_apply, [(gf, x) for x in xs]).get(timeout=300)
     for r, x in zip(res, xs):
         assert np.allclose(r, gf(x))
 
