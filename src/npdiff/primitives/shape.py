@@ -125,7 +125,7 @@ def _s_bcast(x, shape, dtype, **p):
         return x
     if x.op == "broadcast_to":
         return apply("broadcast_to", x.args[0], shape=shape)
-    if x.op == "reshape" and x.size == 1:
+    if x.op == "reshape" and x.size == 1 and x.args[0].ndim <= len(shape):  # (1, 1) -> (6,) cannot skip it
         return apply("broadcast_to", x.args[0], shape=shape)
     return None
 
