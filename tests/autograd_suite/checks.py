@@ -45,6 +45,8 @@ def _is_complex(x) -> bool:
 
 def _random_like(x):
     """Return a random direction shaped like x (complex for complex x, a Python float for a float)."""
+    if isinstance(x, (list, tuple)):  # an argument that is a list of arrays (np.concatenate([a, b]))
+        return type(x)(_random_like(e) for e in x)
     shape = np.shape(x)
     v = np.random.randn(*shape)
     if _is_complex(x):
@@ -55,7 +57,9 @@ def _random_like(x):
 
 
 def _axpy(a, v, x):
-    """Return x + a * v keeping x's kind (Python scalar or array)."""
+    """Return x + a * v keeping x's kind (Python scalar, array or list of them)."""
+    if isinstance(x, (list, tuple)):
+        return type(x)(_axpy(a, ve, xe) for ve, xe in zip(v, x))
     out = np.asarray(x) + a * np.asarray(v)
     if isinstance(x, (float, complex, int)) and not isinstance(x, bool):
         return complex(out) if np.iscomplexobj(out) else float(out)
@@ -126,8 +130,12 @@ def check_grads(fun, argnum=0, modes=None, order=2):
             for i, x in zip(nums, xs):
                 full[i] = x
             return fun(*full, **kwargs)
-        f.__name__ = name
-        _check(f, [args[i] for i in nums], modes, order, name)
+        flat, struct = tree_flatten([args[i] for i in nums])  # a list argument: one input per array
+
+        def g(*leaves):
+            return f(*tree_unflatten(struct, list(leaves)))
+        g.__name__ = name
+        _check(g, flat, modes, order, name)
     return checker
 
 
