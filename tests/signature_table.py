@@ -211,6 +211,11 @@ ENTRIES: dict[str, E] = {
     "numpy.compress": e(lambda a, **kw: np.compress([True, False, True], a, **kw), A),
     # -- sorting and statistics
     "numpy.sort": e(None, A, axis=[0], kind=["stable"], order=["f0"], stable=[True]),
+    "numpy.isclose": e(lambda x, **kw: np.isclose(x, x + 1e-3, **kw), A, deriv=False, rtol=[1e-2], atol=[1e-2],
+                       equal_nan=[True]),
+    "numpy.allclose": e(lambda x, **kw: np.allclose(x, x + 1e-3, **kw), A, deriv=False, rtol=[1e-2], atol=[1e-2],
+                        equal_nan=[True]),
+    "numpy.array_equal": e(lambda x, **kw: np.array_equal(x, x, **kw), A, deriv=False, equal_nan=[True]),
     "numpy.argsort": e(None, A, axis=[0], kind=["stable"], order=["f0"], stable=[True]),
     "numpy.partition": e(lambda a, **kw: np.partition(a, 1, **kw), A, axis=[0], order=["f0"],
                          kind=[SKIP("introselect is NumPy's only selection algorithm")]),

@@ -88,6 +88,17 @@ class Tracer:
                                 numpy_defaults(func))
         return fn(*args, **kwargs)
 
+    def __array_namespace__(self, *, api_version=None):
+        """Return the numpy module: a Tracer is an array-API object whose namespace is NumPy's.
+
+        Array-API code (SciPy's ``xpx.at(x)[i].set(v)``, ``array_namespace``) then treats a Tracer
+        like an ndarray: ``xp.sum``, ``xp.exp``... dispatch to npdiff's lowerings, and
+        ``xp.asarray`` keeps it traced (see ``scipy_converting``).
+        """
+        return np
+
+    device = "cpu"  # an ndarray's device (array API), read by SciPy's array-API helpers
+
     def __array__(self, dtype=None, copy=None):
         raise TracingError(
             "a traced array was converted to a concrete NumPy array; this happens when code calls "
@@ -289,6 +300,24 @@ def _from_library(depth=2) -> bool:
 def intercepting(depth=3) -> bool:
     """Return True if a patched function should act: this thread traces and the caller is user code."""
     return getattr(_local, "depth", 0) > 0 and not _from_library(depth)
+
+
+# SciPy's array-API layer (``array_namespace``, ``xp_promote``, its vendored array_api_compat and
+# array_api_extra) converts every input with np.asarray/np.array before computing with
+# ``xp.sum``, ``xp.exp``... (which dispatch). While this thread traces, such a conversion of a
+# traced value keeps the Tracer, so functions like scipy.optimize.rosen or scipy.special.logsumexp
+# trace through (a scoped interception: other callers and other threads are unaffected).
+SCIPY_ARRAY_API_LAYER = ("scipy._lib._array_api", "scipy._lib.array_api_compat", "scipy._lib.array_api_extra",
+                         "scipy._lib._array_api_override")
+
+
+def scipy_converting(depth=2) -> bool:
+    """Return True if this thread traces and the caller (``depth`` frames up) is SciPy's array-API layer."""
+    import sys
+    if getattr(_local, "depth", 0) == 0:
+        return False
+    g = sys._getframe(depth).f_globals.get("__name__", "") or ""
+    return g.startswith(SCIPY_ARRAY_API_LAYER)
 
 
 def _install():

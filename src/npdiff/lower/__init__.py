@@ -1,5 +1,5 @@
 """Lowerings: NumPy API functions as compositions of primitives, one module per family."""
-from . import (  # noqa: F401  # noqa: F401  # noqa: F401  (np.random draws, np.r_ / np.c_)
+from . import (  # noqa: F401  (every family registers its lowerings on import)
     contractions,
     creation,
     cumulative,
@@ -18,3 +18,4 @@ from . import (  # noqa: F401  # noqa: F401  # noqa: F401  (np.random draws, np.
     ufunc_methods,
     ufuncs,
 )
+reductions.alias_list_patches()  # after every family registered its lowerings

@@ -17,7 +17,7 @@ from ..graph import const
 from ..primitives import apply
 from ..primitives.helpers import zeros as _zeros
 from ..dispatch import _refuse_keyword
-from ..trace import _ORIG, _PATCHES, Tracer, implements, intercepting, is_traced, node_of
+from ..trace import _ORIG, _PATCHES, Tracer, implements, intercepting, is_traced, node_of, scipy_converting
 
 
 def _convert(node, dtype):
@@ -70,6 +70,8 @@ def _converter(name):
 
     def fn(obj, dtype=None, *args, **kwargs):
         if not intercepting():
+            if is_traced(obj) and scipy_converting():  # scipy's xp.asarray(x) keeps a traced x
+                return Tracer(_convert(node_of(obj), dtype))
             return orig(obj, dtype, *args, **kwargs)
         if is_traced(obj):
             if name == "asarray" and args:
@@ -96,9 +98,9 @@ def _maker(name):
     orig = _ORIG[name]
 
     def fn(*args, **kwargs):
-        if not intercepting() or is_traced(args) or is_traced(tuple(kwargs.values())):
+        if not (intercepting() or scipy_converting()) or is_traced(args) or is_traced(tuple(kwargs.values())):
             return orig(*args, **kwargs)
-        return _buffer(orig(*args, **kwargs))
+        return _buffer(orig(*args, **kwargs))  # scipy's xp.zeros(n) too: it may receive traced values
     fn.__name__ = name
     fn.__doc__ = orig.__doc__
     fn.__wrapped__ = orig
@@ -106,9 +108,9 @@ def _maker(name):
 
 
 def full(shape, fill_value, dtype=None, order="C", **kwargs):
-    if not intercepting() or not is_traced(fill_value):
+    if not (intercepting() or scipy_converting()) or not is_traced(fill_value):
         out = _ORIG["full"](shape, fill_value, dtype=dtype, order=order, **kwargs)
-        return _buffer(out) if intercepting() else out
+        return _buffer(out) if intercepting() or scipy_converting() else out
     shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
     v = node_of(fill_value)
     if dtype is not None:

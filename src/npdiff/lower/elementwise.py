@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 
-from ..errors import TracingError, UnsupportedOperationError, user_frame_description
+from ..errors import TracingError, user_frame_description
 from ..graph import const
 from ..primitives import PRIMS, apply
 from ..primitives.helpers import zeros
-from ..trace import METHODS, UFUNCS, declare, implements, refuses
+from ..trace import METHODS, UFUNCS, declare, implements
 from ._common import NOVALUE, N, W, nan_to, to_float
 
 
@@ -146,20 +146,27 @@ def isneginf(x, out=None):
 @implements(np.angle, honours=("deg",))
 def angle(z, deg=False):
     v = N(z)
-    if np.issubdtype(v.dtype, np.complexfloating):
-        raise UnsupportedOperationError("npdiff does not support numpy.angle of complex arrays")
     half_turn = 180.0 if deg else math.pi
+    if np.issubdtype(v.dtype, np.complexfloating):  # arctan2(imag, real), differentiable away from 0
+        out = apply("arctan2", apply("imag", v), apply("real", v))
+        return W(apply("multiply", out, 180.0 / math.pi) if deg else out)
     return W(apply("where", apply("signbit", v), half_turn, 0.0))
 
 
 @implements(np.iscomplex)
 def iscomplex(x):
-    return W(apply("broadcast_to", const(np.False_), shape=N(x).shape))
+    v = N(x)
+    if np.issubdtype(v.dtype, np.complexfloating):  # a complex array: elements with a nonzero imaginary part
+        return W(apply("not_equal", apply("imag", v), 0.0))
+    return W(apply("broadcast_to", const(np.False_), shape=v.shape))
 
 
 @implements(np.isreal)
 def isreal(x):
-    return W(apply("broadcast_to", const(np.True_), shape=N(x).shape))
+    v = N(x)
+    if np.issubdtype(v.dtype, np.complexfloating):
+        return W(apply("equal", apply("imag", v), 0.0))
+    return W(apply("broadcast_to", const(np.True_), shape=v.shape))
 
 
 if "i0" in PRIMS:  # scipy.special's i0 primitive
@@ -168,8 +175,33 @@ if "i0" in PRIMS:  # scipy.special's i0 primitive
         return W(apply("i0", to_float(N(x))))
 
 
-@implements(np.allclose, np.isclose, np.array_equal)
-@refuses
-def _value_comparison(*args, **kwargs):
-    raise TracingError("comparing traced values (np.allclose/np.isclose/np.array_equal) depends on "
-                       "their values, which are not known while tracing.\n  at " + user_frame_description())
+@implements(np.isclose, honours=("rtol", "atol", "equal_nan"))
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Return |a - b| <= atol + rtol |b| where both are finite, a == b elsewhere (NumPy's rule), traced."""
+    x, y = N(a), N(b)
+    both = apply("logical_and", apply("isfinite", x), apply("isfinite", y))
+    near = apply("less_equal", apply("absolute", apply("subtract", x, y)),
+                 apply("add", apply("multiply", apply("absolute", y), rtol), atol))
+    out = apply("where", both, near, apply("equal", x, y))
+    if equal_nan:
+        out = apply("logical_or", out, apply("logical_and", apply("isnan", x), apply("isnan", y)))
+    return W(out)
+
+
+@implements(np.allclose, honours=("rtol", "atol", "equal_nan"))
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Return a traced boolean scalar (deciding on it records a guard when values are known)."""
+    close = N(isclose(a, b, rtol, atol, equal_nan))
+    return W(apply("reduce_min", apply("convert", close, dtype=np.dtype(bool)), axes=tuple(range(close.ndim)))
+             if close.ndim else close)
+
+
+@implements(np.array_equal, honours=("equal_nan",))
+def array_equal(a1, a2, equal_nan=False):
+    x, y = N(a1), N(a2)
+    if x.shape != y.shape:
+        return False
+    eq = apply("equal", x, y)
+    if equal_nan:
+        eq = apply("logical_or", eq, apply("logical_and", apply("isnan", x), apply("isnan", y)))
+    return W(apply("reduce_min", eq, axes=tuple(range(eq.ndim))) if eq.ndim else eq)

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..graph import const
 from ..primitives import apply
-from ..trace import FUNCTIONS, METHODS, declare, implements
+from ..trace import EXTRA_PATCHES, FUNCTIONS, METHODS, Tracer, declare, implements, intercepting, is_traced, node_of
 from ._common import (
     NOVALUE,
     N,
@@ -133,7 +133,11 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True, 
 
 @implements(np.std, honours=("axis", "dtype", "ddof", "keepdims", "where", "correction"))
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=True, mean=None, correction=None):
-    return np.sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, where=where, correction=correction))
+    v = var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, where=where, correction=correction)
+    x = N(a)
+    if where is True and int(np.prod([x.shape[i] for i in axes_of(axis, x.ndim)])) == 1 and (correction or ddof) == 0:
+        return v  # the std of one element is identically 0 (sqrt(0) would give a nan derivative)
+    return np.sqrt(v)
 
 
 def _var_method(fn):
@@ -315,3 +319,37 @@ def count_nonzero(a, axis=None, *, keepdims=False):
     axes = axes_of(axis, x.ndim)
     r = apply("reduce_sum", x, axes=axes)
     return W(reduced(r, x.shape, axes, keepdims))
+
+
+# -- reductions of a Python list of traced arrays ------------------------------------------------------
+# np.mean([t0, t1]) does not dispatch (NumPy's dispatcher looks at the list, not at its elements),
+# so while tracing these functions are intercepted: a list or tuple holding traced values is stacked
+# into one Tracer first, then the call dispatches to the lowering above as usual.
+
+LIST_REDUCTIONS = ("sum", "prod", "mean", "var", "std", "max", "min", "amax", "amin", "average", "ptp", "all",
+                   "any", "cumsum", "cumprod", "nansum", "nanmean", "nanvar", "nanstd", "nanmax", "nanmin",
+                   "nanprod", "median", "argmax", "argmin")
+
+
+def _list_reduction(name):
+    original = getattr(np, name)
+
+    def fn(a, *args, **kwargs):
+        if isinstance(a, (list, tuple)) and intercepting() and is_traced(a):
+            a = Tracer(node_of(a))
+        return original(a, *args, **kwargs)
+    fn.__name__ = name
+    fn.__doc__ = original.__doc__
+    fn.__wrapped__ = original
+    return fn
+
+
+_LIST_PATCHES = [(np, name, _list_reduction(name)) for name in LIST_REDUCTIONS if hasattr(np, name)]
+EXTRA_PATCHES.extend(_LIST_PATCHES)
+
+
+def alias_list_patches():
+    """Let FUNCTIONS[np.sum] (looked up while np.sum is patched) find the lowering of NumPy's np.sum."""
+    for _, _, fn in _LIST_PATCHES:
+        if fn.__wrapped__ in FUNCTIONS:
+            FUNCTIONS[fn] = FUNCTIONS[fn.__wrapped__]

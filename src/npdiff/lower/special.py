@@ -7,10 +7,12 @@ methods of a few scipy.stats distributions do not dispatch: they are
 intercepted while tracing (``EXTRA_PATCHES``) and call SciPy's original when
 no argument is traced.
 
-Interception replaces the module attribute, so call these through the module
-(``scipy.special.logsumexp(x)``, ``from scipy import special``): a name bound
-earlier with ``from scipy.special import logsumexp`` still refers to SciPy's own
-function, which cannot take traced arrays. The scipy.stats methods are patched
+Interception replaces the module attribute (and aliases in the traced function's
+globals and closure). A name bound earlier elsewhere (``from scipy.special import
+logsumexp`` in a helper module) still refers to SciPy's own function, which traces
+too: SciPy writes it on the array API, and while a trace runs its conversions
+(``xp.asarray``, ``xp_promote``) keep traced values traced (``trace.scipy_converting``,
+``Tracer.__array_namespace__``). The scipy.stats methods are patched
 only when scipy.stats has been imported before npdiff starts tracing (npdiff
 never imports it itself: that costs about a second).
 """

@@ -271,11 +271,25 @@ defew("negative", np.negative, [lambda a, o: const(-1.0)], "-{0}", linear=True,
       scalar=lambda em, node: em.map(node, em.negate), short="neg")
 
 
+def _nonzero_const(x) -> bool:
+    return x.op == "const" and bool(np.all(np.asarray(x.value) != 0))
+
+
+def _pow_da(a, b, o):
+    if _nonzero_const(b):
+        return ops.mul(b, ops.power(a, ops.sub(b, 1)))
+    # a ** 0 is constant: its derivative is 0 even at a = 0, where b * a ** (b - 1) would be 0 * inf
+    return ops.mul(b, ops.power(a, ops.where(ops.not_equal(b, 0), ops.sub(b, 1), 1)))
+
+
 def _pow_db(a, b, o):
-    return ops.mul(ops.log(a), o)
+    if _nonzero_const(a):
+        return ops.mul(ops.log(a), o)
+    # 0 ** b is 0 for every b > 0: its derivative is 0 there, not log(0) * 0 = nan
+    return ops.mul(ops.log(ops.where(ops.equal(a, 0), 1, a)), o)
 
 
-defew("power", np.power, [lambda a, b, o: ops.mul(b, ops.power(a, ops.sub(b, 1))), _pow_db],
+defew("power", np.power, [_pow_da, _pow_db],
       "{0} ** {1}", simplify=_s_pow, domain=(0.5, 2.0), scalar=_arith("**"), short="pow", augmented="**=")
 defew("square", np.square, [lambda a, o: ops.mul(a, 2.0)], scalar="{0} * {0}", short="sq")
 defew("sqrt", np.sqrt, [lambda a, o: ops.div(0.5, o)], domain=(0.5, 2.0), scalar="math.sqrt({0})")
