@@ -69,7 +69,16 @@ class Emitter:
             raise KeyError(f"node {node} has not been emitted")
         lit = literal(node.value) if node.weak else None
         if lit is not None:
+            lit = self.literal_source(lit)
             return lit if not lit.startswith("-") else f"({lit})"
+        return self.bind_constant(node)
+
+    def literal_source(self, lit: str) -> str:
+        """Return the source of a Python-scalar literal as this backend prints it."""
+        return lit
+
+    def bind_constant(self, node: Node) -> str:
+        """Return the name an array constant is bound to (the writer decides literal or stored)."""
         name = self.fresh("_c")
         self.writer.constant(name, node.value)
         self.names[id(node)] = name

@@ -19,7 +19,7 @@ from .emit import Emitter
 from .errors import UnsupportedOperationError
 from .graph import Node
 from .primitives.registry import NOT_XP
-from .writer import ModuleWriter, literal
+from .writer import ModuleWriter
 
 EXTRA = "array-api"  # the optional dependency group that installs array-api-compat
 
@@ -84,15 +84,10 @@ class XpEmitter(Emitter):
         return name
 
     # -- Emitter hooks -------------------------------------------------------------------------------
-    def name_of(self, node: Node) -> str:
-        if id(node) in self.names:
-            return self.names[id(node)]
-        if node.op != "const":
-            raise KeyError(f"node {node} has not been emitted")
-        lit = literal(node.value) if node.weak else None
-        if lit is not None:
-            lit = lit.replace("np.", "math.")
-            return lit if not lit.startswith("-") else f"({lit})"
+    def literal_source(self, lit: str) -> str:
+        return lit.replace("np.", "math.")  # np.inf / np.nan: the generated code has no np
+
+    def bind_constant(self, node: Node) -> str:
         return self.const(node.value, key=id(node))
 
     def code(self, prim, argnames, node):
