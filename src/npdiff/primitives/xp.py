@@ -97,7 +97,8 @@ def gather(em, names, node):
             e[0] == "s" and e[1:] == (0, d, 1) for e, d in zip(index, x.shape) if e[0] != "a") \
             and len(index) == x.ndim:
         return f"xp.take({names[0]}, {names[1]}, axis={arrays[0]})"
-    if len(arrays) > 1 and all(a.op == "const" for a in node.args[1:]):  # several index arrays: one flat take
+    negative = any(e[0] == "s" and e[3] < 0 for e in index)  # PyTorch has no negative-step slices
+    if (len(arrays) > 1 or negative) and all(a.op == "const" for a in node.args[1:]):  # one flat take
         pos = _positions(em, node, x.shape, index, node.args[1:], "a gather")
         return f"xp.reshape(xp.take(xp.reshape({names[0]}, (-1,)), {em.const(pos.reshape(-1))}), {node.shape})"
     idx = _fmt_index(_full_stop(index, x.shape), names[1:])
