@@ -239,6 +239,13 @@ if sc is not None:
           domain=(0.1, 0.9))
     defew("stdtr", sc.stdtr, None, _sp("stdtr", 2), jvp=_jvp_last_only("stdtr", _dstdtr))
 
+    # -- Bessel Y of integer order (differentiable in x), the sign of Gamma (piecewise constant) --------
+    def _dyn(n, x, o):
+        """d Y_n(x) / dx = (Y_{n-1}(x) - Y_{n+1}(x)) / 2, the orders staying integers."""
+        return ops.mul(ops.sub(apply("yn", ops.sub(n, 1), x), apply("yn", ops.add(n, 1), x)), 0.5)
+    defew("yn", sc.yn, None, _sp("yn", 2), jvp=_jvp_last_only("yn", _dyn), domain=(0.5, 3.0))
+    defew("gammasgn", sc.gammasgn, nondiff=True, emit=_sp("gammasgn"), domain=(0.3, 3.0))
+
 
 # -- order statistics -----------------------------------------------------------------------
 
