@@ -194,3 +194,8 @@ def test_solve_banded(l, u, rhs):
     f = lambda ab, b: sla.solve_banded((l, u), ab, b)
     values_match(f, [ab, b])
     check_derivatives(f, [ab, b], order=2)
+
+
+def test_sqrtm_refuses_disp():
+    with pytest.raises(npdiff.UnsupportedOperationError, match="disp="):
+        npdiff.grad(lambda a: np.sum(sla.sqrtm(a, disp=False)[0]))(SPD)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import guards
-from ..errors import user_line_short
+from ..errors import UnsupportedOperationError, user_line_short
 from ..primitives import apply
 from ..primitives.scipy_linalg import inexact_dtype, sqrtm_is_real
 from ..trace import EXTRA_PATCHES, is_traced
@@ -46,6 +46,9 @@ def _known_value(x):
 
 
 def sqrtm(A, disp=None, blocksize=None):
+    if disp is not None or blocksize is not None:
+        raise UnsupportedOperationError("npdiff does not support the arguments disp= and blocksize= of "
+                                        "scipy.linalg.sqrtm (deprecated by SciPy); leave them out")
     x = N(A)
     if x.ndim < 2:
         raise np.linalg.LinAlgError("The input array must be at least two-dimensional")
