@@ -199,3 +199,22 @@ def test_solve_banded(l, u, rhs):
 def test_sqrtm_refuses_disp():
     with pytest.raises(npdiff.UnsupportedOperationError, match="disp="):
         npdiff.grad(lambda a: np.sum(sla.sqrtm(a, disp=False)[0]))(SPD)
+
+
+def test_multigammaln_domain_follows_scipy():
+    f = npdiff.grad(lambda a: np.sum(sc.multigammaln(a, 3)))
+    assert_close(f(np.array([2.5, 3.0])), sc.psi(np.array([2.5, 3.0])) + sc.psi(np.array([2.0, 2.5]))
+                 + sc.psi(np.array([1.5, 2.0])))
+    with pytest.raises(ValueError, match="multigammaln"):  # SciPy raises too: a <= (d - 1) / 2
+        f(np.array([0.9, 3.0]))
+    with pytest.raises(ValueError):
+        sc.multigammaln(np.array([0.9, 3.0]), 3)
+
+
+def test_nested_closure_is_restored_after_the_trace():
+    poly = _nested(sc.polygamma)
+    helper = poly.__closure__[0].cell_contents
+    original = sc.polygamma
+    npdiff.grad(lambda x: np.sum(poly(0, x)))(P3)
+    assert helper.__closure__[0].cell_contents is original
+    assert sc.polygamma is original
