@@ -152,7 +152,7 @@ STRUCTURAL = {
         "polygamma": [(lambda x: PRIMS["polygamma"].impl(x ** 2 + 0.5, n=2), [V3])],
         "yn": [(lambda x: PRIMS["yn"].impl(2, x ** 2 + 0.5), [V3])],
         **{k: [(lambda x, k=k: PRIMS[k].impl(1.5, x ** 2 + 0.5), [V3])]
-           for k in ("jv", "yv", "iv", "kv", "ive", "kve", "stdtr")},
+           for k in ("jv", "yv", "iv", "kv", "ive", "kve", "stdtr", "jve", "yve")},
         "expn": [(lambda x: PRIMS["expn"].impl(2, x ** 2 + 0.5), [V3]),
                  (lambda x: PRIMS["expn"].impl(0, x ** 2 + 0.5), [V3])],
         **{k: [(lambda x, k=k: PRIMS[k].impl(2.5, x ** 2 * 0.3 + 0.1), [V3])] for k in ("gammaincinv", "gammainccinv")},

@@ -218,3 +218,11 @@ def test_nested_closure_is_restored_after_the_trace():
     npdiff.grad(lambda x: np.sum(poly(0, x)))(P3)
     assert helper.__closure__[0].cell_contents is original
     assert sc.polygamma is original
+
+
+def test_scaled_bessel_j_and_y_on_the_real_line():
+    f = lambda x: sc.jve(1.5, x) * sc.yve(2.0, x) + sc.jve(0.0, x)
+    values_match(f, [P23])
+    check_derivatives(f, [P23])
+    with pytest.raises(npdiff.UnsupportedOperationError, match="jve"):
+        npdiff.jvp(lambda z: sc.jve(1.0, z), (np.array([1.0 + 0.5j]),), (np.array([1.0 + 0j]),))

@@ -44,7 +44,7 @@ SPECIAL_UFUNCS = ["gammaln", "digamma", "gamma", "rgamma", "betaln", "beta", "ga
                   "expi", "expn", "erfi", "cosm1", "poch", "powm1", "owens_t", "spence", "wrightomega", "huber",
                   "pseudo_huber", "j0", "j1", "y0", "y1", "k0", "k1", "k0e", "k1e", "jv", "yv", "iv", "kv", "ive",
                   "kve", "betainc", "betaincc", "gammaincinv", "gammainccinv", "stdtr"]
-SPECIAL_UFUNCS += ["yn", "gammasgn"]  # Bessel Y of integer order; the sign of Gamma (zero derivative)
+SPECIAL_UFUNCS += ["yn", "gammasgn", "jve", "yve"]  # Bessel Y of integer order; the sign of Gamma (zero derivative)
 SAME_AS_NUMPY = ["expm1", "log1p", "cbrt", "exp2"]  # scipy.special versions of NumPy ufuncs
 
 if sc is not None:
