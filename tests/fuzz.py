@@ -136,7 +136,7 @@ def _fn_name(name):
 
 
 _SKIP = {"conj", "real", "imag", "absolute", "fmod", "remainder", "round", "stop_gradient"}
-_SKIP_BIN = {"polygamma", "jv", "yv", "iv", "ive", "kv", "kve", "expn", "poch", "gammainc", "gammaincc",
+_SKIP_BIN = {"polygamma", "jv", "yv", "iv", "ive", "kv", "kve", "yn", "jve", "yve", "expn", "poch", "gammainc", "gammaincc",
              "gammaincinv", "gammainccinv", "betainc", "betaincc", "huber", "pseudo_huber", "owens_t",
              "stdtr", "fmod", "remainder", "floor_divide", "heaviside", "kl_div", "rel_entr", "powm1",
              "add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "fmax", "fmin"}

@@ -87,10 +87,11 @@ UFUNC_ARGS = {
     "arccosh": (U + 1.0,), "ldexp": (U, np.array([1, 2])), "expn": (np.array([1, 2]), U),
     "matmul": (SQ, SQ.T), "vecdot": (SQ, SQ.T), "matvec": (SQ, V3), "vecmat": (V3, SQ),
     "logical_not": (U,), "jv": (U, U2), "yv": (U + 1, U2), "iv": (U, U2), "kv": (U, U2),
-    "ive": (U, U2), "kve": (U, U2),
+    "ive": (U, U2), "kve": (U, U2), "yn": (np.array([1, 2]), U2),
+    "jve": (U, U2), "yve": (U + 1, U2),
 }
 UFUNC_NO_DERIV = {"expn", "divmod", "jv", "yv", "iv", "kv", "ive", "kve", "gammainc", "gammaincc", "gammaincinv",
-                  "gammainccinv", "stdtr"}  # npdiff differentiates these in their last argument only
+                  "gammainccinv", "stdtr", "yn", "jve", "yve"}  # npdiff differentiates these in their last argument only
 
 
 def _where(a, x=None, y=None):

@@ -150,8 +150,9 @@ STRUCTURAL = {
     **({"gammainc": [(lambda x: PRIMS["gammainc"].impl(2.5, x ** 2 + 0.5), [V3])],
         "gammaincc": [(lambda x: PRIMS["gammaincc"].impl(1.5, x ** 2 + 0.5), [V3])],
         "polygamma": [(lambda x: PRIMS["polygamma"].impl(x ** 2 + 0.5, n=2), [V3])],
+        "yn": [(lambda x: PRIMS["yn"].impl(2, x ** 2 + 0.5), [V3])],
         **{k: [(lambda x, k=k: PRIMS[k].impl(1.5, x ** 2 + 0.5), [V3])]
-           for k in ("jv", "yv", "iv", "kv", "ive", "kve", "stdtr")},
+           for k in ("jv", "yv", "iv", "kv", "ive", "kve", "stdtr", "jve", "yve")},
         "expn": [(lambda x: PRIMS["expn"].impl(2, x ** 2 + 0.5), [V3]),
                  (lambda x: PRIMS["expn"].impl(0, x ** 2 + 0.5), [V3])],
         **{k: [(lambda x, k=k: PRIMS[k].impl(2.5, x ** 2 * 0.3 + 0.1), [V3])] for k in ("gammaincinv", "gammainccinv")},
@@ -168,6 +169,11 @@ STRUCTURAL = {
     "det": [(lambda a: np.linalg.det(a), [M33])],
     "logabsdet": [(lambda a: np.linalg.slogdet(a)[1], [M33])],
     "cholesky": [(lambda a: np.linalg.cholesky(a @ a.T + np.eye(3)), [M33])],
+    # scipy.linalg (batched cases and finite-difference checks in tests/test_scipy_misc.py)
+    "sylvester": [(lambda a, q: __import__("scipy.linalg").linalg.solve_sylvester(a, a.T, q), [M33, A23.T @ A23])],
+    "sqrtm": [(lambda a: __import__("scipy.linalg").linalg.sqrtm(a @ a.T + np.eye(3)), [M33])],
+    "banded_solve": [(lambda ab, b: __import__("scipy.linalg").linalg.solve_banded((1, 1), ab + 3.0, b),
+                      [A23.T @ A23, V3])],
     "triangular_solve": [(lambda a, b: __import__("scipy.linalg").linalg.solve_triangular(a, b, lower=True),
                           [M33, A23.T])],
     "eigh": [(lambda a: np.linalg.eigh(a + a.T)[1] ** 2, [M33])],

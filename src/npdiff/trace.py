@@ -385,13 +385,25 @@ def _replacement_for(value):
     return None
 
 
-def _cover(func) -> list:
-    """Swap aliases of the patched functions in func's globals and closure; return their keys."""
+COVER_DEPTH = 4  # nesting of user functions held in closures whose aliases are swapped too
+
+
+def _cover(func, depth=0, seen=None) -> list:
+    """Swap aliases of the patched functions in func's globals and closure; return their keys.
+
+    User functions held in the closure (a helper closing over ``scipy.linalg.sqrtm`` taken
+    before the trace) are covered in turn, up to COVER_DEPTH levels.
+    """
+    import functools
+    import types
     g, cells = _holders(func)
     keys = []
+    seen = set() if seen is None else seen
+    nested = []
     with _lock:
         library = str(g.get("__name__") or "").startswith(("npdiff.", "numpy", "scipy")) if isinstance(g, dict) else True
-        if not library:
+        if not library and id(g) not in seen:
+            seen.add(id(g))
             for name, value in list(g.items()):
                 key = (id(g), name)
                 if key in _aliases:
@@ -420,6 +432,11 @@ def _cover(func) -> list:
                 cell.cell_contents = repl
                 _aliases[key] = [cell, value, repl, 1, None]
                 keys.append(key)
+            elif isinstance(value, (types.FunctionType, functools.partial)) and id(value) not in seen:
+                seen.add(id(value))
+                nested.append(value)
+    for f in nested if depth < COVER_DEPTH else ():
+        keys += _cover(f, depth + 1, seen)
     return keys
 
 
@@ -491,5 +508,6 @@ def trace(func, avals, names=None, bind=None):
         _bind(inputs, bind)
     func = getattr(func, "_trace_target", func)  # a GeneratedFunction: trace its array code
     with tracing(func):
+        func = _replacement_for(func) or func  # npdiff.grad(scipy.linalg.sqrtm): the intercepted version
         out = func(*[Tracer(n) for n in inputs])
         return inputs, tree_map(node_of, out)

@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (every family registers its lowerings on import)
     polynomial,
     random,
     reductions,
+    scipy_linalg,
     shape,
     sorting,
     special,

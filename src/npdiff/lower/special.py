@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from ..errors import UnsupportedOperationError
+from ..errors import TracingError, UnsupportedOperationError
 from ..graph import const
 from ..primitives import PRIMS, apply
 from ..primitives.special import LOG_SQRT_2PI
@@ -44,6 +44,7 @@ SPECIAL_UFUNCS = ["gammaln", "digamma", "gamma", "rgamma", "betaln", "beta", "ga
                   "expi", "expn", "erfi", "cosm1", "poch", "powm1", "owens_t", "spence", "wrightomega", "huber",
                   "pseudo_huber", "j0", "j1", "y0", "y1", "k0", "k1", "k0e", "k1e", "jv", "yv", "iv", "kv", "ive",
                   "kve", "betainc", "betaincc", "gammaincinv", "gammainccinv", "stdtr"]
+SPECIAL_UFUNCS += ["yn", "gammasgn", "jve", "yve"]  # Bessel Y of integer order; the sign of Gamma (zero derivative)
 SAME_AS_NUMPY = ["expm1", "log1p", "cbrt", "exp2"]  # scipy.special versions of NumPy ufuncs
 
 if sc is not None:
@@ -144,8 +145,17 @@ def polygamma(n, x):
 
 
 def multigammaln(a, d):
-    d = int(N(d).value) if isinstance(d, Tracer) else int(d)
+    dv = np.asarray(N(d).value if isinstance(d, Tracer) else d)[()]
+    if not np.isscalar(dv) or np.floor(dv) != dv:
+        raise ValueError("d should be a positive integer (dimension)")
+    d = int(dv)
     x = N(a)
+    try:  # SciPy's domain check: a guard when the values are known, skipped with shapes only
+        outside = bool(np.any(W(x) <= 0.5 * (d - 1)))
+    except TracingError:
+        outside = False
+    if outside:
+        raise ValueError(f"multigammaln: condition a > 0.5 * (d-1) ({0.5 * (d - 1)}) not met")
     total = apply("reduce_sum", apply("stack", *[apply("gammaln", apply("subtract", x, 0.5 * j))
                                                   for j in range(d)], axis=0), axes=(0,))
     return W(apply("add", total, d * (d - 1) * 0.25 * math.log(math.pi)))

@@ -239,6 +239,25 @@ if sc is not None:
           domain=(0.1, 0.9))
     defew("stdtr", sc.stdtr, None, _sp("stdtr", 2), jvp=_jvp_last_only("stdtr", _dstdtr))
 
+    # -- Bessel Y of integer order (differentiable in x), the sign of Gamma (piecewise constant) --------
+    def _dyn(n, x, o):
+        """d Y_n(x) / dx = (Y_{n-1}(x) - Y_{n+1}(x)) / 2, the orders staying integers."""
+        return ops.mul(ops.sub(apply("yn", ops.sub(n, 1), x), apply("yn", ops.add(n, 1), x)), 0.5)
+    defew("yn", sc.yn, None, _sp("yn", 2), jvp=_jvp_last_only("yn", _dyn), domain=(0.5, 3.0))
+    defew("gammasgn", sc.gammasgn, nondiff=True, emit=_sp("gammasgn"), domain=(0.3, 3.0))
+
+    # exponentially scaled J and Y: jve = jv, yve = yv on the real line (the scaling is exp(-|Im x|))
+    def _real_x_only(name, jvp):
+        def checked(ts, *args, out, nb):
+            if args[-1].dtype.kind == "c" and ts[-1] is not None:
+                raise UnsupportedOperationError(f"npdiff differentiates scipy.special.{name} for real x only "
+                                                f"(its scaling exp(-|Im x|) is not complex-differentiable)")
+            return jvp(ts, *args, out=out, nb=nb)
+        return checked
+    for _name in ("jve", "yve"):
+        defew(_name, getattr(sc, _name), None, _sp(_name, 2),
+              jvp=_real_x_only(_name, _jvp_last_only(_name, _bessel(_name, "j"))), domain=(0.5, 3.0))
+
 
 # -- order statistics -----------------------------------------------------------------------
 
