@@ -72,6 +72,26 @@ def imag(val):
     return W(apply("imag", x)) if x.dtype.kind == "c" else W(zeros(x.shape, x.dtype))
 
 
+@implements(np.real_if_close, honours=("tol",))
+def real_if_close(a, tol=100):
+    """Return a's real part when every imaginary part is within tol (machine epsilons if tol > 1), else a.
+
+    The choice depends on the values: it is a guarded decision, and the derivative is that of the
+    branch taken (the real part, or the identity).
+    """
+    x = N(a)
+    if x.dtype.kind != "c":
+        return W(x)
+    if tol > 1:
+        tol = float(np.finfo(x.dtype).eps) * tol
+    small = apply("less", apply("absolute", apply("imag", x)), float(tol))
+    if x.ndim:
+        small = apply("logical_not", apply("reduce_max", apply("logical_not", small), axes=tuple(range(x.ndim))))
+    if bool(W(small)):  # the decision on the values (a guard), as NumPy's all(|imag| < tol)
+        return W(apply("real", x))
+    return W(x)
+
+
 @implements(np.conj, np.conjugate)
 def conj(x):
     return UFUNCS[np.conjugate](x)
