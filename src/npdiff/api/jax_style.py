@@ -29,6 +29,7 @@ def _split_aux(out, has_aux, op="has_aux"):
 
 def _scalar(node: Node, op: str) -> Node:
     checks.scalar_output(node, op)
+    checks.real_output(node, op)
     return node
 
 
