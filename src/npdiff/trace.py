@@ -304,6 +304,11 @@ def _from_library(depth=2) -> bool:
     return g.startswith(("numpy", "npdiff", "scipy")) and not g.startswith("npdiff.tests")
 
 
+def tracing_now() -> bool:
+    """Return True if this thread is tracing a function (inside an npdiff operator's trace)."""
+    return getattr(_local, "depth", 0) > 0
+
+
 def intercepting(depth=3) -> bool:
     """Return True if a patched function should act: this thread traces and the caller is user code."""
     return getattr(_local, "depth", 0) > 0 and not _from_library(depth)
