@@ -198,3 +198,17 @@ def test_grad_with_a_list_of_argnums_keeps_their_order():
     gd, gb = npdiff.grad(f, argnums=[3, 1])(*args)
     assert_close(gd, -np.sin(-1.1))
     assert_close(gb, np.cos(-0.3))
+
+
+def test_inner_operator_branching_on_its_own_values_inside_a_shapes_only_trace():
+    def g(y):
+        return np.sum(y ** 2) if y[0] > 0 else np.sum(y ** 3)
+
+    def f(x):
+        return x * npdiff.grad(g)(np.array([1.0, 2.0]))  # g's decision needs values the outer trace lacks
+    gen = npdiff.numpify(f, (2,))  # shapes only
+    assert_close(gen(np.array([1.0, -1.0])), [2.0, -4.0])
+    t = lambda x: npdiff.jvp(g, (np.array([-1.0, 2.0]),), (np.array([1.0, 0.0]),))[1] * x
+    assert_close(npdiff.numpify(t, ())(2.0), 6.0)  # d/dy0 of y0^3 at -1, times x
+    v = lambda x: npdiff.vjp(g, np.array([1.0, 2.0]))[1](1.0)[0] * x
+    assert_close(npdiff.numpify(v, ())(2.0), [4.0, 8.0])

@@ -180,7 +180,7 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
     with values_known(inputs, values) as vt, tracing():
         out = build(*inputs)
         checks = [apply("guard", p, expected=e, where=w) for p, e, w in vt.resolved_guards()] if vt else []
-    _refuseforeign_inputs(out, inputs, name)
+    _refuse_foreign_inputs(out, inputs, name)
     closures = None
     if closures_builder is not None:
         out, closures = closures_builder(out)
@@ -212,7 +212,19 @@ def foreign_inputs(out, inputs) -> bool:
     return any(n.op == "input" and id(n) not in allowed for n in toposort(nodes))
 
 
-def _refuseforeign_inputs(out, inputs, name):
+def inline_attempt(build: Callable):
+    """Return build() (an operator's graph built inside the enclosing trace), or None if that fails.
+
+    A decision on values the enclosing trace does not know (it was given shapes only) fails here but
+    works in the operator's own generated code, which is traced with the argument values.
+    """
+    try:
+        return build()
+    except TracingError:
+        return None
+
+
+def _refuse_foreign_inputs(out, inputs, name):
     if foreign_inputs(out, inputs):
         raise TracingError(
             f"{name}: the function uses a traced value of an enclosing function npdiff is tracing (it closes "
@@ -342,8 +354,8 @@ class LazyFunction:
         if any(is_traced(a) for a in args):
             return self._compose(self._build(*[node_of(a) for a in args]))
         if tracing_now():  # inside a trace: the function may close over the outer function's traced values
-            out = self._build(*[node_of(a) for a in args])
-            if foreign_inputs(out, ()):
+            out = inline_attempt(lambda: self._build(*[node_of(a) for a in args]))
+            if out is not None and foreign_inputs(out, ()):
                 return self._compose(out)  # e.g. x * grad(lambda y: x * y)(2.0), differentiated in x
         return self._call_paths(tuple(value_aval(a) for a in args), args)
 

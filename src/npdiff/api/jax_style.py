@@ -14,7 +14,7 @@ from ..transforms import jvp_nodes, vjp_nodes
 from ..trace import Tracer, is_traced, node_of, tracing_now
 from . import checks
 from .core import (LazyFunction, Operator, Paths, array_aval, aval, arg_names, call_on_nodes, check_backend, check_float,
-                   foreign_inputs, func_name, generate, has_values, transform_on_nodes, value_aval, zero_if_none)
+                   foreign_inputs, func_name, generate, inline_attempt, has_values, transform_on_nodes, value_aval, zero_if_none)
 
 
 def _argnums(argnums, n, op="grad"):
@@ -453,8 +453,9 @@ def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = F
     args = primals + tangents
     traced = any(is_traced(a) for a in args)
     if traced or tracing_now():  # inside a trace, func may close over the outer function's traced values
-        out = _jvp_build(func, len(primals), has_aux)(*[node_of(a) for a in args])
-        if traced or foreign_inputs(out, ()):
+        build = lambda: _jvp_build(func, len(primals), has_aux)(*[node_of(a) for a in args])  # noqa: E731
+        out = build() if traced else inline_attempt(build)
+        if traced or (out is not None and foreign_inputs(out, ())):
             leaves, s = tree_flatten(out)
             return tree_unflatten(s, [Tracer(n) for n in leaves])
     return _eager_call("jvp", func, primals + checks.tangents(primals, tangents), len(primals), has_aux,
@@ -475,9 +476,11 @@ def vjp(func: Callable, *primals, has_aux: bool = False, backend: str = "numpy")
         nodes = [node_of(a) for a in primals]
         from ..trace import trace
         from ..transforms import substitute
-        ins, out = trace(func, [(n.shape, n.dtype) for n in nodes], bind=nodes)
-        if not traced and not foreign_inputs(out, ins):
+        build = lambda: trace(func, [(n.shape, n.dtype) for n in nodes], bind=nodes)  # noqa: E731
+        res = build() if traced else inline_attempt(build)
+        if res is None or (not traced and not foreign_inputs(res[1], res[0])):
             return _eager_vjp(func, primals, has_aux, backend)
+        ins, out = res
         mapping = {id(i): n for i, n in zip(ins, nodes)}
         value, aux = _split_aux(out, has_aux, "vjp")
         leaves, s = tree_flatten(value)
