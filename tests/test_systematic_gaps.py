@@ -212,3 +212,8 @@ def test_inner_operator_branching_on_its_own_values_inside_a_shapes_only_trace()
     assert_close(npdiff.numpify(t, ())(2.0), 6.0)  # d/dy0 of y0^3 at -1, times x
     v = lambda x: npdiff.vjp(g, np.array([1.0, 2.0]))[1](1.0)[0] * x
     assert_close(npdiff.numpify(v, ())(2.0), [4.0, 8.0])
+
+
+def test_int64_of_an_empty_traced_array():
+    f = lambda x: np.sum(x ** 2) + np.sum(np.int64(x[:0]))
+    assert_close(npdiff.grad(f)(np.array([1.0, -2.0])), [2.0, -4.0])

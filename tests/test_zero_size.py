@@ -196,3 +196,47 @@ def test_random_programs_with_zero_length_axes():
             used.append(prog)
     run()
     assert len(used) >= 12  # the property was exercised on empty inputs
+
+
+def _signature_entries():
+    import signature_table as T
+    out = []
+    for name, entry in T.ENTRIES.items():
+        x = np.asarray(getattr(entry, "x", None))
+        if x.ndim and x.dtype.kind == "f":
+            out.append(pytest.param(name, entry, id=name))
+    return out
+
+
+@pytest.mark.parametrize("name,entry", _signature_entries())
+def test_signature_table_functions_on_an_empty_first_axis(name, entry):
+    """Every function of the signature table, on its example input with the first axis emptied."""
+    import warnings
+
+    from test_signatures import _lookup
+    x = np.asarray(entry.x)[:0]
+    call = entry.call or (lambda a: _lookup(name)(a))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ref = call(np.copy(x))
+        except Exception:  # noqa: BLE001 - NumPy refuses an empty input (a reduction without identity)
+            pytest.skip("NumPy refuses this empty input")
+        try:
+            got = npdiff.numpify(call, x)(x)
+        except npdiff.UnsupportedOperationError:
+            pytest.skip("not supported for other reasons")
+        leaves_ref = npdiff.pytree.tree_flatten(ref)[0]
+        leaves_got = npdiff.pytree.tree_flatten(got)[0]
+        assert len(leaves_got) == len(leaves_ref)
+        for a, b in zip(leaves_got, leaves_ref):
+            a, b = np.asarray(a), np.asarray(b)
+            assert a.shape == b.shape and a.dtype == b.dtype, (a.shape, a.dtype, b.shape, b.dtype)
+            if a.dtype.kind in "fc":
+                assert np.allclose(a, b, equal_nan=True)
+            else:
+                assert np.array_equal(a, b)
+        if entry.deriv and all(np.asarray(leaf).dtype.kind == "f" for leaf in leaves_ref):
+            for op in (npdiff.jacrev, npdiff.jacfwd):
+                J = npdiff.pytree.tree_flatten(op(call)(x))[0]
+                assert [np.shape(j) for j in J] == [np.shape(r) + x.shape for r in leaves_ref]

@@ -167,6 +167,8 @@ def decide(node: Node, kind: str, *args):
     if kind == "array":  # a concrete integer/bool array (its derivative is zero): every element is guarded
         conv = apply("convert", node, dtype=args[0])
         outcome = np.array(vt.value(conv), dtype=args[0])
+        if node.size == 0:  # nothing to decide
+            return outcome
         eq = apply("equal", conv, outcome)
         pred = apply("logical_not", apply("reduce_max", apply("logical_not", eq),
                                           axes=tuple(range(node.ndim)))) if node.ndim else eq
@@ -179,6 +181,8 @@ def decide(node: Node, kind: str, *args):
         return outcome
     if kind == "tolist":
         outcome = v.tolist()
+        if node.size == 0:  # nothing to decide
+            return outcome
         eq = apply("equal", node, np.array(v))
         pred = apply("logical_not", apply("reduce_max", apply("logical_not", eq),
                                           axes=tuple(range(node.ndim)))) if node.ndim else eq

@@ -140,7 +140,7 @@ def jac_nodes(outs, wrt: list[Node], mode: str, sparse: bool = False, symmetric:
     for w in wrt:
         check_float(w, "jacobian")
     blocks = [[None] * len(wrt) for _ in leaves]
-    for j, w in enumerate(wrt):
+    for j, w in enumerate(wrt if leaves else ()):  # no outputs (np.unstack of an empty axis): no blocks
         plan = _plan(leaves, w, mode, sparse, symmetric)
         for i, o in enumerate(leaves):
             blocks[i][j] = plan(i, o)

@@ -84,6 +84,8 @@ def real_if_close(a, tol=100):
         return W(x)
     if tol > 1:
         tol = float(np.finfo(x.dtype).eps) * tol
+    if x.size == 0:  # NumPy's all() of nothing is True
+        return W(apply("real", x))
     small = apply("less", apply("absolute", apply("imag", x)), float(tol))
     if x.ndim:
         small = apply("logical_not", apply("reduce_max", apply("logical_not", small), axes=tuple(range(x.ndim))))
@@ -212,6 +214,8 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Return a traced boolean scalar (deciding on it records a guard when values are known)."""
     close = N(isclose(a, b, rtol, atol, equal_nan))
+    if close.size == 0:  # all() of nothing
+        return W(const(np.True_))
     return W(apply("reduce_min", apply("convert", close, dtype=np.dtype(bool)), axes=tuple(range(close.ndim)))
              if close.ndim else close)
 
@@ -224,4 +228,6 @@ def array_equal(a1, a2, equal_nan=False):
     eq = apply("equal", x, y)
     if equal_nan:
         eq = apply("logical_or", eq, apply("logical_and", apply("isnan", x), apply("isnan", y)))
+    if eq.size == 0:  # all() of nothing
+        return W(const(np.True_))
     return W(apply("reduce_min", eq, axes=tuple(range(eq.ndim))) if eq.ndim else eq)
