@@ -190,6 +190,7 @@ ENTRIES: dict[str, E] = {
     "numpy.where": e(_where, A, x=[2.0], y=[3.0]),
     "numpy.clip": e(None, A, a_min=[-0.5], a_max=[0.5], min=[-0.5], max=[0.5]),
     "numpy.round": e(None, A, decimals=[1]),
+    "numpy.real_if_close": e(lambda a, **kw: np.real_if_close(a * (1 + 1e-17j), **kw), V, tol=[1e-3, 1000.0]),
     "numpy.nan_to_num": e(None, np.array([0.3, np.nan, np.inf, -np.inf, -0.4]), nan=[2.0], posinf=[3.0],
                           neginf=[-3.0]),
     "numpy.select": e(lambda a, **kw: np.select([MASK], [a], **kw), A, default=[2.0]),

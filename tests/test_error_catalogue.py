@@ -170,6 +170,8 @@ TRIGGERS = {  # fragment -> callable(monkeypatch) raising it
     "npdiff functions take arrays; got": lambda mp: npdiff.grad(np.sum)(object()),
     "but this code was generated for dtype": lambda mp: npdiff.numpify(np.sin, (3,))(X + 1j),
     "requires a scalar-valued function": lambda mp: npdiff.grad(np.sin)(X),
+    "requires a real-valued function": lambda mp: npdiff.grad(lambda x: np.sum(x) * (1.0 + 0.2j))(X),
+    "requires a floating-point output": lambda mp: npdiff.grad(lambda x: np.allclose(x, x * 3.0 / 3.0))(X),
     "argnums must be an int or a tuple of ints": lambda mp: npdiff.grad(np.sum, argnums="x")(X),
     "must return a pair (output, aux)": lambda mp: npdiff.grad(np.sum, has_aux=True)(X),
     "primals must be a tuple": lambda mp: npdiff.jvp(np.sin, X, (X,)),

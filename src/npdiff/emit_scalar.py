@@ -43,6 +43,8 @@ def eligible(nodes: list[Node]) -> bool:
     for n in nodes:
         if n.size > SCALAR_MAX and n.op != "const":
             return False
+        if n.size == 0:  # nothing to unroll; the object-array machinery assumes elements
+            return False
         if n.dtype.kind not in "fbi" or (n.dtype.kind == "f" and n.dtype != np.float64):
             return False
         total += n.size
@@ -118,6 +120,8 @@ class ScalarEmitter:
 
     # -- values ------------------------------------------------------------------
     def bind_input(self, node: Node, name: str) -> tuple[str, list[str]]:
+        if node.size == 0:  # no elements to unpack (an empty unpacking is a syntax error)
+            raise NotScalar("zero-size input")
         p = self.base.bind_input(node, name)
         lines = self.base.writer.arg_checks(p, node.shape)
         if node.ndim == 0:
@@ -188,6 +192,8 @@ class ScalarEmitter:
     def emit(self, outputs: list[Node]) -> list[str]:
         self.lines = []
         for node in toposort(outputs):
+            if node.size == 0:  # an empty object array cannot print its shape: the array version does
+                raise NotScalar("zero-size value")
             if id(node) in self.vals or node.op == "const":
                 continue
             if node.op == "input":

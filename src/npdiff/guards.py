@@ -142,10 +142,11 @@ REAL_TO_PYTHON = {"float": "float()", "complex": "complex()", "item": ".item()",
 def decide(node: Node, kind: str, *args):
     """Return the Python value of a decision on a traced node, recording a guard.
 
-    ``kind`` is "bool", "int", "index", "float", "complex", "item" or "tolist".
+    ``kind`` is "bool", "int", "index", "float", "complex", "item", "tolist" or "array" (``args[0]`` an
+    integer or bool dtype: the converted concrete array).
     """
     what = {"bool": "bool() (an if/while/assert/and/or)", "int": "int()", "index": "use as an integer index",
-            **REAL_TO_PYTHON}[kind]
+            "array": "conversion to a concrete integer array (np.int64(x))", **REAL_TO_PYTHON}[kind]
     if kind in REAL_TO_PYTHON and node.dtype.kind not in "biu":
         raise TracingError(
             f"{what} (or a math.* function) of a real-valued traced array would drop its derivative.\n"
@@ -163,6 +164,16 @@ def decide(node: Node, kind: str, *args):
             f"{what} of a traced array that depends on a value not known while tracing (a tangent, a "
             f"cotangent or an argument given only by shape).\n  at {user_frame_description()}\n"
             + _NO_VALUES) from None
+    if kind == "array":  # a concrete integer/bool array (its derivative is zero): every element is guarded
+        conv = apply("convert", node, dtype=args[0])
+        outcome = np.array(vt.value(conv), dtype=args[0])
+        if node.size == 0:  # nothing to decide
+            return outcome
+        eq = apply("equal", conv, outcome)
+        pred = apply("logical_not", apply("reduce_max", apply("logical_not", eq),
+                                          axes=tuple(range(node.ndim)))) if node.ndim else eq
+        _record(vt, pred, True)
+        return outcome
     if kind == "bool":
         outcome = bool(v)  # raises NumPy's ValueError for arrays of several elements
         pred = node if node.dtype == np.bool_ else apply("not_equal", node, 0)
@@ -170,6 +181,8 @@ def decide(node: Node, kind: str, *args):
         return outcome
     if kind == "tolist":
         outcome = v.tolist()
+        if node.size == 0:  # nothing to decide
+            return outcome
         eq = apply("equal", node, np.array(v))
         pred = apply("logical_not", apply("reduce_max", apply("logical_not", eq),
                                           axes=tuple(range(node.ndim)))) if node.ndim else eq

@@ -9,8 +9,10 @@ buffers, ``buffer.py``), so C code and other threads get ordinary NumPy.
 """
 from __future__ import annotations
 
+import functools
 import operator
 import threading
+import types
 from contextlib import contextmanager
 from typing import Any
 
@@ -100,6 +102,11 @@ class Tracer:
     device = "cpu"  # an ndarray's device (array API), read by SciPy's array-API helpers
 
     def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype).kind in "biu":
+            # np.int64(t), np.asarray(t, dtype=int) in C code: an integer array has no derivative, so
+            # it is answered from the values (a guard checks the conversion stays the same)
+            from .guards import decide
+            return decide(self.node, "array", np.dtype(dtype))
         raise TracingError(
             "a traced array was converted to a concrete NumPy array; this happens when code calls "
             "a non-NumPy routine or writes a traced value into a plain ndarray.\n  at "
@@ -297,6 +304,11 @@ def _from_library(depth=2) -> bool:
     return g.startswith(("numpy", "npdiff", "scipy")) and not g.startswith("npdiff.tests")
 
 
+def tracing_now() -> bool:
+    """Return True if this thread is tracing a function (inside an npdiff operator's trace)."""
+    return getattr(_local, "depth", 0) > 0
+
+
 def intercepting(depth=3) -> bool:
     """Return True if a patched function should act: this thread traces and the caller is user code."""
     return getattr(_local, "depth", 0) > 0 and not _from_library(depth)
@@ -374,6 +386,9 @@ def _closed_arrays(func) -> list:
     return [v for v in values if isinstance(v, np.ndarray) and v.size > SMALL_CONST]
 
 
+_COVER_DEPTH = 4  # how many levels of closures (functions held by closures) are covered
+
+
 def _replacement_for(value):
     hit = _REPLACE.get(id(value))
     if hit is not None and hit[0] is value:
@@ -385,21 +400,18 @@ def _replacement_for(value):
     return None
 
 
-COVER_DEPTH = 4  # nesting of user functions held in closures whose aliases are swapped too
-
-
 def _cover(func, depth=0, seen=None) -> list:
     """Swap aliases of the patched functions in func's globals and closure; return their keys.
 
-    User functions held in the closure (a helper closing over ``scipy.linalg.sqrtm`` taken
-    before the trace) are covered in turn, up to COVER_DEPTH levels.
+    Functions held in the closure (a wrapper around ``fun=np.append``) are covered too, a few
+    levels deep.
     """
-    import functools
-    import types
     g, cells = _holders(func)
     keys = []
     seen = set() if seen is None else seen
-    nested = []
+    if id(func) in seen:
+        return keys
+    seen.add(id(func))
     with _lock:
         library = str(g.get("__name__") or "").startswith(("npdiff.", "numpy", "scipy")) if isinstance(g, dict) else True
         if not library and id(g) not in seen:
@@ -432,11 +444,14 @@ def _cover(func, depth=0, seen=None) -> list:
                 cell.cell_contents = repl
                 _aliases[key] = [cell, value, repl, 1, None]
                 keys.append(key)
-            elif isinstance(value, (types.FunctionType, functools.partial)) and id(value) not in seen:
-                seen.add(id(value))
-                nested.append(value)
-    for f in nested if depth < COVER_DEPTH else ():
-        keys += _cover(f, depth + 1, seen)
+    if depth < _COVER_DEPTH and not library:
+        for cell in cells:
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            if isinstance(value, (types.FunctionType, functools.partial)):
+                keys += _cover(value, depth + 1, seen)
     return keys
 
 
@@ -508,6 +523,6 @@ def trace(func, avals, names=None, bind=None):
         _bind(inputs, bind)
     func = getattr(func, "_trace_target", func)  # a GeneratedFunction: trace its array code
     with tracing(func):
-        func = _replacement_for(func) or func  # npdiff.grad(scipy.linalg.sqrtm): the intercepted version
+        func = _replacement_for(func) or func  # grad(np.append): the tracing version of a patched function
         out = func(*[Tracer(n) for n in inputs])
         return inputs, tree_map(node_of, out)

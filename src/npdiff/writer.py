@@ -70,6 +70,8 @@ def array_source(arr: np.ndarray) -> str:
         if arr.dtype == np.bool_:
             return f"np.bool_({v})"
         return f"np.{dtype_name(arr.dtype)}({literal(v) if literal(v) else repr(v)})"
+    if arr.size == 0:  # a nested empty list loses the shape ([] is (0,), never (0, 1))
+        return f"np.empty({arr.shape}, dtype=np.{dtype_name(arr.dtype)})"
     body = repr(arr.tolist()).replace("inf", "np.inf").replace("nan", "np.nan")
     return f"np.array({body}, dtype=np.{dtype_name(arr.dtype)})"
 

@@ -16,6 +16,7 @@ import types
 import numpy as np
 
 import npdiff
+from npdiff.pytree import tree_flatten, tree_unflatten
 
 from . import checks
 
@@ -62,14 +63,46 @@ def _scalar(fun, kwargs):
     return f
 
 
+def _on_containers(op, fun, argnum, args, kwargs):
+    """Return op(f, argnums)(*args) where tuple/list arguments are differentiated leaf by leaf.
+
+    autograd differentiates with respect to a tuple or list argument as a container and returns its
+    gradient with the same structure; npdiff's operators take arrays, so each leaf becomes one argument
+    and the gradients are put back into the container's structure.
+    """
+    f = _scalar(fun, kwargs)
+    multi = isinstance(argnum, (builtins.tuple, builtins.list))
+    nums = builtins.list(argnum) if multi else [argnum]
+    if not any(isinstance(args[i], (builtins.tuple, builtins.list)) for i in nums):
+        return op(f, argnums=argnum)(*args)
+    flat, spans, structs = [], [], []
+    for a in args:
+        leaves, struct = tree_flatten(a) if isinstance(a, (builtins.tuple, builtins.list)) else ([a], None)
+        spans.append(range(len(flat), len(flat) + len(leaves)))
+        structs.append(struct)
+        flat += leaves
+
+    def g(*leaves):
+        return f(*[tree_unflatten(st, [leaves[k] for k in sp]) if st is not None else leaves[sp[0]]
+                   for sp, st in zip(spans, structs)])
+    wrt = [k for i in nums for k in spans[i]]
+    res = op(g, argnums=builtins.tuple(wrt))(*flat)
+    value, grads = res if op is npdiff.value_and_grad else (None, res)
+    by = dict(zip(wrt, grads))
+    parts = [tree_unflatten(structs[i], [by[k] for k in spans[i]]) if structs[i] is not None else by[spans[i][0]]
+             for i in nums]
+    out = builtins.tuple(parts) if multi else parts[0]
+    return (value, out) if op is npdiff.value_and_grad else out
+
+
 def grad(fun, argnum=0):
-    """Return the gradient function of scalar fun (npdiff.grad)."""
-    return lambda *args, **kwargs: npdiff.grad(_scalar(fun, kwargs), argnums=argnum)(*args)
+    """Return the gradient function of scalar fun (npdiff.grad; containers keep their structure)."""
+    return lambda *args, **kwargs: _on_containers(npdiff.grad, fun, argnum, args, kwargs)
 
 
 def value_and_grad(fun, argnum=0):
-    """Return a function giving (value, gradient) (npdiff.value_and_grad)."""
-    return lambda *args, **kwargs: npdiff.value_and_grad(_scalar(fun, kwargs), argnums=argnum)(*args)
+    """Return a function giving (value, gradient) (npdiff.value_and_grad; containers keep their structure)."""
+    return lambda *args, **kwargs: _on_containers(npdiff.value_and_grad, fun, argnum, args, kwargs)
 
 
 def jacobian(fun, argnum=0):

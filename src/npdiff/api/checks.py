@@ -104,6 +104,17 @@ def scalar_output(out, op: str, jac: str = "jacobian/jacrev", prod: str = "vjp")
                     f"outputs or {prod} for vector-Jacobian products (or sum the output first).")
 
 
+def real_output(out, op: str) -> None:
+    """Refuse a gradient of a complex-, integer- or bool-valued output (as JAX and autograd do)."""
+    dt = np.dtype(out.dtype)
+    if dt.kind == "c":
+        raise TypeError(f"{op} requires a real-valued function; the output has dtype {dt}. Take np.real(...) "
+                        f"or np.abs(...) of it first, or use jvp/vjp/jacobian for complex outputs.")
+    if dt.kind not in "f":
+        raise TypeError(f"{op} requires a floating-point output; the output has dtype {dt} (a comparison, "
+                        f"count or np.allclose has no derivative). Return a float value.")
+
+
 def same_shape(vec, expected, vname: str, what: str, op: str) -> None:
     """Refuse a vector (tangent, v) whose shape is not ``expected``."""
     if tuple(vec.shape) != tuple(expected):

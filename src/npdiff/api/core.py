@@ -13,12 +13,12 @@ from ..codegen import emit_function
 from ..errors import PathChangedError, TracingError
 from ..guards import values_known
 from ..generated import GeneratedFunction
-from ..graph import Node, const, make_input
+from ..graph import Node, const, make_input, toposort
 from ..transforms import substitute
 from ..primitives import apply
 from ..primitives.helpers import zeros
 from ..pytree import tree_flatten, tree_unflatten
-from ..trace import Tracer, is_traced, node_of, trace, tracing
+from ..trace import Tracer, is_traced, node_of, trace, tracing, tracing_now
 from . import checks as _checks
 
 
@@ -180,6 +180,7 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
     with values_known(inputs, values) as vt, tracing():
         out = build(*inputs)
         checks = [apply("guard", p, expected=e, where=w) for p, e, w in vt.resolved_guards()] if vt else []
+    _refuse_foreign_inputs(out, inputs, name)
     closures = None
     if closures_builder is not None:
         out, closures = closures_builder(out)
@@ -192,6 +193,44 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
                                    backend=backend)
     return GeneratedFunction(source, name, writer.consts, [a[0] for a in avals], [a[1] for a in avals], names,
                              writer.modules)
+
+
+def foreign_inputs(out, inputs) -> bool:
+    """Return True if out (a pytree of nodes and Operators) uses an input node other than ``inputs``.
+
+    Such an input belongs to an enclosing trace: the function closes over a traced value of an outer
+    function (``lambda y: x * y`` inside a function npdiff is tracing in x).
+    """
+    allowed = {id(n) for n in inputs}
+    nodes = []
+    for leaf in tree_flatten(out)[0]:
+        if isinstance(leaf, Operator):
+            allowed.update(id(n) for n in leaf.inputs)
+            nodes += [n for n in tree_flatten(leaf.tree)[0] if isinstance(n, Node)]
+        elif isinstance(leaf, Node):
+            nodes.append(leaf)
+    return any(n.op == "input" and id(n) not in allowed for n in toposort(nodes))
+
+
+def inline_attempt(build: Callable):
+    """Return build() (an operator's graph built inside the enclosing trace), or None if that fails.
+
+    A decision on values the enclosing trace does not know (it was given shapes only) fails here but
+    works in the operator's own generated code, which is traced with the argument values.
+    """
+    try:
+        return build()
+    except TracingError:
+        return None
+
+
+def _refuse_foreign_inputs(out, inputs, name):
+    if foreign_inputs(out, inputs):
+        raise TracingError(
+            f"{name}: the function uses a traced value of an enclosing function npdiff is tracing (it closes "
+            f"over the outer function's argument), so it cannot become separate generated code. Call the "
+            f"operator (grad, jacobian, vjp...) itself inside the traced function: it then composes with "
+            f"the outer trace, or pass the outer value as an argument.")
 
 
 MAX_PATHS = 64  # paths (GeneratedFunctions) kept per argument shapes before refusing
@@ -313,11 +352,18 @@ class LazyFunction:
                 except PathChangedError:  # only generated code with guards raises this
                     return self._call_paths(key, args, gf)
         if any(is_traced(a) for a in args):
-            out = self._build(*[node_of(a) for a in args])
-            leaves, s = tree_flatten(out)
-            return tree_unflatten(s, [_operator_closure(n) if isinstance(n, Operator) else Tracer(n)
-                                      for n in leaves])
+            return self._compose(self._build(*[node_of(a) for a in args]))
+        if tracing_now():  # inside a trace: the function may close over the outer function's traced values
+            out = inline_attempt(lambda: self._build(*[node_of(a) for a in args]))
+            if out is not None and foreign_inputs(out, ()):
+                return self._compose(out)  # e.g. x * grad(lambda y: x * y)(2.0), differentiated in x
         return self._call_paths(tuple(value_aval(a) for a in args), args)
+
+    @staticmethod
+    def _compose(out):
+        """Return the output pytree of nodes as Tracers (Operators as functions on traced arguments)."""
+        leaves, s = tree_flatten(out)
+        return tree_unflatten(s, [_operator_closure(n) if isinstance(n, Operator) else Tracer(n) for n in leaves])
 
     def _call_foreign(self, args):
         """Return the result of the code generated for another backend (shapes only, no guards)."""

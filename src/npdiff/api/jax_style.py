@@ -11,10 +11,10 @@ from ..graph import Node, const, make_input, toposort
 from ..primitives import apply  # "to_csr" (sparse=True output) is primitives/sparse.py
 from ..pytree import tree_flatten, tree_unflatten
 from ..transforms import jvp_nodes, vjp_nodes
-from ..trace import Tracer, is_traced, node_of
+from ..trace import Tracer, is_traced, node_of, tracing_now
 from . import checks
 from .core import (LazyFunction, Operator, Paths, array_aval, aval, arg_names, call_on_nodes, check_backend, check_float,
-                   func_name, generate, has_values, transform_on_nodes, value_aval, zero_if_none)
+                   foreign_inputs, func_name, generate, inline_attempt, has_values, transform_on_nodes, value_aval, zero_if_none)
 
 
 def _argnums(argnums, n, op="grad"):
@@ -29,6 +29,7 @@ def _split_aux(out, has_aux, op="has_aux"):
 
 def _scalar(node: Node, op: str) -> Node:
     checks.scalar_output(node, op)
+    checks.real_output(node, op)
     return node
 
 
@@ -139,7 +140,7 @@ def jac_nodes(outs, wrt: list[Node], mode: str, sparse: bool = False, symmetric:
     for w in wrt:
         check_float(w, "jacobian")
     blocks = [[None] * len(wrt) for _ in leaves]
-    for j, w in enumerate(wrt):
+    for j, w in enumerate(wrt if leaves else ()):  # no outputs (np.unstack of an empty axis): no blocks
         plan = _plan(leaves, w, mode, sparse, symmetric)
         for i, o in enumerate(leaves):
             blocks[i][j] = plan(i, o)
@@ -450,10 +451,13 @@ def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = F
     if len(primals) != len(tangents):
         checks.tangents(primals, tangents)  # raises, naming both counts
     args = primals + tangents
-    if any(is_traced(a) for a in args):
-        out = _jvp_build(func, len(primals), has_aux)(*[node_of(a) for a in args])
-        leaves, s = tree_flatten(out)
-        return tree_unflatten(s, [Tracer(n) for n in leaves])
+    traced = any(is_traced(a) for a in args)
+    if traced or tracing_now():  # inside a trace, func may close over the outer function's traced values
+        build = lambda: _jvp_build(func, len(primals), has_aux)(*[node_of(a) for a in args])  # noqa: E731
+        out = build() if traced else inline_attempt(build)
+        if traced or (out is not None and foreign_inputs(out, ())):
+            leaves, s = tree_flatten(out)
+            return tree_unflatten(s, [Tracer(n) for n in leaves])
     return _eager_call("jvp", func, primals + checks.tangents(primals, tangents), len(primals), has_aux,
                        backend)
 
@@ -467,11 +471,16 @@ def _as_tuple(xs, what):
 
 def vjp(func: Callable, *primals, has_aux: bool = False, backend: str = "numpy"):
     """Return (out, pullback) (with has_aux: (out, pullback, aux)); pullback(ct) gives a tuple."""
-    if any(is_traced(a) for a in primals):
+    traced = any(is_traced(a) for a in primals)
+    if traced or tracing_now():  # inside a trace, func may close over the outer function's traced values
         nodes = [node_of(a) for a in primals]
         from ..trace import trace
         from ..transforms import substitute
-        ins, out = trace(func, [(n.shape, n.dtype) for n in nodes], bind=nodes)
+        build = lambda: trace(func, [(n.shape, n.dtype) for n in nodes], bind=nodes)  # noqa: E731
+        res = build() if traced else inline_attempt(build)
+        if res is None or (not traced and not foreign_inputs(res[1], res[0])):
+            return _eager_vjp(func, primals, has_aux, backend)
+        ins, out = res
         mapping = {id(i): n for i, n in zip(ins, nodes)}
         value, aux = _split_aux(out, has_aux, "vjp")
         leaves, s = tree_flatten(value)
@@ -487,6 +496,10 @@ def vjp(func: Callable, *primals, has_aux: bool = False, backend: str = "numpy")
             return wrapped, pullback, tree_unflatten(as_, [Tracer(n) for n in substitute(al, mapping)])
         return wrapped, pullback
 
+    return _eager_vjp(func, primals, has_aux, backend)
+
+
+def _eager_vjp(func, primals, has_aux, backend):
     checks.float_primals(primals, "vjp")
     res = _eager_call("vjp", func, primals, len(primals), has_aux, backend)
     op = res[1]

@@ -72,6 +72,28 @@ def imag(val):
     return W(apply("imag", x)) if x.dtype.kind == "c" else W(zeros(x.shape, x.dtype))
 
 
+@implements(np.real_if_close, honours=("tol",))
+def real_if_close(a, tol=100):
+    """Return a's real part when every imaginary part is within tol (machine epsilons if tol > 1), else a.
+
+    The choice depends on the values: it is a guarded decision, and the derivative is that of the
+    branch taken (the real part, or the identity).
+    """
+    x = N(a)
+    if x.dtype.kind != "c":
+        return W(x)
+    if tol > 1:
+        tol = float(np.finfo(x.dtype).eps) * tol
+    if x.size == 0:  # NumPy's all() of nothing is True
+        return W(apply("real", x))
+    small = apply("less", apply("absolute", apply("imag", x)), float(tol))
+    if x.ndim:
+        small = apply("logical_not", apply("reduce_max", apply("logical_not", small), axes=tuple(range(x.ndim))))
+    if bool(W(small)):  # the decision on the values (a guard), as NumPy's all(|imag| < tol)
+        return W(apply("real", x))
+    return W(x)
+
+
 @implements(np.conj, np.conjugate)
 def conj(x):
     return UFUNCS[np.conjugate](x)
@@ -192,6 +214,8 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Return a traced boolean scalar (deciding on it records a guard when values are known)."""
     close = N(isclose(a, b, rtol, atol, equal_nan))
+    if close.size == 0:  # all() of nothing
+        return W(const(np.True_))
     return W(apply("reduce_min", apply("convert", close, dtype=np.dtype(bool)), axes=tuple(range(close.ndim)))
              if close.ndim else close)
 
@@ -204,4 +228,6 @@ def array_equal(a1, a2, equal_nan=False):
     eq = apply("equal", x, y)
     if equal_nan:
         eq = apply("logical_or", eq, apply("logical_and", apply("isnan", x), apply("isnan", y)))
+    if eq.size == 0:  # all() of nothing
+        return W(const(np.True_))
     return W(apply("reduce_min", eq, axes=tuple(range(eq.ndim))) if eq.ndim else eq)

@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..primitives import apply
 from ..primitives.helpers import stack_nodes
-from ..trace import FUNCTIONS, METHODS, Tracer, implements
+from ..trace import EXTRA_PATCHES, FUNCTIONS, METHODS, Tracer, implements, intercepting, is_traced, node_of
 from ._common import N, W, cat, filled, flat_axis, full_slices, take_along
 from .shape import atleast_3d
 
@@ -92,6 +92,26 @@ def append(arr, values, axis=None):
     if axis is None:
         return W(cat([apply("reshape", x, shape=(x.size,)), apply("reshape", v, shape=(v.size,))], 0))
     return concatenate([W(x), W(v)], axis=axis)
+
+
+def _append_of_lists(original):
+    """Return np.append that first stacks (nested) lists holding traced values into one Tracer.
+
+    NumPy's dispatcher for append looks at ``arr`` and ``values`` themselves, not inside lists,
+    so ``np.append([[t0, t1]], [[t2, t3]], axis=0)`` would never reach the lowering.
+    """
+    def fn(arr, values, axis=None):
+        if intercepting():
+            arr, values = [Tracer(node_of(a)) if isinstance(a, (list, tuple)) and is_traced(a) else a
+                           for a in (arr, values)]
+        return original(arr, values, axis=axis)
+    fn.__name__, fn.__doc__, fn.__wrapped__ = "append", original.__doc__, original
+    return fn
+
+
+_APPEND = _append_of_lists(np.append)
+FUNCTIONS[_APPEND] = FUNCTIONS[np.append]  # a lowering looking np.append up while it is patched
+EXTRA_PATCHES.append((np, "append", _APPEND))
 
 
 @implements(np.split, np.array_split, honours=("axis",))

@@ -15,6 +15,7 @@ from ..trace import FUNCTIONS, METHODS, declare, implements, write_back
 from ._common import (
     N,
     W,
+    filled,
     flat_axis,
     keep_dims,
     merge_last,
@@ -190,11 +191,14 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     y, axes = merge_last(x, axis)
     s = apply("sort", y, axis=y.ndim - 1)
     n = s.shape[-1]
-    mid = slice_along(s, s.ndim - 1, (n - 1) // 2, n // 2 + 1)
-    out = apply("reduce_sum", mid, axes=(s.ndim - 1,))
-    if n % 2 == 0:
-        out = apply("multiply", out, 0.5)
-    out = _nan_if_any(out, s)
+    if n == 0:  # NumPy: the mean of nothing, NaN
+        out = filled(np.nan, s.shape[:-1], s.dtype)
+    else:
+        mid = slice_along(s, s.ndim - 1, (n - 1) // 2, n // 2 + 1)
+        out = apply("reduce_sum", mid, axes=(s.ndim - 1,))
+        if n % 2 == 0:
+            out = apply("multiply", out, 0.5)
+        out = _nan_if_any(out, s)
     if keepdims:
         out = keep_dims(out, x.shape, axes)
     return W(out)

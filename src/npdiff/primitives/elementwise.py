@@ -97,7 +97,8 @@ def _ew_simplify(name, specific):
         args = list(args)
         changed = False
         for i, a in enumerate(args):
-            if a.op == "const" and not a.weak and a.size == 1 and a.dtype.kind in "fc" and len(args) > 1:
+            if a.op == "const" and not a.weak and a.size == 1 and a.dtype.kind in "fc" and len(args) > 1 \
+                    and type(np.asarray(a.value).item()) in (float, complex):  # not longdouble (item() stays typed)
                 w = const(np.asarray(a.value).item())  # a typed scalar that does not set the dtype prints as a literal
                 trial = [w if j == i else x for j, x in enumerate(args)]
                 if ew_shape_rule(impl_of[name])(*trial, **params) == (shape, dtype):

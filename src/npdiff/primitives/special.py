@@ -316,6 +316,8 @@ def _cumprod_jvp(ts, x, out, nb, axis):
     order by treating the first zero separately.
     """
     t = ts[0]
+    if t is None or out.size == 0:  # an empty output has an empty (symbolically zero) tangent
+        return None
     n = x.shape[axis]
     rest = tuple(i for i in range(x.ndim) if i != axis)
     perm = rest + (axis,)
