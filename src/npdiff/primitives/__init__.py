@@ -6,3 +6,4 @@ from . import special  # noqa: F401,E402  (scipy.special, sort/argsort/searchsor
 from . import linalg  # noqa: F401,E402  (numpy.linalg / scipy.linalg)
 from . import custom, sparse  # noqa: F401  (custom_jvp/custom_vjp outputs, to_csr)
 from . import random  # noqa: F401,E402  (random draws)
+from . import stats  # noqa: F401,E402  (no_derivative: arguments scipy.stats is not differentiated in)

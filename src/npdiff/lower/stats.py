@@ -1,0 +1,285 @@
+"""scipy.stats distributions while tracing: univariate log-densities, cdfs and the Poisson pmf.
+
+The methods of scipy.stats distributions do not dispatch (they convert their
+arguments with ``np.asarray``), so the methods npdiff knows are patched on the
+distribution classes while tracing (``EXTRA_PATCHES``) and call SciPy's original
+when no argument is traced. They are patched only when scipy.stats has been
+imported before npdiff starts tracing (npdiff never imports it itself: that costs
+about a second). Frozen distributions (``scipy.stats.gamma(2.0).cdf(x)``) call the
+class's method, so they trace too. Multivariate distributions are in ``stats_mv.py``.
+
+Arguments a method is not differentiable in (a count ``k``; a shape parameter of a
+cdf whose derivative has no closed form, such as ``a`` of ``gamma.cdf``) pass
+through the ``no_derivative`` primitive: a derivative in them is refused by name.
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from ..errors import UnsupportedOperationError
+from ..primitives import apply
+from ..primitives.special import LOG_SQRT_2PI
+from ..trace import EXTRA_PATCHES, Tracer, is_traced
+from ._common import N, W
+
+try:
+    import scipy.special as sc
+except ImportError:  # pragma: no cover - SciPy is optional
+    sc = None
+
+
+class LazyTarget:
+    """Stands for a scipy.stats class in EXTRA_PATCHES without importing scipy.stats.
+
+    The target is patched only if the user's code has already imported
+    scipy.stats (importing it costs about a second); attributes that the class
+    inherits are deleted again on restore instead of being copied onto it.
+    """
+
+    def __init__(self, module, resolve, qualname):
+        object.__setattr__(self, "_module", module)
+        object.__setattr__(self, "_resolve", resolve)
+        object.__setattr__(self, "npdiff_qualname", qualname)
+        object.__setattr__(self, "_added", set())
+        object.__setattr__(self, "_originals", {})
+
+    def target(self):
+        mod = sys.modules.get(self._module)
+        if mod is None:
+            return None
+        try:
+            return self._resolve(mod)
+        except (AttributeError, ImportError):
+            return None
+
+    def __getattr__(self, name):
+        t = self.target()
+        if t is None:
+            raise AttributeError(name)
+        return getattr(t, name)
+
+    def __setattr__(self, name, value):
+        t = self.target()
+        if t is None:
+            return
+        if getattr(value, "_npdiff_patch", False):
+            self._originals[name] = getattr(t, name)
+            if name not in vars(t):
+                self._added.add(name)
+        elif name in self._added:  # restoring an inherited method: remove the patch
+            self._added.discard(name)
+            delattr(t, name)
+            if getattr(t, name, None) is value:
+                return
+        setattr(t, name, value)
+
+    def original(self, name):
+        """Return the method the patch replaced."""
+        return self._originals[name]
+
+
+def stats_patch(target, name, replacement):
+    """Intercept the method target.name while tracing; SciPy's runs when nothing is traced."""
+    def fn(self, *args, **kwargs):
+        if not is_traced(args) and not is_traced(tuple(kwargs.values())):
+            return target.original(name)(self, *args, **kwargs)
+        return replacement(self, *args, **kwargs)
+    fn.__name__ = name
+    fn._npdiff_patch = True
+    EXTRA_PATCHES.append((target, name, fn))
+
+
+def no_derivative(x, what: str):
+    """Return x, refusing (UnsupportedOperationError ``what``) any derivative that reaches it."""
+    if not is_traced(x):
+        return x
+    return W(apply("no_derivative", N(x), what=what))
+
+
+def _dist_params(dist, args, kwargs, method, scale=True):
+    names = [s.strip() for s in dist.shapes.split(",")] if dist.shapes else []
+    names += ["loc", "scale"] if scale else ["loc"]
+    if len(args) > len(names):
+        raise TypeError(f"{dist.name}.{method}() got too many arguments")
+    vals = dict(zip(names, args))
+    for k, v in kwargs.items():
+        if k not in names:
+            raise UnsupportedOperationError(f"npdiff does not support the argument {k!r} of "
+                                            f"scipy.stats.{dist.name}.{method}")
+        vals[k] = v
+    nshapes = len(names) - (2 if scale else 1)
+    missing = [n for n in names[:nshapes] if n not in vals]
+    if missing:
+        raise TypeError(f"{dist.name}.{method}() missing shape parameters {missing}")
+    return [vals[n] for n in names[:nshapes]], vals.get("loc", 0.0), vals.get("scale", 1.0)
+
+
+def _inside(z, lo=None, hi=None, closed=False):
+    conds = []
+    if lo is not None:
+        conds.append(z >= lo if closed else z > lo)
+    if hi is not None:
+        conds.append(z <= hi if closed else z < hi)
+    return conds[0] if len(conds) == 1 else np.logical_and(*conds)
+
+
+def _supported(z, ok, safe, f, outside=-np.inf):
+    """Return f(z) where ok else ``outside``, evaluating f at a safe point outside (no nan derivatives)."""
+    return np.where(ok, f(np.where(ok, z, safe)), outside)
+
+
+def _wrap(out):
+    return out if isinstance(out, Tracer) else W(N(out))
+
+
+# -- log-densities ---------------------------------------------------------------------------
+
+def _gamma_logpdf(z, a):
+    return _supported(z, _inside(z, 0.0), 1.0, lambda z: sc.xlogy(a - 1.0, z) - z - sc.gammaln(a))
+
+
+# standardised log-densities: logpdf(x) = LOGPDF[name]((x - loc) / scale, *shapes) - log(scale)
+LOGPDF = {
+    "norm": lambda z: -0.5 * z * z - LOG_SQRT_2PI,
+    "expon": lambda z: _supported(z, _inside(z, 0.0, closed=True), 1.0, lambda z: -z),
+    "laplace": lambda z: -np.abs(z) - math.log(2.0),
+    "logistic": lambda z: -z - 2.0 * np.logaddexp(0.0, -z),
+    "cauchy": lambda z: -np.log1p(z * z) - math.log(math.pi),
+    "gamma": _gamma_logpdf,
+    "chi2": lambda z, df: _supported(z, _inside(z, 0.0), 1.0, lambda z: sc.xlogy(0.5 * df - 1.0, z) - 0.5 * z
+                                     - sc.gammaln(0.5 * df) - (0.5 * math.log(2.0)) * df),
+    "beta": lambda z, a, b: _supported(z, _inside(z, 0.0, 1.0), 0.5,
+                                       lambda z: sc.xlogy(a - 1.0, z) + sc.xlog1py(b - 1.0, -z) - sc.betaln(a, b)),
+    "t": lambda z, df: (sc.gammaln(0.5 * (df + 1.0)) - sc.gammaln(0.5 * df) - 0.5 * np.log(df * math.pi)
+                        - 0.5 * (df + 1.0) * np.log1p(z * z / df)),
+    "lognorm": lambda z, s: _supported(z, _inside(z, 0.0), 1.0, lambda z: -np.log(s * z) - LOG_SQRT_2PI
+                                       - np.log(z) ** 2 / (2.0 * s * s)),
+    "uniform": lambda z: _supported(z, _inside(z, 0.0, 1.0, closed=True), 0.5, lambda z: 0.0 * z),
+}
+
+
+def _logpdf(self, x, *args, **kwargs):
+    shapes, loc, scale = _dist_params(self, args, kwargs, "logpdf")
+    z = (x - loc) / scale
+    return _wrap(LOGPDF[self.name](z, *shapes) - np.log(scale))
+
+
+def _pdf(self, x, *args, **kwargs):
+    return np.exp(_logpdf(self, x, *args, **kwargs))
+
+
+# -- cumulative distribution functions -------------------------------------------------------
+# CDF[name] = (cdf(z, *shapes), sf(z, *shapes)) on the standardised z; SciPy's logcdf and logsf
+# of these distributions are the logarithms of the two.
+
+CDF = {
+    "gamma": (lambda z, a: _supported(z, z > 0, 1.0, lambda z: sc.gammainc(a, z), 0.0),
+              lambda z, a: _supported(z, z > 0, 1.0, lambda z: sc.gammaincc(a, z), 1.0)),
+    "chi2": (lambda z, df: _supported(z, z > 0, 1.0, lambda z: sc.gammainc(0.5 * df, 0.5 * z), 0.0),
+             lambda z, df: _supported(z, z > 0, 1.0, lambda z: sc.gammaincc(0.5 * df, 0.5 * z), 1.0)),
+    "beta": (lambda z, a, b: np.where(z >= 1.0, 1.0, _supported(z, _inside(z, 0.0, 1.0), 0.5,
+                                                                lambda z: sc.betainc(a, b, z), 0.0)),
+             lambda z, a, b: np.where(z <= 0.0, 1.0, _supported(z, _inside(z, 0.0, 1.0), 0.5,
+                                                                lambda z: sc.betaincc(a, b, z), 0.0))),
+    "t": (lambda z, df: sc.stdtr(df, z), lambda z, df: sc.stdtr(df, -z)),
+}
+
+
+def _cdf_method(method):
+    sf = method in ("sf", "logsf")
+    log = method.startswith("log")
+
+    def fn(self, x, *args, **kwargs):
+        shapes, loc, scale = _dist_params(self, args, kwargs, method)
+        names = [s.strip() for s in self.shapes.split(",")]
+        shapes = [no_derivative(p, f"npdiff has no derivative of scipy.stats.{self.name}.{method} in its shape "
+                                   f"parameter {n!r} (it has no closed form); differentiate in x, loc or scale, "
+                                   f"with {n} a constant")
+                  for p, n in zip(shapes, names)]
+        out = CDF[self.name][sf]((x - loc) / scale, *shapes)
+        return _wrap(np.log(out) if log else out)
+    return fn
+
+
+def _norm_z(self, x, args, kwargs, method):
+    _, loc, scale = _dist_params(self, args, kwargs, method)
+    return (x - loc) / scale
+
+
+def _loc_scale(self, args, kwargs, method, z):
+    _, loc, scale = _dist_params(self, args, kwargs, method)
+    return loc + scale * z
+
+
+NORM_EXTRA = {
+    "cdf": lambda self, x, *a, **k: sc.ndtr(_norm_z(self, x, a, k, "cdf")),
+    "logcdf": lambda self, x, *a, **k: sc.log_ndtr(_norm_z(self, x, a, k, "logcdf")),
+    "sf": lambda self, x, *a, **k: sc.ndtr(-_norm_z(self, x, a, k, "sf")),
+    "logsf": lambda self, x, *a, **k: sc.log_ndtr(-_norm_z(self, x, a, k, "logsf")),
+    "ppf": lambda self, q, *a, **k: _loc_scale(self, a, k, "ppf", sc.ndtri(q)),
+    "isf": lambda self, q, *a, **k: _loc_scale(self, a, k, "isf", -sc.ndtri(q)),
+}
+
+
+# -- Poisson -------------------------------------------------------------------------------------
+
+def _poisson_args(self, k, args, kwargs, method):
+    """Return (k - loc, mu, bad): the count refused as a derivative direction, and where SciPy gives nan."""
+    (mu,), loc, _ = _dist_params(self, args, kwargs, method, scale=False)
+    msg = (f"scipy.stats.poisson.{method} is not differentiable in its count {{}} (a discrete argument); "
+           f"differentiate in mu, with {{}} a constant")
+    kk = no_derivative(k, msg.format("k", "k")) - no_derivative(loc, msg.format("loc", "loc"))
+    return kk, mu, np.logical_or(np.isnan(kk), np.logical_not(mu >= 0))
+
+
+def _poisson_logpmf(self, k, *args, **kwargs):
+    kk, mu, bad = _poisson_args(self, k, args, kwargs, "logpmf")
+    ok = np.logical_and(kk >= 0, np.floor(kk) == kk)
+    out = _supported(kk, ok, 0.0, lambda k: sc.xlogy(k, mu) - sc.gammaln(k + 1.0) - mu)
+    return _wrap(np.where(bad, np.nan, out))
+
+
+def _poisson_pmf(self, k, *args, **kwargs):
+    return np.exp(_poisson_logpmf(self, k, *args, **kwargs))
+
+
+def _poisson_cdf_method(method):
+    sf = method in ("sf", "logsf")
+
+    def fn(self, k, *args, **kwargs):
+        kk, mu, bad = _poisson_args(self, k, args, kwargs, method)
+        ok = np.logical_and(kk >= 0, np.isfinite(kk))
+        # pdtr(k, mu) = gammaincc(floor(k) + 1, mu), pdtrc(k, mu) = gammainc(floor(k) + 1, mu)
+        inc = sc.gammainc if sf else sc.gammaincc
+        outside = np.where(kk < 0, 1.0, 0.0) if sf else np.where(kk > 0, 1.0, 0.0)
+        out = np.where(bad, np.nan, _supported(kk, ok, 0.0, lambda k: inc(np.floor(k) + 1.0, mu), outside))
+        return _wrap(np.log(out) if method.startswith("log") else out)
+    return fn
+
+
+def _register():
+    def dist(name):
+        return LazyTarget("scipy.stats", lambda st: type(getattr(st, name)), f"scipy.stats.{name}")
+
+    for name in LOGPDF:
+        target = dist(name)
+        stats_patch(target, "logpdf", _logpdf)
+        stats_patch(target, "pdf", _pdf)
+        if name == "norm":
+            for method, fn in NORM_EXTRA.items():
+                stats_patch(target, method, fn)
+        if name in CDF:
+            for method in ("cdf", "logcdf", "sf", "logsf"):
+                stats_patch(target, method, _cdf_method(method))
+    poisson = dist("poisson")
+    stats_patch(poisson, "logpmf", _poisson_logpmf)
+    stats_patch(poisson, "pmf", _poisson_pmf)
+    for method in ("cdf", "logcdf", "sf", "logsf"):
+        stats_patch(poisson, method, _poisson_cdf_method(method))
+
+
+if sc is not None:
+    _register()

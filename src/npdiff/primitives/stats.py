@@ -1,0 +1,24 @@
+"""``no_derivative``: the identity on an argument that a scipy.stats function is not differentiated in.
+
+A count (the ``k`` of ``poisson.pmf``) or a shape parameter whose derivative has
+no closed form (the ``a`` of ``gamma.cdf``: d/da of the regularised incomplete
+gamma function) passes through ``no_derivative(x, what=...)``. Its value is x;
+asking for its derivative (a nonzero tangent reaching it) raises
+UnsupportedOperationError with the message ``what``, so a derivative in the
+other arguments works and one in this argument is refused, never silently zero.
+"""
+from __future__ import annotations
+
+from ..errors import UnsupportedOperationError
+from ..indexsets import ELEMENTWISE
+from .registry import Primitive, register
+
+
+def _jvp(ts, x, out, nb, what):
+    if ts[0] is not None:
+        raise UnsupportedOperationError(what)
+    return None
+
+
+register(Primitive("no_derivative", lambda x, what="": (x.shape, x.dtype), lambda x, what="": x, "{0}", jvp=_jvp,
+                   owns=False, elementwise=True, sparsity=ELEMENTWISE, scalar="{0}", xp_emit="{0}"))
