@@ -11,18 +11,25 @@ class's method, so they trace too. Multivariate distributions are in ``stats_mv.
 Arguments a method is not differentiable in (a count ``k``; a shape parameter of a
 cdf whose derivative has no closed form, such as ``a`` of ``gamma.cdf``) pass
 through the ``no_derivative`` primitive: a derivative in them is refused by name.
+
+A method bound before tracing (``logpdf = scipy.stats.norm.logpdf`` at module top,
+``npdiff.grad(frozen.logpdf)``) is SciPy's own function, which the class's patch does
+not reach: in the traced function's globals and closure, and as the traced function
+itself, it is rebound to the patch (``ALIAS_HOOKS``). Elsewhere (an attribute of some
+object, a list) it still runs SciPy's code, which refuses traced values.
 """
 from __future__ import annotations
 
 import math
 import sys
+import types
 
 import numpy as np
 
 from ..errors import UnsupportedOperationError
 from ..primitives import apply
 from ..primitives.special import LOG_SQRT_2PI
-from ..trace import EXTRA_PATCHES, Tracer, is_traced
+from ..trace import ALIAS_HOOKS, EXTRA_PATCHES, Tracer, is_traced
 from ._common import N, W
 
 try:
@@ -89,7 +96,31 @@ def stats_patch(target, name, replacement):
         return replacement(self, *args, **kwargs)
     fn.__name__ = name
     fn._npdiff_patch = True
+    fn._npdiff_target = (target, name)
     EXTRA_PATCHES.append((target, name, fn))
+
+
+def _bound_method_alias(value):
+    """Return SciPy's method bound before tracing (``logpdf = scipy.stats.norm.logpdf``) rebound to its patch.
+
+    A bound method keeps the function it was made from, so the class's patch does not reach it;
+    in the traced function's globals and closure (and as the traced function itself) it is swapped.
+    """
+    if not isinstance(value, types.MethodType) or isinstance(value.__self__, type):
+        return None
+    patched = getattr(type(value.__self__), value.__func__.__name__, None)
+    hit = getattr(patched, "_npdiff_target", None)
+    if hit is None or not getattr(patched, "_npdiff_patch", False):
+        return None
+    target, name = hit
+    try:
+        original = target.original(name)
+    except KeyError:
+        return None
+    return types.MethodType(patched, value.__self__) if original is value.__func__ else None
+
+
+ALIAS_HOOKS.append(_bound_method_alias)
 
 
 def no_derivative(x, what: str):
@@ -229,21 +260,21 @@ NORM_EXTRA = {
 def _poisson_args(self, k, args, kwargs, method):
     """Return (k - loc, mu, bad): the count refused as a derivative direction, and where SciPy gives nan."""
     (mu,), loc, _ = _dist_params(self, args, kwargs, method, scale=False)
-    msg = (f"scipy.stats.poisson.{method} is not differentiable in its count {{}} (a discrete argument); "
+    msg = (f"scipy.stats.poisson.{method} is not differentiable in {{!r}} (the count k is discrete); "
            f"differentiate in mu, with {{}} a constant")
     kk = no_derivative(k, msg.format("k", "k")) - no_derivative(loc, msg.format("loc", "loc"))
     return kk, mu, np.logical_or(np.isnan(kk), np.logical_not(mu >= 0))
 
 
-def _poisson_logpmf(self, k, *args, **kwargs):
-    kk, mu, bad = _poisson_args(self, k, args, kwargs, "logpmf")
+def _poisson_logpmf(self, k, *args, method="logpmf", **kwargs):
+    kk, mu, bad = _poisson_args(self, k, args, kwargs, method)
     ok = np.logical_and(kk >= 0, np.floor(kk) == kk)
     out = _supported(kk, ok, 0.0, lambda k: sc.xlogy(k, mu) - sc.gammaln(k + 1.0) - mu)
     return _wrap(np.where(bad, np.nan, out))
 
 
 def _poisson_pmf(self, k, *args, **kwargs):
-    return np.exp(_poisson_logpmf(self, k, *args, **kwargs))
+    return np.exp(_poisson_logpmf(self, k, *args, method="pmf", **kwargs))
 
 
 def _poisson_cdf_method(method):

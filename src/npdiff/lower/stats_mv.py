@@ -8,9 +8,10 @@ eigendecomposition is computed once, in NumPy, and a singular one
 (``allow_singular=True``) uses the pseudo-inverse and the pseudo-determinant, with
 -inf outside the support (x - mean out of the covariance's range). A traced
 covariance is used through solve and slogdet; where SciPy would take a
-pseudo-determinant (``allow_singular=True``, and always in ``entropy``) the
-covariance must be positive definite at the traced value, a decision recorded as a
-guard (a later call with a singular covariance raises PathChangedError).
+pseudo-determinant (``allow_singular=True``, and always in ``entropy``) a traced
+covariance must be positive definite: refused by name when its value is known while
+tracing, and the result is nan wherever it is singular (checked in the generated
+code with the eigenvalue cutoff SciPy uses).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import math
 
 import numpy as np
 
+from .. import guards
 from ..errors import UnsupportedOperationError
 from ..graph import const
 from ..primitives import apply
@@ -56,15 +58,26 @@ def _full_cov(cn, dim):
     return cn
 
 
-def _require_definite(cn, dim, what):
-    """Refuse (with a guard on the traced value) a traced covariance that is not positive definite."""
-    c = W(apply("stop_gradient", _full_cov(cn, dim)))
-    s = np.linalg.eigvalsh(c)
-    eps = 1e6 * np.finfo(np.float64).eps * np.max(np.abs(s))
-    if not bool(np.all(s > eps)):
-        raise UnsupportedOperationError(
-            f"npdiff supports scipy.stats.multivariate_normal.{what} with a traced covariance only while it is "
-            f"positive definite (SciPy would use a pseudo-determinant); pass a singular covariance as a constant")
+def _definite(cn, dim, what):
+    """Return a boolean scalar node: the traced covariance is positive definite (SciPy's eigenvalue cutoff).
+
+    When the traced value is known and is not positive definite, refuse now, by name.
+    """
+    s = apply("eigvalsh", apply("stop_gradient", _full_cov(cn, dim)), lower=True)
+    eps = apply("multiply", apply("reduce_max", apply("absolute", s), axes=(0,)), 1e6 * np.finfo(np.float64).eps)
+    ok = apply("logical_not", apply("reduce_max", apply("less_equal", s, eps), axes=(0,)))
+    vt = guards.current()
+    if vt is not None:
+        try:
+            known = bool(vt.value(ok))
+        except guards.NoValue:
+            known = True
+        if not known:
+            raise UnsupportedOperationError(
+                f"npdiff supports scipy.stats.multivariate_normal.{what} with a traced covariance only where it "
+                f"is positive definite (SciPy would use a pseudo-determinant); pass a singular covariance as a "
+                f"constant")
+    return ok
 
 
 def _dims(mean, cov):
@@ -95,7 +108,7 @@ def _mvn_logpdf(x, mean=None, cov=1, allow_singular=False):
     dev = apply("subtract", xn, mn)
     lead = dev.shape[:-1]
     b = "abcdefgh"[:len(lead)]
-    outside = None
+    outside = definite = None
     rank = dim
     if cn.op == "const":
         c = np.asarray(cn.value, dtype=np.float64)
@@ -108,14 +121,14 @@ def _mvn_logpdf(x, mean=None, cov=1, allow_singular=False):
             outside = apply("logical_not", apply("less", apply("reduce_sum", apply("square", r), axes=(r.ndim - 1,)),
                                                  eps * eps))
     elif cn.ndim <= 1:
-        var = cn if cn.ndim == 1 else apply("broadcast_to", cn, shape=(dim,))
         if allow_singular:
-            _require_definite(cn, dim, "logpdf(allow_singular=True)")
+            definite = _definite(cn, dim, "logpdf(allow_singular=True)")
+        var = cn if cn.ndim == 1 else apply("broadcast_to", cn, shape=(dim,))
         maha = apply("reduce_sum", apply("divide", apply("square", dev), var), axes=(dev.ndim - 1,))
         logdet = apply("reduce_sum", apply("log", var), axes=(0,))
     else:
         if allow_singular:
-            _require_definite(cn, dim, "logpdf(allow_singular=True)")
+            definite = _definite(cn, dim, "logpdf(allow_singular=True)")
         flat = apply("reshape", dev, shape=(int(np.prod(lead)), dim))
         sol = np.linalg.solve(W(cn), W(apply("transpose", flat, perm=(1, 0))))
         maha = apply("reshape", apply("reduce_sum", apply("multiply", apply("transpose", flat, perm=(1, 0)),
@@ -124,6 +137,8 @@ def _mvn_logpdf(x, mean=None, cov=1, allow_singular=False):
     out = apply("multiply", apply("add", apply("add", maha, logdet), rank * LOG_2PI), -0.5)
     if outside is not None:
         out = apply("where", outside, -np.inf, out)
+    if definite is not None:  # a traced singular covariance: nan (refused by name when its value is known)
+        out = apply("where", definite, out, np.nan)
     squeezed = tuple(s for s in out.shape if s != 1)
     return W(apply("reshape", out, shape=squeezed))
 
@@ -136,13 +151,14 @@ def _mvn_entropy(self, mean=None, cov=1):
         c = c * np.eye(dim) if c.ndim == 0 else np.diag(c) if c.ndim == 1 else c
         _, logdet, rank, _, _ = _psd(c, True)
         return W(const(np.asarray(0.5 * (rank * (LOG_2PI + 1.0) + logdet))))
-    _require_definite(cn, dim, "entropy")
+    definite = _definite(cn, dim, "entropy")
     if cn.ndim <= 1:
         var = cn if cn.ndim == 1 else apply("broadcast_to", cn, shape=(dim,))
         logdet = apply("reduce_sum", apply("log", var), axes=(0,))
     else:
         logdet = N(np.linalg.slogdet(W(cn))[1])
-    return W(apply("multiply", apply("add", logdet, dim * (LOG_2PI + 1.0)), 0.5))
+    out = apply("multiply", apply("add", logdet, dim * (LOG_2PI + 1.0)), 0.5)
+    return W(apply("where", definite, out, np.nan))
 
 
 def _mvn_gen_logpdf(self, x, mean=None, cov=1, allow_singular=False):
@@ -154,11 +170,40 @@ def _mvn_gen_pdf(self, x, mean=None, cov=1, allow_singular=False):
 
 
 def _mvn_frozen_logpdf(self, x):
-    return _mvn_logpdf(x, self.mean, self.cov, True)
+    return _mvn_logpdf(x, self.mean, self.cov, self.allow_singular)
 
 
 def _mvn_frozen_pdf(self, x):
-    return np.exp(_mvn_logpdf(x, self.mean, self.cov, True))
+    return np.exp(_mvn_logpdf(x, self.mean, self.cov, self.allow_singular))
+
+
+class TracedFrozenMVN:
+    """scipy.stats.multivariate_normal(mean, cov) with a traced mean or covariance (SciPy's would convert them)."""
+
+    def __init__(self, mean=None, cov=1, allow_singular=False, seed=None):
+        self.mean, self.cov, self.allow_singular = mean, cov, allow_singular
+
+    def logpdf(self, x):
+        return _mvn_logpdf(x, self.mean, self.cov, self.allow_singular)
+
+    def pdf(self, x):
+        return np.exp(self.logpdf(x))
+
+    def entropy(self):
+        return _mvn_entropy(None, self.mean, self.cov)
+
+
+class TracedFrozenDirichlet:
+    """scipy.stats.dirichlet(alpha) with a traced alpha."""
+
+    def __init__(self, alpha, seed=None):
+        self.alpha = alpha
+
+    def logpdf(self, x):
+        return _dirichlet_logpdf(None, x, self.alpha)
+
+    def pdf(self, x):
+        return np.exp(self.logpdf(x))
 
 
 # -- Dirichlet ---------------------------------------------------------------------------------------
@@ -204,11 +249,13 @@ def _register():
     stats_patch(gen, "logpdf", _mvn_gen_logpdf)
     stats_patch(gen, "pdf", _mvn_gen_pdf)
     stats_patch(gen, "entropy", _mvn_entropy)
+    stats_patch(gen, "__call__", lambda self, *args, **kwargs: TracedFrozenMVN(*args, **kwargs))
     stats_patch(frozen, "logpdf", _mvn_frozen_logpdf)
     stats_patch(frozen, "pdf", _mvn_frozen_pdf)
     dirichlet = LazyTarget("scipy.stats", lambda st: type(st.dirichlet), "scipy.stats.dirichlet")
     stats_patch(dirichlet, "logpdf", _dirichlet_logpdf)
     stats_patch(dirichlet, "pdf", _dirichlet_pdf)
+    stats_patch(dirichlet, "__call__", lambda self, *args, **kwargs: TracedFrozenDirichlet(*args, **kwargs))
 
 
 if sc is not None:
