@@ -266,3 +266,12 @@ def test_a_method_bound_before_tracing_traces():
     g = npdiff.grad(lambda x: np.sum(x * x))(x)  # nothing left patched on the bound objects afterwards
     assert EARLY_LOGPDF(0.5, 0.5, 2.0) == st.norm.logpdf(0.5, 0.5, 2.0)
     assert npdiff.grad(EARLY_LOGPDF)(0.7) == pytest.approx(-0.7)
+
+
+def test_traced_parameters_scipy_rejects_give_nan_or_a_named_refusal():
+    x = np.array([0.2, 0.3, 0.5])
+    assert np.isnan(_values(lambda a: st.dirichlet.logpdf(x, a), np.array([1.5, -2.0, 0.7])))
+    with pytest.raises(npdiff.UnsupportedOperationError, match="cdf"):
+        npdiff.grad(lambda m: st.multivariate_normal(m, COV3).cdf(x))(np.zeros(3))
+    with pytest.raises(npdiff.UnsupportedOperationError, match="rvs"):
+        npdiff.grad(lambda a: st.dirichlet(a).rvs())(np.ones(3))

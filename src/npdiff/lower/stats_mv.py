@@ -192,6 +192,12 @@ class TracedFrozenMVN:
     def entropy(self):
         return _mvn_entropy(None, self.mean, self.cov)
 
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise UnsupportedOperationError(f"npdiff supports logpdf, pdf and entropy of "
+                                        f"scipy.stats.multivariate_normal(...) with traced parameters, not {name}")
+
 
 class TracedFrozenDirichlet:
     """scipy.stats.dirichlet(alpha) with a traced alpha."""
@@ -205,6 +211,12 @@ class TracedFrozenDirichlet:
     def pdf(self, x):
         return np.exp(self.logpdf(x))
 
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise UnsupportedOperationError(f"npdiff supports logpdf and pdf of scipy.stats.dirichlet(...) with a "
+                                        f"traced alpha, not {name}")
+
 
 # -- Dirichlet ---------------------------------------------------------------------------------------
 
@@ -212,7 +224,7 @@ def _dirichlet_logpdf(self, x, alpha):
     """-log B(alpha) + sum_i (alpha_i - 1) log x_i over the first axis of x (SciPy's convention).
 
     x may omit its last component (1 - sum of the others). SciPy raises ValueError
-    for an x off the simplex; a traced x gives nan there instead.
+    for an x off the simplex or an alpha not positive; traced ones give nan there instead.
     """
     an, xn = N(alpha), N(x)
     if an.ndim != 1:
@@ -233,6 +245,7 @@ def _dirichlet_logpdf(self, x, alpha):
     ok = np.logical_and(np.all(x >= 0.0), np.all(x <= 1.0))
     ok = np.logical_and(ok, np.all(np.abs(np.sum(x, axis=0) - 1.0) <= 10e-10))
     ok = np.logical_and(ok, np.logical_not(np.any(np.logical_and(x == 0.0, a_col < 1.0))))
+    ok = np.logical_and(ok, np.all(a > 0.0))
     lnb = np.sum(sc.gammaln(a)) - sc.gammaln(np.sum(a))
     out = np.sum(sc.xlogy(a_col - 1.0, x), axis=0) - lnb
     return np.where(ok, out, np.nan)
