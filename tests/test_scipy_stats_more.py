@@ -275,3 +275,43 @@ def test_traced_parameters_scipy_rejects_give_nan_or_a_named_refusal():
         npdiff.grad(lambda m: st.multivariate_normal(m, COV3).cdf(x))(np.zeros(3))
     with pytest.raises(npdiff.UnsupportedOperationError, match="rvs"):
         npdiff.grad(lambda a: st.dirichlet(a).rvs())(np.ones(3))
+
+
+# every distribution with a cdf: (shape parameters, points inside the support for the derivative check)
+CDF_DISTS = {
+    "norm": ((), REAL), "gamma": ((2.2,), POS), "chi2": ((3.0,), POS), "beta": ((2.0, 3.5), UNIT),
+    "t": ((3.1,), REAL), "expon": ((), POS), "logistic": ((), REAL), "cauchy": ((), REAL), "laplace": ((), REAL),
+    "lognorm": ((0.7,), POS), "uniform": ((), UNIT),
+}
+GRID = np.array([-40.0, -2.0, -0.5, 0.0, 0.3, 0.5, 1.0, 1.7, 3.0, 40.0])
+
+
+@pytest.mark.parametrize("name", sorted(CDF_DISTS))
+@pytest.mark.parametrize("method", ["cdf", "sf", "logcdf", "logsf"])
+def test_cdf_family_values_and_derivative_in_x(name, method):
+    dist = getattr(st, name)
+    shapes, inside = CDF_DISTS[name]
+    f = lambda x, loc, scale: getattr(dist, method)(x, *shapes, loc, scale)
+    with np.errstate(divide="ignore"):
+        for loc, scale in ((0.0, 1.0), (0.4, 2.5)):
+            np.testing.assert_allclose(_values(f, GRID, loc, scale), f(GRID, loc, scale), rtol=1e-13, atol=1e-300,
+                                       err_msg=f"{name}.{method} loc={loc} scale={scale}")
+    x = inside * 0.9 + 0.05 if name in ("beta", "uniform") else inside
+    pdf = dist.pdf(x, *shapes, 0.1, 1.3)
+    want = {"cdf": pdf, "sf": -pdf, "logcdf": pdf / dist.cdf(x, *shapes, 0.1, 1.3),
+            "logsf": -pdf / dist.sf(x, *shapes, 0.1, 1.3)}[method]
+    g = npdiff.grad(lambda x: np.sum(f(x, 0.1, 1.3)))(x)
+    assert_close(g, want, 1e-11, 1e-14, f"d {name}.{method} / dx")
+    check_derivatives(lambda x, loc, scale: f(x, loc, scale), [x, 0.1, 1.3], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name,shapes", [("gamma", (2.2,)), ("chi2", (3.0,)), ("beta", (2.0, 3.5)), ("t", (3.1,))])
+def test_log_cdf_with_traced_shape_parameters_equals_scipy(name, shapes):
+    """The median that picks SciPy's branch is traced too (gammaincinv, betaincinv) when the shapes are."""
+    dist = getattr(st, name)
+    x = np.array([-0.5, 0.05, 0.3, 0.5, 0.7, 0.95, 1.5, 6.0])
+    for method in ("logcdf", "logsf"):
+        f = lambda x, *p: getattr(dist, method)(x, *p)
+        with np.errstate(divide="ignore"):
+            np.testing.assert_allclose(_values(f, x, *shapes), f(x, *shapes), rtol=1e-13, atol=1e-300,
+                                       err_msg=f"{name}.{method}")

@@ -29,8 +29,9 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..primitives import apply
 from ..primitives.special import LOG_SQRT_2PI
-from ..trace import ALIAS_HOOKS, EXTRA_PATCHES, Tracer, is_traced
+from ..trace import ALIAS_HOOKS, EXTRA_PATCHES, UFUNCS, Tracer, is_traced
 from ._common import N, W
+from .ufuncs import _ufunc_lowering
 
 try:
     import scipy.special as sc
@@ -203,36 +204,87 @@ def _pdf(self, x, *args, **kwargs):
 
 
 # -- cumulative distribution functions -------------------------------------------------------
-# CDF[name] = (cdf(z, *shapes), sf(z, *shapes)) on the standardised z; SciPy's logcdf and logsf
-# of these distributions are the logarithms of the two.
+# CDF[name] = (cdf, sf, logcdf, logsf) of the standardised z and the shapes, as SciPy computes them
+# (each zero/one/-inf outside the support); logcdf and logsf are None where SciPy's generic ones
+# apply: log(cdf) below the median and log1p(-sf) above it (and the mirror image for logsf).
+
+def _positive(f, outside):
+    return lambda z, *shapes: _supported(z, z > 0, 1.0, lambda z: f(z, *shapes), outside)
+
+
+def _laplace_cdf(z):
+    e = 0.5 * np.exp(-np.abs(z))
+    return np.where(z > 0, 1.0 - e, e)
+
+
+def _uniform_cdf(z):
+    return np.where(z >= 1.0, 1.0, np.where(z > 0.0, z, 0.0))
+
 
 CDF = {
-    "gamma": (lambda z, a: _supported(z, z > 0, 1.0, lambda z: sc.gammainc(a, z), 0.0),
-              lambda z, a: _supported(z, z > 0, 1.0, lambda z: sc.gammaincc(a, z), 1.0)),
-    "chi2": (lambda z, df: _supported(z, z > 0, 1.0, lambda z: sc.gammainc(0.5 * df, 0.5 * z), 0.0),
-             lambda z, df: _supported(z, z > 0, 1.0, lambda z: sc.gammaincc(0.5 * df, 0.5 * z), 1.0)),
+    "gamma": (_positive(lambda z, a: sc.gammainc(a, z), 0.0), _positive(lambda z, a: sc.gammaincc(a, z), 1.0),
+              None, None),
+    "chi2": (_positive(lambda z, df: sc.gammainc(0.5 * df, 0.5 * z), 0.0),
+             _positive(lambda z, df: sc.gammaincc(0.5 * df, 0.5 * z), 1.0), None, None),
     "beta": (lambda z, a, b: np.where(z >= 1.0, 1.0, _supported(z, _inside(z, 0.0, 1.0), 0.5,
                                                                 lambda z: sc.betainc(a, b, z), 0.0)),
              lambda z, a, b: np.where(z <= 0.0, 1.0, _supported(z, _inside(z, 0.0, 1.0), 0.5,
-                                                                lambda z: sc.betaincc(a, b, z), 0.0))),
-    "t": (lambda z, df: sc.stdtr(df, z), lambda z, df: sc.stdtr(df, -z)),
+                                                                lambda z: sc.betaincc(a, b, z), 0.0)), None, None),
+    "t": (lambda z, df: sc.stdtr(df, z), lambda z, df: sc.stdtr(df, -z), None, None),
+    "expon": (_positive(lambda z: -np.expm1(-z), 0.0), _positive(lambda z: np.exp(-z), 1.0), None,
+              _positive(lambda z: -z, 0.0)),
+    "logistic": (lambda z: sc.expit(z), lambda z: sc.expit(-z), lambda z: sc.log_expit(z),
+                 lambda z: sc.log_expit(-z)),
+    "cauchy": (lambda z: np.arctan2(1.0, -z) / math.pi, lambda z: np.arctan2(1.0, z) / math.pi, None, None),
+    "laplace": (_laplace_cdf, lambda z: _laplace_cdf(-z), None, None),
+    "lognorm": (_positive(lambda z, s: sc.ndtr(np.log(z) / s), 0.0), _positive(lambda z, s: sc.ndtr(-np.log(z) / s), 1.0),
+                _positive(lambda z, s: sc.log_ndtr(np.log(z) / s), -np.inf),
+                _positive(lambda z, s: sc.log_ndtr(-np.log(z) / s), 0.0)),
+    "uniform": (_uniform_cdf, lambda z: 1.0 - _uniform_cdf(z), None, None),
 }
+# shape parameters a cdf has no closed-form derivative in (regularised incomplete gamma and beta functions)
+NO_SHAPE_DERIVATIVE = {"gamma", "chi2", "beta", "t"}
+CDF_METHODS = ("cdf", "sf", "logcdf", "logsf")
 
 
 def _cdf_method(method):
-    sf = method in ("sf", "logsf")
-    log = method.startswith("log")
+    which = CDF_METHODS.index(method)
 
     def fn(self, x, *args, **kwargs):
         shapes, loc, scale = _dist_params(self, args, kwargs, method)
-        names = [s.strip() for s in self.shapes.split(",")]
-        shapes = [no_derivative(p, f"npdiff has no derivative of scipy.stats.{self.name}.{method} in its shape "
-                                   f"parameter {n!r} (it has no closed form); differentiate in x, loc or scale, "
-                                   f"with {n} a constant")
-                  for p, n in zip(shapes, names)]
-        out = CDF[self.name][sf]((x - loc) / scale, *shapes)
-        return _wrap(np.log(out) if log else out)
+        if self.name in NO_SHAPE_DERIVATIVE:
+            names = [s.strip() for s in self.shapes.split(",")]
+            shapes = [no_derivative(p, f"npdiff has no derivative of scipy.stats.{self.name}.{method} in its "
+                                       f"shape parameter {n!r} (it has no closed form); differentiate in x, loc "
+                                       f"or scale, with {n} a constant") for p, n in zip(shapes, names)]
+        z = (x - loc) / scale
+        rules = CDF[self.name]
+        if rules[which] is not None:
+            return _wrap(rules[which](z, *shapes))
+        return _wrap(_log_tail(self, rules, which - 2, z, shapes))
     return fn
+
+
+# medians of the standardised distributions, for traced shape parameters (constant ones ask SciPy)
+MEDIAN = {
+    "gamma": lambda a: sc.gammaincinv(a, 0.5),
+    "chi2": lambda df: 2.0 * sc.gammaincinv(0.5 * df, 0.5),
+    "beta": lambda a, b: sc.betaincinv(a, b, 0.5),
+    "t": lambda df: 0.0 * df,
+}
+
+
+def _log_tail(dist, rules, which, z, shapes):
+    """Return SciPy's log cdf (which=0) or log sf (which=1): the log of the function on its side of the
+    median, log1p(-other) on the far side; each branch is evaluated at a point on its own side."""
+    if is_traced(shapes):
+        median = MEDIAN[dist.name](*shapes)
+        median = W(apply("stop_gradient", N(median))) if is_traced(median) else median
+    else:
+        median = dist.ppf(0.5, *shapes)  # standardised: loc 0, scale 1
+    near = z < median if which == 0 else z > median
+    here, far = np.where(near, z, median), np.where(near, median, z)
+    return np.where(near, np.log(rules[which](here, *shapes)), np.log1p(-rules[1 - which](far, *shapes)))
 
 
 def _norm_z(self, x, args, kwargs, method):
@@ -303,7 +355,7 @@ def _register():
             for method, fn in NORM_EXTRA.items():
                 stats_patch(target, method, fn)
         if name in CDF:
-            for method in ("cdf", "logcdf", "sf", "logsf"):
+            for method in CDF_METHODS:
                 stats_patch(target, method, _cdf_method(method))
     poisson = dist("poisson")
     stats_patch(poisson, "logpmf", _poisson_logpmf)
@@ -314,3 +366,4 @@ def _register():
 
 if sc is not None:
     _register()
+    UFUNCS[sc.betaincinv] = _ufunc_lowering("betaincinv", sc.betaincinv)
