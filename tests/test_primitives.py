@@ -156,7 +156,11 @@ STRUCTURAL = {
         "expn": [(lambda x: PRIMS["expn"].impl(2, x ** 2 + 0.5), [V3]),
                  (lambda x: PRIMS["expn"].impl(0, x ** 2 + 0.5), [V3])],
         **{k: [(lambda x, k=k: PRIMS[k].impl(2.5, x ** 2 * 0.3 + 0.1), [V3])] for k in ("gammaincinv", "gammainccinv")},
-        **{k: [(lambda x, k=k: PRIMS[k].impl(2.5, 1.5, x ** 2 * 0.3 + 0.1), [V3])] for k in ("betainc", "betaincc")},
+        **{k: [(lambda x, k=k: PRIMS[k].impl(2.5, 1.5, x ** 2 * 0.3 + 0.1), [V3])]
+           for k in ("betainc", "betaincc", "betaincinv")},
+        # a count that is traced but not differentiated: no_derivative passes it through (refusal: test_scipy_stats_more)
+        "no_derivative": [(lambda x, st=__import__("scipy.stats").stats: st.poisson.pmf(np.round(x ** 2 * 3.0),
+                                                                                       x ** 2 + 0.5), [V3])],
         } if "gammainc" in PRIMS else {}),
     "real": [(lambda x: np.real(np.exp(1j * x) * x), [V3])],
     "imag": [(lambda x: np.imag(np.exp(1j * x) * x ** 2), [V3])],

@@ -523,6 +523,6 @@ def trace(func, avals, names=None, bind=None):
         _bind(inputs, bind)
     func = getattr(func, "_trace_target", func)  # a GeneratedFunction: trace its array code
     with tracing(func):
-        func = _replacement_for(func) or func  # grad(np.append): the tracing version of a patched function
+        func = _replacement_for(func) or func  # grad(np.append), a scipy.stats method bound early: the tracing version
         out = func(*[Tracer(n) for n in inputs])
         return inputs, tree_map(node_of, out)

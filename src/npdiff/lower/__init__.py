@@ -16,6 +16,8 @@ from . import (  # noqa: F401  (every family registers its lowerings on import)
     shape,
     sorting,
     special,
+    stats,
+    stats_mv,
     ufunc_methods,
     ufuncs,
 )
