@@ -147,29 +147,6 @@ def holomorphic_grad(fun, argnum=0):
 INTERNAL = "autograd internals (its tracer, boxes, vspaces and extension API), which npdiff does not mirror"
 
 
-class _LateDistribution(types.ModuleType):
-    """autograd.scipy.stats.norm and friends: functions that look the SciPy method up when called.
-
-    autograd's tests take ``stats.norm.pdf`` before any trace starts; a method bound that early
-    would be SciPy's own generic code, not the method npdiff intercepts while tracing.
-    """
-
-    def __init__(self, dist):
-        super().__init__(f"autograd.scipy.stats.{dist}")
-        self._dist = dist
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        import scipy.stats
-        dist = self._dist
-
-        def method(*args, **kwargs):
-            return getattr(getattr(scipy.stats, dist), name)(*args, **kwargs)
-        method.__name__ = f"{dist}.{name}"
-        return method
-
-
 def _scipy_modules():
     import scipy.linalg
     import scipy.special
@@ -178,7 +155,7 @@ def _scipy_modules():
     stats.__path__ = []
     dists = ["norm", "t", "beta", "gamma", "chi2", "poisson", "dirichlet", "multivariate_normal"]
     for d in dists:
-        setattr(stats, d, _LateDistribution(d))
+        setattr(stats, d, getattr(scipy.stats, d))
     sp = types.ModuleType("autograd.scipy")
     sp.__path__ = []
     sp.special, sp.linalg, sp.stats = scipy.special, scipy.linalg, stats
