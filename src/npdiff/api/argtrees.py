@@ -49,6 +49,72 @@ def is_tree_call(args) -> bool:
     return any((isinstance(a, CONTAINERS) or a is None) and not arg_leaf(a) for a in args)
 
 
+_F64 = ((), np.dtype(np.float64))
+_PLAIN_SCALARS = (bool, int, complex, np.generic)
+
+
+def fast_key(args):
+    """Return (leaves, key, all leaves are ndarrays) for a call's arguments, or None (traced or unusual leaves).
+
+    ``key`` is one flat tuple: the containers in prefix order (kind, dict keys or
+    length, namedtuple class) and each leaf's (shape, dtype), so it determines
+    the structures and leaf avals, and hashes fast (the cached call path).
+    """
+    leaves: list = []
+    toks: list = []
+    nd = True
+
+    def rec(t):
+        nonlocal nd
+        c = t.__class__
+        if c is np.ndarray:
+            leaves.append(t)
+            toks.append((t.shape, t.dtype))
+        elif c is dict:
+            toks.append(("d",) + tuple(t))
+            for v in t.values():
+                if v.__class__ is np.ndarray:
+                    leaves.append(v)
+                    toks.append((v.shape, v.dtype))
+                else:
+                    rec(v)
+        elif c is float:
+            leaves.append(t)
+            toks.append(_F64)
+            nd = False
+        elif c is tuple or c is list:
+            shape = _literal_shape(t)
+            if shape is None:
+                toks.append(("t" if c is tuple else "l", len(t)))
+                for e in t:
+                    rec(e)
+            else:
+                a = np.asarray(t)
+                leaves.append(t)
+                toks.append((a.shape, a.dtype))
+                nd = False
+        elif t is None:
+            toks.append(("0",))
+        elif isinstance(t, tuple) and hasattr(t, "_fields"):
+            toks.append(("n", c))
+            for e in t:
+                rec(e)
+        elif isinstance(t, _PLAIN_SCALARS):
+            a = np.asarray(t)
+            leaves.append(t)
+            toks.append((a.shape, a.dtype))
+            nd = False
+        else:
+            raise LookupError  # a tracer, trace buffer or another library's array: the general path
+
+    try:
+        for a in args:
+            rec(a)
+    except LookupError:
+        return None
+    return leaves, tuple(toks), nd
+
+
 def flatten_args(args, is_leaf: Callable = arg_leaf) -> tuple[list, tuple]:
     """Return (the leaves of all arguments in order, the structure of each argument)."""
     leaves, defs = [], []

@@ -20,8 +20,8 @@ from ..primitives.helpers import zeros
 from ..pytree import LEAF, restore, tree_flatten, tree_unflatten
 from ..trace import Tracer, is_traced, node_of, trace, tracing
 from . import checks as _checks
-from .argtrees import (CONTAINERS, TreeFunction, TreeKey, arg_leaf, flatten_args, is_tree_call, leaf_names,
-                       tree_build, unflatten_args)
+from .argtrees import (CONTAINERS, TreeFunction, TreeKey, arg_leaf, fast_key, flatten_args, is_tree_call,
+                       leaf_names, tree_build, unflatten_args)
 
 
 class ShapeDtype(NamedTuple):
@@ -330,6 +330,7 @@ class LazyFunction:
         self.__wrapped__ = func
         self._cache: dict = {}  # key -> the GeneratedFunction tried first (the last path used)
         self._paths: dict = {}  # key -> Paths
+        self._tree_cache: dict = {}  # argtrees.fast_key -> the GeneratedFunction last used (pytree arguments)
         self._lock = threading.Lock()
 
     def __call__(self, *args):
@@ -348,6 +349,17 @@ class LazyFunction:
                     return gf._fn(*args)
                 except PathChangedError:  # only generated code with guards raises this
                     return self._call_paths(key, args, gf)
+        if self._tree_cache:  # pytree arguments seen: the cached path of their flat key first
+            fast = fast_key(args)
+            if fast is not None:
+                gf = self._tree_cache.get(fast[1])
+                if gf is not None:
+                    try:
+                        out = gf._fn(*fast[0]) if fast[2] else gf(*fast[0])
+                    except PathChangedError:
+                        out = None
+                    if out is not None:
+                        return out if gf.out_tree is None else restore(out, gf.out_tree)
         if is_tree_call(args):
             return self._call_tree(args)
         if any(is_traced(a) for a in args):
@@ -364,6 +376,7 @@ class LazyFunction:
 
     def _call_tree(self, args):
         """Return the result for pytree arguments: the flat code (one argument per leaf) on their leaves."""
+        fast = fast_key(args) if self._trees else None
         leaves, defs = self._tree_defs(args)
         if any(is_traced(a) for a in leaves):
             return _traced_result(self._build(*unflatten_args(defs, [node_of(a) for a in leaves])))
@@ -378,6 +391,8 @@ class LazyFunction:
         if out is None:
             gf, out = self._paths_of(key).call(leaves, gf)
             self._cache[key] = gf
+        if fast is not None:
+            self._tree_cache[fast[1]] = gf
         tree = getattr(gf, "out_tree", None)
         return out if tree is None else restore(out, tree)
 
@@ -491,6 +506,7 @@ class LazyFunction:
         with self._lock:
             self._cache.clear()
             self._paths.clear()
+            self._tree_cache.clear()
 
 
 class CacheInfo(NamedTuple):
