@@ -449,3 +449,14 @@ def test_function_returning_a_namedtuple_of_a_pytree_argument():
     out, tout = npdiff.jvp(f, (s,), (State(np.ones(2), np.ones(2)),))
     assert type(out) is State and type(tout) is State
     assert_close(tout.vel, 2 * s.vel)
+
+
+def test_check_grads_takes_pytree_arguments():
+    npdiff.check_grads(dict_loss, (DICT_P,), order=2)
+
+    @npdiff.custom_jvp
+    def bad(x):
+        return np.sin(x)
+    bad.defjvp(lambda primals, tangents: (np.sin(primals[0]), 2.0 * tangents[0]))
+    with pytest.raises(AssertionError, match="derivative mismatch"):
+        npdiff.check_grads(lambda p: np.sum(bad(p["a"])) * p["s"], ({"a": np.ones(2), "s": 2.0},), order=1)

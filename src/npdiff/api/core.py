@@ -121,6 +121,8 @@ def func_name(func: Callable) -> str:
 class _OnTrees:
     """func called with argument trees rebuilt from leaves (traced as func itself: ``__wrapped__``)."""
 
+    __signature__ = inspect.Signature([inspect.Parameter("leaves", inspect.Parameter.VAR_POSITIONAL)])
+
     def __init__(self, func: Callable, defs: tuple):
         self.__wrapped__, self.defs = func, defs
 
