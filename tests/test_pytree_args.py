@@ -460,3 +460,8 @@ def test_check_grads_takes_pytree_arguments():
     bad.defjvp(lambda primals, tangents: (np.sin(primals[0]), 2.0 * tangents[0]))
     with pytest.raises(AssertionError, match="derivative mismatch"):
         npdiff.check_grads(lambda p: np.sum(bad(p["a"])) * p["s"], ({"a": np.ones(2), "s": 2.0},), order=1)
+
+
+def test_a_string_leaf_is_refused_naming_it():
+    with pytest.raises(TypeError, match=r"argument \"p\['n'\]\" has dtype <U3"):
+        npdiff.grad(lambda p: p["x"] * 2.0)({"x": 1.0, "n": "abc"})

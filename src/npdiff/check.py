@@ -35,11 +35,10 @@ def check_grads(f: Callable, args: Sequence, order: int = 2, modes=("fwd", "rev"
     Pytree arguments (dicts, lists/tuples of arrays) are checked leaf by leaf
     ("argument i" in a message then counts the leaves of all arguments in order).
     """
-    from .api.argtrees import flatten_args, is_tree_call
-    from .api.core import _OnTrees
+    from .api.argtrees import OnTrees, flatten_args, is_tree_call
     if is_tree_call(args):
         leaves, defs = flatten_args(args)
-        return check_grads(_OnTrees(f, defs), leaves, order, modes, eps, rtol, atol)
+        return check_grads(OnTrees(f, defs), leaves, order, modes, eps, rtol, atol)
     from .api.jax_style import jacfwd, jacrev
     args = tuple(np.asarray(a, dtype=float) if not isinstance(a, np.ndarray) else a for a in args)
     worst = (0.0, "")

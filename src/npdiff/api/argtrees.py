@@ -10,6 +10,7 @@ numbers stays one array argument, as before.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Callable
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from ..pytree import (LEAF, has_namedtuple, plain_structure, restore, tree_flatten, tree_paths,
                       tree_unflatten)
+from ..trace import trace
 from .checks import _describe
 
 CONTAINERS = (tuple, list, dict)
@@ -310,3 +312,24 @@ class TreeFunction:
 
     def __repr__(self):
         return f"<TreeFunction {self.__name__} of {', '.join(self.names)}: {self.gf!r}>"
+
+
+class OnTrees:
+    """func called with argument trees rebuilt from leaves (traced as func itself: ``__wrapped__``)."""
+
+    __signature__ = inspect.Signature([inspect.Parameter("leaves", inspect.Parameter.VAR_POSITIONAL)])
+
+    def __init__(self, func: Callable, defs: tuple):
+        self.__wrapped__, self.defs = func, defs
+
+    def __call__(self, *leaves):
+        f = getattr(self.__wrapped__, "_trace_target", self.__wrapped__)
+        return f(*unflatten_args(self.defs, leaves))
+
+
+def trace_trees(func: Callable, args: list):
+    """Return (leaf nodes of args, fresh inputs per leaf, their argument trees, func's output) traced on them."""
+    nodes, defs = flatten_args(args, None)  # trees of nodes: every non-container but None is a leaf
+    plain = all(d == LEAF for d in defs)
+    ins, out = trace(func if plain else OnTrees(func, defs), [(n.shape, n.dtype) for n in nodes], bind=nodes)
+    return nodes, ins, (ins if plain else unflatten_args(defs, ins)), out

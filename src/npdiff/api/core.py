@@ -17,11 +17,11 @@ from ..graph import Node, const, make_input
 from ..transforms import substitute
 from ..primitives import apply
 from ..primitives.helpers import zeros
-from ..pytree import LEAF, restore, tree_flatten, tree_unflatten
-from ..trace import Tracer, is_traced, node_of, trace, tracing
+from ..pytree import restore, tree_flatten, tree_unflatten
+from ..trace import Tracer, is_traced, node_of, tracing
 from . import checks as _checks
 from .argtrees import (CONTAINERS, TreeFunction, TreeKey, arg_leaf, fast_key, flatten_args, is_tree_call,
-                       leaf_names, tree_build, unflatten_args)
+                       leaf_labels, leaf_names, trace_trees, tree_build, unflatten_args)
 
 
 class ShapeDtype(NamedTuple):
@@ -118,34 +118,13 @@ def func_name(func: Callable) -> str:
     return name
 
 
-class _OnTrees:
-    """func called with argument trees rebuilt from leaves (traced as func itself: ``__wrapped__``)."""
-
-    __signature__ = inspect.Signature([inspect.Parameter("leaves", inspect.Parameter.VAR_POSITIONAL)])
-
-    def __init__(self, func: Callable, defs: tuple):
-        self.__wrapped__, self.defs = func, defs
-
-    def __call__(self, *leaves):
-        f = getattr(self.__wrapped__, "_trace_target", self.__wrapped__)
-        return f(*unflatten_args(self.defs, leaves))
-
-
-def _trace_trees(func: Callable, args: list):
-    """Return (leaf nodes of args, fresh inputs per leaf, their argument trees, func's output) traced on them."""
-    nodes, defs = flatten_args(args, None)  # trees of nodes: every non-container but None is a leaf
-    plain = all(d == LEAF for d in defs)
-    ins, out = trace(func if plain else _OnTrees(func, defs), [(n.shape, n.dtype) for n in nodes], bind=nodes)
-    return nodes, ins, (ins if plain else unflatten_args(defs, ins)), out
-
-
 def call_on_nodes(func: Callable, nodes: list):
     """Return func's output pytree of nodes, traced on fresh inputs then wired to ``nodes``.
 
     ``nodes`` holds one node per argument, or a pytree of nodes for a pytree argument.
     Tracing on fresh inputs keeps nested derivatives apart (no perturbation confusion).
     """
-    nodes, ins, _, out = _trace_trees(func, nodes)
+    nodes, ins, _, out = trace_trees(func, nodes)
     leaves, s = tree_flatten(out)
     leaves = substitute(leaves, {id(i): n for i, n in zip(ins, nodes)})
     return tree_unflatten(s, leaves)
@@ -158,7 +137,7 @@ def transform_on_nodes(func: Callable, nodes: list, transform: Callable):
     nodes per argument. Derivatives are taken with respect to the fresh inputs
     *before* they are replaced by ``nodes``, so nested operators never confuse their variables.
     """
-    nodes, ins, in_trees, out = _trace_trees(func, nodes)
+    nodes, ins, in_trees, out = trace_trees(func, nodes)
     result = transform(in_trees, out)
     leaves, s = tree_flatten(result)
     mapping = {id(i): n for i, n in zip(ins, nodes)}
@@ -437,6 +416,7 @@ class LazyFunction:
         doc = self.__doc__.splitlines()[0] if self.__doc__ else None
         if isinstance(avals, TreeKey):  # flat code: one argument per leaf, named by its path
             record: dict = {}
+            _checks.avals(leaf_labels(self._names(len(avals.defs)), avals.defs), avals.avals, self.__name__)
             names = leaf_names(self._names(len(avals.defs)), avals.defs)
             gf = generate(self.__name__, names, list(avals.avals), tree_build(self._build, avals.defs, record,
                                                                              Operator),

@@ -14,8 +14,8 @@ from ..transforms import substitute, vjp_nodes, jvp_nodes
 from ..trace import Tracer, is_traced, node_of
 from . import checks
 from .argtrees import flatten_args, gather, is_tree_call, leaf_labels, leaf_names, leaves_like, structure_of, \
-    tree_build, unflatten_args
-from .core import (Operator, Paths, _trace_trees, array_aval, arg_names, call_on_nodes, check_backend, func_name,
+    trace_trees, tree_build, unflatten_args
+from .core import (Operator, Paths, array_aval, arg_names, call_on_nodes, check_backend, func_name,
                    generate, transform_on_nodes, value_aval, zero_if_none)
 
 _EAGER_CACHE: dict = {}
@@ -219,7 +219,7 @@ def vjp(func: Callable, *primals, has_aux: bool = False, backend: str = "numpy")
     """
     trees, traced = _traced_trees(primals)
     if traced:
-        nodes, ins, _, out = _trace_trees(func, trees)
+        nodes, ins, _, out = trace_trees(func, trees)
         mapping = {id(i): n for i, n in zip(ins, nodes)}
         value, aux = _split_aux(out, has_aux, "vjp")
         leaves, s = tree_flatten(value)
