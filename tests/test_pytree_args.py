@@ -465,3 +465,20 @@ def test_check_grads_takes_pytree_arguments():
 def test_a_string_leaf_is_refused_naming_it():
     with pytest.raises(TypeError, match=r"argument \"p\['n'\]\" has dtype <U3"):
         npdiff.grad(lambda p: p["x"] * 2.0)({"x": 1.0, "n": "abc"})
+
+
+def test_array_api_backend_with_pytree_arguments():
+    pytest.importorskip("array_api_compat")
+    g = npdiff.grad(dict_loss, backend="array_api")
+    p = dict(DICT_P, s=np.array(1.5))  # the array-API code takes arrays (no Python floats)
+    grad_against_fd(dict_loss, [p], 0, g(p))
+
+
+def test_specialized_pytree_code_checks_its_path():
+    def f(p):
+        return np.sum(p["a"] ** 2) if p["a"][0] > 0 else np.sum(p["a"] ** 3)
+
+    gf = npdiff.grad(f).specialize({"a": np.array([1.0, 2.0])})
+    assert_close(gf({"a": np.array([3.0, 1.0])})["a"], [6.0, 2.0])
+    with pytest.raises(npdiff.PathChangedError):
+        gf({"a": np.array([-1.0, 2.0])})
