@@ -341,8 +341,11 @@ class LazyFunction:
                         out = None
                     if out is not None:
                         return out if gf.out_tree is None else restore(out, gf.out_tree)
-        if is_tree_call(args):
-            return self._call_tree(args)
+        for a in args:
+            if isinstance(a, CONTAINERS) or a is None:  # maybe a pytree (or an array literal: a list of numbers)
+                if is_tree_call(args):
+                    return self._call_tree(args)
+                break
         if any(is_traced(a) for a in args):
             return _traced_result(self._build(*[node_of(a) for a in args]))
         return self._call_paths(tuple(value_aval(a) for a in args), args)
