@@ -178,6 +178,8 @@ TRIGGERS = {  # fragment -> callable(monkeypatch) raising it
     "tangents must be a tuple": lambda mp: npdiff.jvp(np.sin, (X,), X),
     "which cannot be converted to the dtype of primal": lambda mp: npdiff.jvp(np.sin, (X,), (X + 1j,)),
     "the pullback takes one cotangent with the structure": lambda mp: npdiff.vjp(lambda x: (x, x), X)[1](X),
+    "must have the structure of": lambda mp: npdiff.jvp(lambda p: p["a"], ({"a": X},), ({"b": X},)),
+    "this operator takes array arguments": lambda mp: npdiff.grad_and_value(lambda p: np.sum(p["a"]))({"a": X}),
     "f_jvp takes one tangent per primal": lambda mp: npdiff.linearize(np.sin, X)[1](X, X),
     "need a function returning one array": lambda mp: npdiff.grad_and_value(lambda x: (x, x))(X),
     "wrt must be an int": lambda mp: npdiff.diffops.gradient(np.sum, (3,), wrt="x"),

@@ -30,7 +30,15 @@ def fd_jacobian(f: Callable, args: Sequence, argnum: int, eps: float) -> np.ndar
 
 def check_grads(f: Callable, args: Sequence, order: int = 2, modes=("fwd", "rev"), eps: float = 1e-5,
                 rtol: float = 1e-4, atol: float = 1e-6) -> None:
-    """Check derivatives of f up to ``order`` against finite differences; raise AssertionError if off."""
+    """Check derivatives of f up to ``order`` against finite differences; raise AssertionError if off.
+
+    Pytree arguments (dicts, lists/tuples of arrays) are checked leaf by leaf
+    ("argument i" in a message then counts the leaves of all arguments in order).
+    """
+    from .api.argtrees import OnTrees, flatten_args, is_tree_call
+    if is_tree_call(args):
+        leaves, defs = flatten_args(args)
+        return check_grads(OnTrees(f, defs), leaves, order, modes, eps, rtol, atol)
     from .api.jax_style import jacfwd, jacrev
     args = tuple(np.asarray(a, dtype=float) if not isinstance(a, np.ndarray) else a for a in args)
     worst = (0.0, "")

@@ -1,27 +1,38 @@
-"""Minimal pytrees: nested tuples, lists and dicts with array leaves."""
+"""Minimal pytrees: nested tuples, lists, dicts and namedtuples with array leaves.
+
+A structure is a hashable nested tuple: ``("leaf",)``, ``("none",)``,
+``("tuple", children)``, ``("list", children)``, ``("dict", keys, children)`` or
+``("namedtuple", cls, children)``; two trees with the same leaf shapes but
+other keys or container types have different structures.
+"""
 from __future__ import annotations
 
 from typing import Any, Callable
 
+LEAF = ("leaf",)
 
-def tree_flatten(tree) -> tuple[list, Any]:
-    """Return (leaves, structure) of a nested tuple/list/dict."""
+
+def tree_flatten(tree, is_leaf: Callable | None = None) -> tuple[list, Any]:
+    """Return (leaves, structure) of a nested tuple/list/dict/namedtuple (``is_leaf(x)``: keep x whole)."""
     leaves: list = []
 
     def rec(t):
+        if is_leaf is not None and is_leaf(t):
+            leaves.append(t)
+            return LEAF
         if isinstance(t, tuple) and hasattr(t, "_fields"):  # a namedtuple: a node, not a leaf
-            return ("namedtuple", type(t), [rec(e) for e in t])
+            return ("namedtuple", type(t), tuple(rec(e) for e in t))
         if isinstance(t, tuple):
-            return ("tuple", [rec(e) for e in t])
+            return ("tuple", tuple(rec(e) for e in t))
         if isinstance(t, list):
-            return ("list", [rec(e) for e in t])
+            return ("list", tuple(rec(e) for e in t))
         if isinstance(t, dict):
-            keys = list(t.keys())
-            return ("dict", keys, [rec(t[k]) for k in keys])
+            keys = tuple(t.keys())
+            return ("dict", keys, tuple(rec(t[k]) for k in keys))
         if t is None:
             return ("none",)
         leaves.append(t)
-        return ("leaf",)
+        return LEAF
 
     return leaves, rec(tree)
 
@@ -51,3 +62,73 @@ def tree_map(fn: Callable, tree) -> Any:
     """Return tree with fn applied to every leaf."""
     leaves, s = tree_flatten(tree)
     return tree_unflatten(s, [fn(x) for x in leaves])
+
+
+def children(structure) -> tuple:
+    """Return the child structures of a container structure (none for a leaf or None)."""
+    kind = structure[0]
+    if kind in ("tuple", "list"):
+        return structure[1]
+    if kind in ("dict", "namedtuple"):
+        return structure[2]
+    return ()
+
+
+def num_leaves(structure) -> int:
+    """Return the number of leaves of a structure."""
+    if structure[0] == "leaf":
+        return 1
+    return sum(num_leaves(c) for c in children(structure))
+
+
+def tree_paths(structure) -> list[tuple]:
+    """Return, per leaf, its path: a tuple of dict keys, sequence indices and namedtuple field names."""
+    out: list = []
+
+    def rec(s, path):
+        kind = s[0]
+        if kind == "leaf":
+            out.append(path)
+        elif kind in ("tuple", "list"):
+            for i, c in enumerate(s[1]):
+                rec(c, path + (i,))
+        elif kind == "dict":
+            for k, c in zip(s[1], s[2]):
+                rec(c, path + (k,))
+        elif kind == "namedtuple":
+            for f, c in zip(s[1]._fields, s[2]):
+                rec(c, path + (f,))
+
+    rec(structure, ())
+    return out
+
+
+def has_namedtuple(structure) -> bool:
+    """Return True if the structure holds a namedtuple anywhere."""
+    return structure[0] == "namedtuple" or any(has_namedtuple(c) for c in children(structure))
+
+
+def plain_structure(structure):
+    """Return the structure with every namedtuple replaced by a tuple (what generated code returns)."""
+    kind = structure[0]
+    if kind == "namedtuple":
+        return ("tuple", tuple(plain_structure(c) for c in structure[2]))
+    if kind in ("tuple", "list"):
+        return (kind, tuple(plain_structure(c) for c in structure[1]))
+    if kind == "dict":
+        return ("dict", structure[1], tuple(plain_structure(c) for c in structure[2]))
+    return structure
+
+
+def restore(tree, structure):
+    """Return tree (as generated code returns it: namedtuples as tuples) rebuilt with ``structure``'s containers."""
+    kind = structure[0]
+    if kind in ("leaf", "none"):
+        return tree
+    if kind == "namedtuple":
+        return structure[1](*[restore(e, c) for e, c in zip(tree, structure[2])])
+    if kind == "tuple":
+        return tuple(restore(e, c) for e, c in zip(tree, structure[1]))
+    if kind == "list":
+        return [restore(e, c) for e, c in zip(tree, structure[1])]
+    return {k: restore(tree[k], c) for k, c in zip(structure[1], structure[2])}

@@ -45,6 +45,8 @@ def _is_complex(x) -> bool:
 
 def _random_like(x):
     """Return a random direction shaped like x (complex for complex x, a Python float for a float)."""
+    if isinstance(x, dict):  # a pytree argument
+        return {k: _random_like(e) for k, e in x.items()}
     if isinstance(x, (list, tuple)):  # an argument that is a list of arrays (np.concatenate([a, b]))
         return type(x)(_random_like(e) for e in x)
     shape = np.shape(x)
@@ -58,6 +60,8 @@ def _random_like(x):
 
 def _axpy(a, v, x):
     """Return x + a * v keeping x's kind (Python scalar, array or list of them)."""
+    if isinstance(x, dict):
+        return {k: _axpy(a, v[k], xe) for k, xe in x.items()}
     if isinstance(x, (list, tuple)):
         return type(x)(_axpy(a, ve, xe) for ve, xe in zip(v, x))
     out = np.asarray(x) + a * np.asarray(v)

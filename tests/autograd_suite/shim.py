@@ -188,6 +188,8 @@ def install() -> dict:
         mods[f"autograd.{internal}"] = m = _StubModule(f"autograd.{internal}", INTERNAL)
         setattr(ag, internal, m)
     mods["autograd.core"].primitive_vjps = {}
+    mods["autograd.builtins"] = m = _StubModule("autograd.builtins", "autograd.builtins containers")
+    ag.builtins = m
     mods["autograd.misc.flatten"] = _StubModule("autograd.misc.flatten", INTERNAL)
     try:
         sp, scipy_mods = _scipy_modules()

@@ -122,8 +122,11 @@ def same_shape(vec, expected, vname: str, what: str, op: str) -> None:
                          f"(the shape of {what})")
 
 
-def tangents(primals: tuple, tangents_: tuple, op: str = "jvp") -> tuple:
-    """Return the tangents as arrays of their primals' dtypes, refusing a wrong count, shape or dtype."""
+def tangents(primals: tuple, tangents_: tuple, op: str = "jvp", labels=None) -> tuple:
+    """Return the tangents as arrays of their primals' dtypes, refusing a wrong count, shape or dtype.
+
+    ``labels`` names each primal in messages (pytree leaves: ``primal 0['W']``).
+    """
     if len(primals) != len(tangents_):
         raise ValueError(f"{op}: primals and tangents must have the same length: got {len(primals)} "
                          f"primal{'s' if len(primals) != 1 else ''} and {len(tangents_)} tangent"
@@ -131,31 +134,34 @@ def tangents(primals: tuple, tangents_: tuple, op: str = "jvp") -> tuple:
     out = []
     for i, (p, t) in enumerate(zip(primals, tangents_)):
         pshape, pdtype = np.shape(p), _dtype(p)
+        pl = labels[i] if labels else f"primal {i}"
+        tl = pl.replace("primal", "tangent", 1)
         if pdtype.kind not in "fc":
-            raise TypeError(f"{op} requires floating-point primals, got dtype {pdtype} for primal {i}; "
+            raise TypeError(f"{op} requires floating-point primals, got dtype {pdtype} for {pl}; "
                             f"pass a float array (e.g. x.astype(float))")
         if np.shape(t) != pshape:
-            raise ValueError(f"{op}: tangent {i} has shape {np.shape(t)}, expected {pshape} "
-                             f"(the shape of primal {i}); each tangent has its primal's shape")
+            raise ValueError(f"{op}: {tl} has shape {np.shape(t)}, expected {pshape} "
+                             f"(the shape of {pl}); each tangent has its primal's shape")
         foreign = not isinstance(t, (np.ndarray, np.generic, list, tuple, bool, int, float, complex))
         if not foreign and not (t.__class__ is np.ndarray and t.dtype == pdtype):  # another library's arrays
             t = np.asarray(t)                                                        # stay as they are
             if t.dtype != pdtype:
                 if not np.can_cast(t.dtype, pdtype, "same_kind"):
-                    raise TypeError(f"{op}: tangent {i} has dtype {t.dtype}, which cannot be converted to "
-                                    f"the dtype of primal {i}, {pdtype}")
+                    raise TypeError(f"{op}: {tl} has dtype {t.dtype}, which cannot be converted to "
+                                    f"the dtype of {pl}, {pdtype}")
                 t = t.astype(pdtype)
         out.append(t)
     return tuple(out)
 
 
-def float_primals(primals, op: str) -> None:
-    """Refuse non-floating primals of vjp / linearize."""
+def float_primals(primals, op: str, labels=None) -> None:
+    """Refuse non-floating primals of vjp / linearize (``labels`` names them: pytree leaves)."""
     for i, p in enumerate(primals):
         if not isinstance(p, float):
             d = _dtype(p)
             if d.kind not in "fc":
-                raise TypeError(f"{op} requires floating-point primals, got dtype {d} for primal {i}; "
+                raise TypeError(f"{op} requires floating-point primals, got dtype {d} for "
+                                f"{labels[i] if labels else f'primal {i}'}; "
                                 f"pass a float array (e.g. x.astype(float))")
 
 

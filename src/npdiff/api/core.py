@@ -17,9 +17,11 @@ from ..graph import Node, const, make_input, toposort
 from ..transforms import substitute
 from ..primitives import apply
 from ..primitives.helpers import zeros
-from ..pytree import tree_flatten, tree_unflatten
-from ..trace import Tracer, is_traced, node_of, trace, tracing, tracing_now
+from ..pytree import restore, tree_flatten, tree_unflatten
+from ..trace import Tracer, is_traced, node_of, tracing, tracing_now
 from . import checks as _checks
+from .argtrees import (CONTAINERS, TreeFunction, TreeKey, arg_leaf, fast_key, flatten_args, is_tree_call,
+                       leaf_labels, leaf_names, trace_trees, tree_build, unflatten_args)
 
 
 class ShapeDtype(NamedTuple):
@@ -116,25 +118,27 @@ def func_name(func: Callable) -> str:
     return name
 
 
-def call_on_nodes(func: Callable, nodes: list[Node]):
+def call_on_nodes(func: Callable, nodes: list):
     """Return func's output pytree of nodes, traced on fresh inputs then wired to ``nodes``.
 
+    ``nodes`` holds one node per argument, or a pytree of nodes for a pytree argument.
     Tracing on fresh inputs keeps nested derivatives apart (no perturbation confusion).
     """
-    ins, out = trace(func, [(n.shape, n.dtype) for n in nodes], bind=nodes)
+    nodes, ins, _, out = trace_trees(func, nodes)
     leaves, s = tree_flatten(out)
     leaves = substitute(leaves, {id(i): n for i, n in zip(ins, nodes)})
     return tree_unflatten(s, leaves)
 
 
-def transform_on_nodes(func: Callable, nodes: list[Node], transform: Callable):
+def transform_on_nodes(func: Callable, nodes: list, transform: Callable):
     """Return transform(inputs, outputs) for func traced on fresh inputs, rewired to ``nodes``.
 
-    Derivatives are taken with respect to the fresh inputs *before* they are
-    replaced by ``nodes``, so nested operators never confuse their variables.
+    ``nodes`` (and the inputs transform receives) hold a node or a pytree of
+    nodes per argument. Derivatives are taken with respect to the fresh inputs
+    *before* they are replaced by ``nodes``, so nested operators never confuse their variables.
     """
-    ins, out = trace(func, [(n.shape, n.dtype) for n in nodes], bind=nodes)
-    result = transform(ins, out)
+    nodes, ins, in_trees, out = trace_trees(func, nodes)
+    result = transform(in_trees, out)
     leaves, s = tree_flatten(result)
     mapping = {id(i): n for i, n in zip(ins, nodes)}
     present = [l for l in leaves if isinstance(l, Node)]
@@ -302,9 +306,20 @@ def _guard_lines(gf: GeneratedFunction) -> list[str]:
     return re.findall(r"_path_changed\((.*)\)\s*$", gf.source, flags=re.M)[:8]
 
 
+def spec_leaf(x) -> bool:
+    """Return True if x is one argument's shape spec or example (a ShapeDtype, shape tuple, array)."""
+    return isinstance(x, ShapeDtype) or arg_leaf(x)
+
+
 def has_values(specs) -> bool:
     """Return True if every spec is a concrete value (an array or Python/NumPy number), not a shape."""
     return bool(specs) and all(isinstance(s, (np.ndarray, np.generic, float, complex, bool)) for s in specs)
+
+
+def _traced_result(out):
+    """Return the build's output pytree of nodes as tracers (operators as functions of tracers)."""
+    leaves, s = tree_flatten(out)
+    return tree_unflatten(s, [_operator_closure(n) if isinstance(n, Operator) else Tracer(n) for n in leaves])
 
 
 def _operator_closure(op: "Operator"):
@@ -324,8 +339,10 @@ class LazyFunction:
     values, each path taken is traced on first use and cached (``Paths``).
     """
 
-    def __init__(self, build: Callable, func: Callable, prefix: str, doc: str = "", backend: str = "numpy"):
+    def __init__(self, build: Callable, func: Callable, prefix: str, doc: str = "", backend: str = "numpy",
+                 trees: bool = False):
         self._backend = check_backend(backend)
+        self._trees = trees  # build takes pytrees of nodes for pytree arguments
         self._build = build  # (*nodes) -> pytree of nodes
         self._func = func
         self.__name__ = f"{prefix}_{func_name(func)}"
@@ -333,6 +350,7 @@ class LazyFunction:
         self.__wrapped__ = func
         self._cache: dict = {}  # key -> the GeneratedFunction tried first (the last path used)
         self._paths: dict = {}  # key -> Paths
+        self._tree_cache: dict = {}  # argtrees.fast_key -> the GeneratedFunction last used (pytree arguments)
         self._lock = threading.Lock()
 
     def __call__(self, *args):
@@ -351,22 +369,74 @@ class LazyFunction:
                     return gf._fn(*args)
                 except PathChangedError:  # only generated code with guards raises this
                     return self._call_paths(key, args, gf)
+        if self._tree_cache:  # pytree arguments seen: the cached path of their flat key first
+            fast = fast_key(args)
+            if fast is not None:
+                gf = self._tree_cache.get(fast[1])
+                if gf is not None:
+                    try:
+                        out = gf._fn(*fast[0]) if fast[2] else gf(*fast[0])
+                    except PathChangedError:
+                        out = None
+                    if out is not None:
+                        return out if gf.out_tree is None else restore(out, gf.out_tree)
+        for a in args:
+            if isinstance(a, CONTAINERS) or a is None:  # maybe a pytree (or an array literal: a list of numbers)
+                if is_tree_call(args):
+                    return self._call_tree(args)
+                break
         if any(is_traced(a) for a in args):
-            return self._compose(self._build(*[node_of(a) for a in args]))
+            return _traced_result(self._build(*[node_of(a) for a in args]))
         if tracing_now():  # inside a trace: the function may close over the outer function's traced values
             out = inline_attempt(lambda: self._build(*[node_of(a) for a in args]))
             if out is not None and foreign_inputs(out, ()):
-                return self._compose(out)  # e.g. x * grad(lambda y: x * y)(2.0), differentiated in x
+                return _traced_result(out)  # e.g. x * grad(lambda y: x * y)(2.0), differentiated in x
         return self._call_paths(tuple(value_aval(a) for a in args), args)
 
-    @staticmethod
-    def _compose(out):
-        """Return the output pytree of nodes as Tracers (Operators as functions on traced arguments)."""
-        leaves, s = tree_flatten(out)
-        return tree_unflatten(s, [_operator_closure(n) if isinstance(n, Operator) else Tracer(n) for n in leaves])
+    def _tree_defs(self, args, is_leaf=arg_leaf):
+        """Return (leaves, structures) of pytree arguments, refused by operators that take arrays only."""
+        if not self._trees:
+            bad = next(a for a in args if isinstance(a, CONTAINERS) and not is_leaf(a))
+            raise TypeError(f"{self.__name__}: this operator takes array arguments; got "
+                            f"{_checks._describe(bad)} (pytree arguments are for the JAX-style operators)")
+        return flatten_args(args, is_leaf)
+
+    def _call_tree(self, args):
+        """Return the result for pytree arguments: the flat code (one argument per leaf) on their leaves."""
+        fast = fast_key(args) if self._trees else None
+        leaves, defs = self._tree_defs(args)
+        if any(is_traced(a) for a in leaves):
+            return _traced_result(self._build(*unflatten_args(defs, [node_of(a) for a in leaves])))
+        if tracing_now():  # as in __call__: a closure over the outer function's traced values
+            out = inline_attempt(lambda: self._build(*unflatten_args(defs, [node_of(a) for a in leaves])))
+            if out is not None and foreign_inputs(out, ()):
+                return _traced_result(out)
+        if self._backend == "array_api":
+            return self._call_foreign(args)
+        key = TreeKey(defs, tuple(value_aval(a) for a in leaves))
+        gf = self._cache.get(key)
+        try:
+            out = None if gf is None else gf(*leaves)
+        except PathChangedError:  # only generated code with guards raises this
+            out = None
+        if out is None:
+            gf, out = self._paths_of(key).call(leaves, gf)
+            self._cache[key] = gf
+        if fast is not None:
+            self._tree_cache[fast[1]] = gf
+        tree = getattr(gf, "out_tree", None)
+        return out if tree is None else restore(out, tree)
 
     def _call_foreign(self, args):
         """Return the result of the code generated for another backend (shapes only, no guards)."""
+        if is_tree_call(args):
+            leaves, defs = self._tree_defs(args)
+            key = TreeKey(defs, tuple(array_aval(a) for a in leaves))
+            gf = self._cache.get(key)
+            gf = self._specialize_key(key, None) if gf is None else gf
+            out = gf._fn(*leaves)
+            tree = getattr(gf, "out_tree", None)
+            return out if tree is None else restore(out, tree)
         key = tuple(array_aval(a) for a in args)
         gf = self._cache.get(key)
         if gf is None:
@@ -393,9 +463,18 @@ class LazyFunction:
         return arg_names(self._func, n)
 
     def _generate(self, avals, values=None) -> GeneratedFunction:
+        doc = self.__doc__.splitlines()[0] if self.__doc__ else None
+        if isinstance(avals, TreeKey):  # flat code: one argument per leaf, named by its path
+            record: dict = {}
+            _checks.avals(leaf_labels(self._names(len(avals.defs)), avals.defs), avals.avals, self.__name__)
+            names = leaf_names(self._names(len(avals.defs)), avals.defs)
+            gf = generate(self.__name__, names, list(avals.avals), tree_build(self._build, avals.defs, record,
+                                                                             Operator),
+                          doc=doc, values=values, backend=self._backend)
+            gf.out_tree = record.get("tree")  # the output structure, when it holds namedtuples
+            return gf
         names = self._names(len(avals))
-        return generate(self.__name__, names, list(avals), self._build,
-                        doc=self.__doc__.splitlines()[0] if self.__doc__ else None, values=values,
+        return generate(self.__name__, names, list(avals), self._build, doc=doc, values=values,
                         backend=self._backend)
 
     def specialize(self, *arg_shapes) -> GeneratedFunction:
@@ -404,11 +483,21 @@ class LazyFunction:
         Given example arrays, Python control flow on their values is allowed: the
         result computes the path they take and raises ``npdiff.PathChangedError``
         on arguments that take another. Given shapes, such control flow raises
-        ``npdiff.TracingError``.
+        ``npdiff.TracingError``. Pytree arguments (dicts, lists/tuples of arrays,
+        namedtuples) are given as pytrees of these; the result then takes the pytrees.
         """
+        if any(isinstance(s, CONTAINERS) and not spec_leaf(s) for s in arg_shapes):
+            leaves, defs = self._tree_defs(arg_shapes, spec_leaf)
+            key = TreeKey(defs, tuple(aval(s) for s in leaves))
+            gf = self._specialize_key(key, leaves if has_values(leaves) else None)
+            return TreeFunction(gf, defs, getattr(gf, "out_tree", None), self._names(len(defs)))
         avals = tuple(aval(s) for s in arg_shapes)
-        if has_values(arg_shapes):
-            gf = self._paths_of(avals).find_or_add(arg_shapes)
+        return self._specialize_key(avals, arg_shapes if has_values(arg_shapes) else None)
+
+    def _specialize_key(self, avals, values) -> GeneratedFunction:
+        """Return the GeneratedFunction for this key, for these example values (or None: shapes only)."""
+        if values is not None:
+            gf = self._paths_of(avals).find_or_add(values)
         else:
             gf = self._cache.get(avals)
             if gf is not None and gf.guarded:
@@ -438,7 +527,9 @@ class LazyFunction:
         the number of generated functions held.
         """
         keys = list(dict.fromkeys(list(self._cache) + list(self._paths)))
-        specs = tuple(tuple(ShapeDtype(tuple(s), np.dtype(d)) for s, d in key) for key in keys)
+        specs = tuple(tuple(unflatten_args(key.defs, [ShapeDtype(tuple(s), np.dtype(d)) for s, d in key.avals]))
+                      if isinstance(key, TreeKey) else tuple(ShapeDtype(tuple(s), np.dtype(d)) for s, d in key)
+                      for key in keys)
         counts = tuple(len(self._paths[k].gfs) if k in self._paths else 1 for k in keys)
         return CacheInfo(sum(counts), specs, counts)
 
@@ -447,6 +538,7 @@ class LazyFunction:
         with self._lock:
             self._cache.clear()
             self._paths.clear()
+            self._tree_cache.clear()
 
 
 class CacheInfo(NamedTuple):

@@ -2,19 +2,21 @@
 hessian, hvp, jvp, vjp, linearize, and numpify."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
 from ..generated import GeneratedFunction
-from ..graph import Node, const, make_input, toposort
+from ..graph import Node, const, toposort
 from ..primitives import apply  # "to_csr" (sparse=True output) is primitives/sparse.py
 from ..pytree import tree_flatten, tree_unflatten
 from ..transforms import jvp_nodes, vjp_nodes
-from ..trace import Tracer, is_traced, node_of, tracing_now
 from . import checks
-from .core import (LazyFunction, Operator, Paths, array_aval, aval, arg_names, call_on_nodes, check_backend, check_float,
-                   foreign_inputs, func_name, generate, inline_attempt, has_values, transform_on_nodes, value_aval, zero_if_none)
+from .argtrees import (CONTAINERS, TreeFunction, flatten_args, gather, leaf_labels, leaf_names, leaves_like,
+                       structure_of, tree_build)
+from .core import (LazyFunction, aval, arg_names, call_on_nodes, check_float, func_name, generate, has_values,
+                   spec_leaf, transform_on_nodes, zero_if_none)
+from .eager import eager_function, jvp, linearize, vjp  # noqa: F401  (re-exported: the eager operators)
 
 
 def _argnums(argnums, n, op="grad"):
@@ -34,10 +36,12 @@ def _scalar(node: Node, op: str) -> Node:
 
 
 def _wrt_floats(func, nodes, nums, op):
-    """Refuse integer or boolean arguments among those differentiated (named as in func's signature)."""
+    """Refuse integer or boolean arguments (or pytree leaves) among those differentiated, named as in func."""
     names = arg_names(func, len(nodes))
     for i in nums:
-        checks.differentiable(nodes[i], names[i], op)
+        leaves, s = tree_flatten(nodes[i])
+        for leaf, label in zip(leaves, leaf_labels([names[i]], [s])):
+            checks.differentiable(leaf, label, op)
 
 
 def _one(dtype) -> Node:
@@ -52,7 +56,16 @@ def numpify(func: Callable, *arg_shapes, backend: str = "numpy") -> GeneratedFun
     Given example arrays, Python control flow on their values is allowed: the
     code computes the path they take and raises ``npdiff.PathChangedError`` on
     arguments that take another. ``backend="array_api"`` writes the code against the array API standard.
+    Pytree arguments are given as pytrees of shapes or examples; the result then takes such pytrees.
     """
+    if any(isinstance(s, CONTAINERS) and not spec_leaf(s) for s in arg_shapes):
+        leaves, defs = flatten_args(arg_shapes, spec_leaf)
+        record: dict = {}
+        names = arg_names(func, len(defs))
+        gf = generate(func_name(func), leaf_names(names, defs), [aval(s) for s in leaves],
+                      tree_build(lambda *trees: call_on_nodes(func, list(trees)), defs, record),
+                      values=list(leaves) if has_values(leaves) else None, backend=backend)
+        return TreeFunction(gf, defs, record.get("tree"), names)
     avals = [aval(s) for s in arg_shapes]
     names = arg_names(func, len(avals))
     values = list(arg_shapes) if has_values(arg_shapes) else None  # example arrays: branches become guards
@@ -75,9 +88,9 @@ def _value_and_grad_nodes(func, argnums, has_aux, op):
             value, aux = _split_aux(out, has_aux, op)
             value = _scalar(value, op)
             uniq = list(dict.fromkeys(nums))  # argnums=(0, 0): each argument once, then repeated
-            wrt = [ins[i] for i in uniq]
+            wrt, regroup = gather(ins, uniq)  # the leaves of pytree arguments
             cts = vjp_nodes([value], wrt, [_one(value.dtype)])
-            by = {i: zero_if_none(c, w.shape, w.dtype) for i, c, w in zip(uniq, cts, wrt)}
+            by = dict(zip(uniq, regroup([zero_if_none(c, w.shape, w.dtype) for c, w in zip(cts, wrt)])))
             grads = tuple(by[i] for i in nums)
             return value, aux, grads if multi else grads[0]
         return transform_on_nodes(func, list(nodes), transform)
@@ -92,7 +105,8 @@ def value_and_grad(func: Callable, argnums=0, has_aux: bool = False, create_grap
     def build(*nodes):
         value, aux, g = inner(*nodes)
         return ((value, aux), g) if has_aux else (value, g)
-    return LazyFunction(build, func, "value_and_grad", "Return the value and gradient of the function.", backend)
+    return LazyFunction(build, func, "value_and_grad", "Return the value and gradient of the function.", backend,
+                        trees=True)
 
 
 def grad(func: Callable, argnums=0, has_aux: bool = False, create_graph: bool = True,
@@ -103,7 +117,7 @@ def grad(func: Callable, argnums=0, has_aux: bool = False, create_graph: bool = 
     def build(*nodes):
         value, aux, g = inner(*nodes)
         return (g, aux) if has_aux else g
-    return LazyFunction(build, func, "grad", "Return the gradient of the function.", backend)
+    return LazyFunction(build, func, "grad", "Return the gradient of the function.", backend, trees=True)
 
 
 # -- Jacobians -------------------------------------------------------------------------------
@@ -256,11 +270,12 @@ def _jac_op(mode, prefix, symmetric=False):
 
             def transform(ins, out):
                 value, aux = _split_aux(out, has_aux, prefix)
-                leaves, s, blocks = jac_nodes(value, [ins[i] for i in nums], mode, sparse, symmetric)
-                jac = tree_unflatten(s, [tuple(b) if multi else b[0] for b in blocks])
+                wrt, regroup = gather(ins, nums)  # output structure outside, argument structure inside
+                leaves, s, blocks = jac_nodes(value, wrt, mode, sparse, symmetric)
+                jac = tree_unflatten(s, [tuple(regroup(b)) if multi else regroup(b)[0] for b in blocks])
                 return (jac, aux) if has_aux else jac
             return transform_on_nodes(func, list(nodes), transform)
-        return LazyFunction(build, func, prefix, "Return the Jacobian of the function.", backend)
+        return LazyFunction(build, func, prefix, "Return the Jacobian of the function.", backend, trees=True)
     op.__name__ = prefix
     op.__doc__ = f"Return a function computing the Jacobian of func ({mode} mode), shape out.shape + in.shape."
     return op
@@ -280,7 +295,7 @@ def hessian(func: Callable, argnums=0, sparse: bool = False, backend: str = "num
         out = call_on_nodes(func, list(nodes))
         scalar = isinstance(out, Node) and out.shape == ()
         return (gs if scalar else gj)._build(*nodes)
-    g = LazyFunction(build, func, "grad", "Return the gradient of the function.")
+    g = LazyFunction(build, func, "grad", "Return the gradient of the function.", trees=True)
     h = _hess_jac(g, argnums, sparse=sparse, backend=backend)
     jac_build = h._build
 
@@ -315,22 +330,31 @@ def hvp(func: Callable, argnums=0, backend: str = "numpy") -> LazyFunction:
         nums, multi = _argnums(argnums, len(args), "hvp")
         names = arg_names(func, len(args))
         _wrt_floats(func, args, nums, "hvp")
-        for k, (i, v) in enumerate(zip(nums, vs)):
-            checks.same_shape(v, args[i].shape, "v" if nv == 1 else f"v{k}", f"argument {names[i]!r}", "hvp")
+        vleaves = []
+        for k, (i, v) in enumerate(zip(nums, vs)):  # each v has its argument's structure and shapes
+            vname = "v" if nv == 1 else f"v{k}"
+            s = structure_of(args[i])
+            vl = leaves_like(v, s, vname, "hvp")
+            for x, t, label in zip(tree_flatten(args[i])[0], vl, leaf_labels([names[i]], [s])):
+                checks.same_shape(t, x.shape, vname, f"argument {label!r}", "hvp")
+            vleaves.append(vl)
 
         def transform(ins, gout):
-            gl = list(gout) if multi else [gout]
             uniq = list(dict.fromkeys(nums))
-            tv = [None] * len(uniq)
-            for i, v in zip(nums, vs):  # argnums=(0, 0): the tangents of one argument add up
-                k = uniq.index(i)
-                tv[k] = v if tv[k] is None else apply("add", tv[k], v)
-            ts = jvp_nodes(gl, [ins[i] for i in uniq], tv)
-            res = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(ts, gl)]
-            return tuple(res) if multi else res[0]
+            wrt, _ = gather(ins, uniq)
+            starts = [0]
+            for i in uniq:
+                starts.append(starts[-1] + len(tree_flatten(ins[i])[0]))
+            tv = [None] * len(wrt)
+            for i, vl in zip(nums, vleaves):  # argnums=(0, 0): the tangents of one argument add up
+                for j, v in enumerate(vl, starts[uniq.index(i)]):
+                    tv[j] = v if tv[j] is None else apply("add", tv[j], v)
+            gl, gs = tree_flatten(gout)
+            ts = jvp_nodes(gl, wrt, tv)
+            return tree_unflatten(gs, [zero_if_none(t, o.shape, o.dtype) for t, o in zip(ts, gl)])
         return transform_on_nodes(g, args, transform)
 
-    lf = LazyFunction(build, func, "hvp", "Return the Hessian-vector product.", backend)
+    lf = LazyFunction(build, func, "hvp", "Return the Hessian-vector product.", backend, trees=True)
 
     def names(n):  # f's argument names, then v (or v0, v1...), kept distinct
         out = arg_names(func, max(n - nv, 0))
@@ -341,188 +365,6 @@ def hvp(func: Callable, argnums=0, backend: str = "numpy") -> LazyFunction:
         return out
     lf._names = names
     return lf
-
-
-# -- eager jvp / vjp / linearize ------------------------------------------------------------------
-
-_EAGER_CACHE: dict = {}
-
-
-def _jvp_build(func, k, has_aux):
-    """Return build(*primals, *tangents) -> (out, tangent_out[, aux])."""
-    def build(*nodes):
-        xs, ts = list(nodes[:k]), list(nodes[k:])
-        checks.arity(func, k, "jvp")
-        for i, (x, t) in enumerate(zip(xs, ts)):
-            if x.shape != t.shape:
-                raise ValueError(f"jvp: tangent {i} has shape {t.shape}, expected {x.shape} "
-                                 f"(the shape of primal {i}); each tangent has its primal's shape")
-
-        def transform(ins, out):
-            value, aux = _split_aux(out, has_aux, "jvp")
-            leaves, s = tree_flatten(value)
-            touts = jvp_nodes(leaves, ins, ts)
-            touts = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(touts, leaves)]
-            res = (value, tree_unflatten(s, touts))
-            return res + (aux,) if has_aux else res
-        return transform_on_nodes(func, xs, transform)
-    return build
-
-
-def _vjp_build(func, has_aux):
-    """Return build(*primals) -> (out, pullback operator[, aux])."""
-    def build(*nodes):
-        checks.arity(func, len(nodes), "vjp")
-        out = call_on_nodes(func, list(nodes))
-        value, aux = _split_aux(out, has_aux, "vjp")
-        leaves, _ = tree_flatten(value)
-        ct_names = ["ct"] if len(leaves) == 1 else [f"ct{i}" for i in range(len(leaves))]
-        ct_in = [make_input(n, l.shape, l.dtype) for n, l in zip(ct_names, leaves)]
-        cts = vjp_nodes(leaves, list(nodes), ct_in)
-        pullback = Operator(ct_names, ct_in, tuple(zero_if_none(c, n.shape, n.dtype) for c, n in zip(cts, nodes)))
-        return (value, pullback, aux) if has_aux else (value, pullback)
-    return build
-
-
-def _linearize_build(func):
-    """Return build(*primals) -> (out, f_jvp operator taking one tangent per primal)."""
-    def build(*nodes):
-        checks.arity(func, len(nodes), "linearize")
-        out = call_on_nodes(func, list(nodes))
-        leaves, s = tree_flatten(out)
-        t_names = [f"{n.p['name']}_dot" if n.op == "input" else f"t{i}" for i, n in enumerate(nodes)]
-        t_in = [make_input(nm, n.shape, n.dtype) for nm, n in zip(t_names, nodes)]
-        ts = jvp_nodes(leaves, list(nodes), t_in)
-        ts = [zero_if_none(t, o.shape, o.dtype) for t, o in zip(ts, leaves)]
-        return out, Operator(t_names, t_in, tree_unflatten(s, ts))
-    return build
-
-
-def _eager_parts(kind, func, avals, has_aux):
-    names = arg_names(func, len(avals))
-    if kind == "jvp":
-        return _jvp_build(func, len(avals), has_aux), names + [f"{n}_dot" for n in names], avals + avals
-    if kind == "vjp":
-        return _vjp_build(func, has_aux), names, avals
-    return _linearize_build(func), names, avals
-
-
-def eager_function(kind: str, func: Callable, avals, has_aux: bool = False,
-                   backend: str = "numpy") -> GeneratedFunction:
-    """Return the GeneratedFunction behind jvp / vjp / linearize for these argument shapes (no values).
-
-    jvp's function takes (*primals, *tangents); vjp's and linearize's take the
-    primals and return the pullback / linear map as a nested function.
-    """
-    build, names, avals = _eager_parts(kind, func, [tuple(a) for a in avals], has_aux)
-    return generate(f"{kind}_{func_name(func)}", names, avals, build, backend=backend)
-
-
-def _eager_call(kind: str, func: Callable, args, nprimals: int, has_aux: bool = False, backend: str = "numpy"):
-    """Return the result of the (cached) generated jvp / vjp / linearize code on these arguments.
-
-    Cached per function, kind and shapes; a function that branches on values gets
-    one GeneratedFunction per path taken (traced with the actual arguments).
-    """
-    if backend != "numpy":
-        check_backend(backend)
-        avals = tuple(array_aval(a) for a in args[:nprimals])
-        key = (kind, id(func), avals, has_aux, backend)
-        hit = _EAGER_CACHE.get(key)
-        if hit is None or hit[0] is not func:
-            hit = _EAGER_CACHE[key] = (func, eager_function(kind, func, avals, has_aux, backend))
-        return hit[1]._fn(*args)
-    avals = tuple(value_aval(a) for a in args[:nprimals])
-    key = (kind, id(func), avals, has_aux)
-    hit = _EAGER_CACHE.get(key)
-    if hit is None or hit[0] is not func:
-        build, names, all_avals = _eager_parts(kind, func, list(avals), has_aux)
-        name = f"{kind}_{func_name(func)}"
-        paths = Paths(lambda values: generate(name, names, all_avals, build, values=values), name)
-        if len(_EAGER_CACHE) > 256:
-            _EAGER_CACHE.clear()
-        hit = _EAGER_CACHE[key] = (func, paths)
-    return hit[1].call(args)[1]
-
-
-def jvp(func: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False, backend: str = "numpy"):
-    """Return (out, tangent_out) (with has_aux: (out, tangent_out, aux)) of func at primals."""
-    primals, tangents = _as_tuple(primals, "primals"), _as_tuple(tangents, "tangents")
-    if len(primals) != len(tangents):
-        checks.tangents(primals, tangents)  # raises, naming both counts
-    args = primals + tangents
-    traced = any(is_traced(a) for a in args)
-    if traced or tracing_now():  # inside a trace, func may close over the outer function's traced values
-        build = lambda: _jvp_build(func, len(primals), has_aux)(*[node_of(a) for a in args])  # noqa: E731
-        out = build() if traced else inline_attempt(build)
-        if traced or (out is not None and foreign_inputs(out, ())):
-            leaves, s = tree_flatten(out)
-            return tree_unflatten(s, [Tracer(n) for n in leaves])
-    return _eager_call("jvp", func, primals + checks.tangents(primals, tangents), len(primals), has_aux,
-                       backend)
-
-
-def _as_tuple(xs, what):
-    if not isinstance(xs, (tuple, list)):
-        raise TypeError(f"jvp: {what} must be a tuple (or list) with one entry per argument of the "
-                        f"function, e.g. jvp(f, (x,), (v,)); got {checks._describe(xs)}")
-    return tuple(xs)
-
-
-def vjp(func: Callable, *primals, has_aux: bool = False, backend: str = "numpy"):
-    """Return (out, pullback) (with has_aux: (out, pullback, aux)); pullback(ct) gives a tuple."""
-    traced = any(is_traced(a) for a in primals)
-    if traced or tracing_now():  # inside a trace, func may close over the outer function's traced values
-        nodes = [node_of(a) for a in primals]
-        from ..trace import trace
-        from ..transforms import substitute
-        build = lambda: trace(func, [(n.shape, n.dtype) for n in nodes], bind=nodes)  # noqa: E731
-        res = build() if traced else inline_attempt(build)
-        if res is None or (not traced and not foreign_inputs(res[1], res[0])):
-            return _eager_vjp(func, primals, has_aux, backend)
-        ins, out = res
-        mapping = {id(i): n for i, n in zip(ins, nodes)}
-        value, aux = _split_aux(out, has_aux, "vjp")
-        leaves, s = tree_flatten(value)
-
-        def pullback(ct):
-            cl, _ = tree_flatten(ct)
-            cts = vjp_nodes(leaves, ins, [node_of(c) for c in cl])
-            cts = [zero_if_none(c, n.shape, n.dtype) for c, n in zip(cts, ins)]
-            return tuple(Tracer(c) for c in substitute(cts, mapping))
-        wrapped = tree_unflatten(s, [Tracer(n) for n in substitute(leaves, mapping)])
-        if has_aux:
-            al, as_ = tree_flatten(aux)
-            return wrapped, pullback, tree_unflatten(as_, [Tracer(n) for n in substitute(al, mapping)])
-        return wrapped, pullback
-
-    return _eager_vjp(func, primals, has_aux, backend)
-
-
-def _eager_vjp(func, primals, has_aux, backend):
-    checks.float_primals(primals, "vjp")
-    res = _eager_call("vjp", func, primals, len(primals), has_aux, backend)
-    op = res[1]
-    leaves, structure = tree_flatten(res[0])
-    shapes = [np.shape(leaf) for leaf in leaves]
-
-    def pullback(ct):
-        return op(*checks.cotangent(ct, structure, shapes))
-    return (res[0], pullback, res[2]) if has_aux else (res[0], pullback)
-
-
-def linearize(func: Callable, *primals, backend: str = "numpy"):
-    """Return (out, f_jvp) where f_jvp(*tangents) is the linear map of func at primals."""
-    checks.float_primals(primals, "linearize")
-    out, op = _eager_call("linearize", func, primals, len(primals), backend=backend)
-    n = len(primals)
-
-    def f_jvp(*tangents):
-        if len(tangents) != n:
-            raise TypeError(f"linearize: f_jvp takes one tangent per primal ({n}), got {len(tangents)}")
-        return op(*tangents)
-    f_jvp.__doc__ = op.__doc__
-    return out, f_jvp
 
 
 def sparsity(func: Callable, *arg_shapes, argnums=0):
