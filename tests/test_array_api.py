@@ -253,3 +253,14 @@ def test_exported_module_imports_the_compat_layer(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     _check(mod.grad_f(xs.asarray(X0)), npdiff.grad(f_scalar)(X0), _strict())
+
+
+def test_python_number_arguments_take_the_arrays_namespace():
+    """A Python float argument is a 0-d array of the generated dtype, on the other arguments' namespace."""
+    g = npdiff.grad(lambda x, y: x * np.sum(y ** 2), backend="array_api")
+    assert float(g(2.0, np.array([1.0, 2.0]))) == 5.0
+    h = npdiff.grad(lambda x: x ** 3, backend="array_api")
+    assert abs(float(h(1.5)) - 3 * 1.5 ** 2) < 1e-12  # no array argument at all: NumPy's namespace
+    xs = pytest.importorskip("array_api_strict")
+    out = g(2.0, xs.asarray([1.0, 2.0], dtype=xs.float64))
+    assert type(out).__module__.startswith("array_api_strict") and float(out) == 5.0

@@ -46,3 +46,20 @@ def test_scalar_backend_zero_over_zero_is_nan():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _same(g(x), f(x))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: npdiff.grad(lambda w, x: np.sum(w * x))(np.ones(2), np.arange(2)),   # cotangent x * 1.0
+    lambda: npdiff.numpify(lambda x: x * 1.0, np.arange(3))(np.arange(3)),
+    lambda: npdiff.numpify(lambda x: x * np.ones(3), np.arange(3))(np.arange(3)),
+    lambda: npdiff.jacrev(lambda w, x: w * x, argnums=0)(np.ones(2), np.arange(2, dtype=np.int32)),
+])
+def test_unrolled_code_keeps_float_results_of_integer_inputs(make):
+    """x * 1.0 folds to x in unrolled code; with an integer x the result must stay float, as NumPy's."""
+    out = np.asarray(make())
+    assert out.dtype == np.float64, out.dtype
+
+
+def test_unrolled_scalar_result_of_integer_input_is_a_float():
+    got = npdiff.numpify(lambda x: x[1] * 1.0, np.arange(3))(np.arange(3))
+    assert isinstance(got, float) and got == 1.0

@@ -117,12 +117,14 @@ class ScalarEmitter:
         self.vals: dict[int, np.ndarray] = {}
         self.exprs: dict[str, str] = {}  # expression -> name (scalar-level CSE)
         self.lines: list[str] = []
+        self.ints = False  # an integer/bool input or constant: folded expressions may be Python ints
 
     # -- values ------------------------------------------------------------------
     def bind_input(self, node: Node, name: str) -> tuple[str, list[str]]:
         if node.size == 0:  # no elements to unpack (an empty unpacking is a syntax error)
             raise NotScalar("zero-size input")
         p = self.base.bind_input(node, name)
+        self.ints = self.ints or node.dtype.kind in "iub"
         lines = self.base.writer.arg_checks(p, node.shape)
         if node.ndim == 0:
             elems = [self.base.fresh(f"{p}_")]
@@ -143,6 +145,7 @@ class ScalarEmitter:
         if node.op != "const":
             raise NotScalar(node.op)
         arr = np.asarray(node.value)
+        self.ints = self.ints or arr.dtype.kind in "iub"
         out = np.empty(arr.shape, dtype=object)
         for idx in np.ndindex(arr.shape):
             out[idx] = _lit(arr[idx])
@@ -326,9 +329,10 @@ class ScalarEmitter:
 
     def output_expr(self, node: Node) -> str:
         v = self.val(node)
+        floats = self.ints and node.dtype.kind == "f"  # x * 1.0 folds to an int x: keep NumPy's float result
         if node.ndim == 0:
-            return v[()]
-        return f"np.array({_nested(v.tolist())})"
+            return f"float({v[()]})" if floats else v[()]
+        return f"np.array({_nested(v.tolist())}{', dtype=np.float64' if floats else ''})"
 
 
 def _obj(x) -> np.ndarray:

@@ -125,6 +125,7 @@ class XpBackend:
         writer.use("array_api_compat")
         self.em = XpEmitter(writer)
         self.calls = 0
+        self.scalars = False  # a 0-d argument (maybe a Python number) was bound
 
     def prologue(self, params):
         if self.calls:  # a nested function uses the namespace and device of the outer one
@@ -132,6 +133,11 @@ class XpBackend:
         first = params[0] if params else None
         if first is None:
             return ["xp = array_api_compat.array_namespace(np.empty(0))", "_dev = 'cpu'"]
+        if self.scalars:  # 0-d arguments may be Python numbers: the namespace and device of the arrays
+            arrays = f"[a for a in ({', '.join(params)},) if hasattr(a, 'shape')]"
+            return [f"_arrays = {arrays} or [np.empty(0)]",
+                    "xp = array_api_compat.array_namespace(*_arrays)",
+                    "_dev = array_api_compat.device(_arrays[0])"]
         return [f"xp = array_api_compat.array_namespace({', '.join(params)})",
                 f"_dev = array_api_compat.device({first})"]
 
@@ -139,7 +145,11 @@ class XpBackend:
         p = self.em.bind_input(node, name)
         shape = tuple(node.shape)
         self.em.writer.checks = True
-        return p, [f"if tuple({p}.shape) != {shape}: _bad_shape({p!r}, {shape}, {p}.shape)"]
+        lines = [f"if tuple({p}.shape) != {shape}: _bad_shape({p!r}, {shape}, {p}.shape)"]
+        if node.ndim == 0:  # a Python number becomes a 0-d array of the generated dtype
+            self.scalars = True
+            lines.insert(0, f"if not hasattr({p}, 'shape'): {p} = xp.asarray({p}, dtype=xp.{node.dtype.name}, device=_dev)")
+        return p, lines
 
     def emit(self, nodes):
         self.em.depth = 1 if self.calls else 0
