@@ -435,11 +435,22 @@ def diagonal(x, /, *, offset=0):
 # -- scipy.linalg (intercepted while tracing) --------------------------------------------------------
 
 def _trans_flag(trans):
+    """Return "N", "T" or "C" (no, plain or conjugate transpose) for SciPy's trans argument."""
     if trans in (0, "N", "n"):
-        return False
-    if trans in (1, 2, "T", "t", "C", "c"):
-        return True
+        return "N"
+    if trans in (1, "T", "t"):
+        return "T"
+    if trans in (2, "C", "c"):
+        return "C"
     raise ValueError(f"invalid trans argument {trans!r}")
+
+
+def _tri_solve(a, b, lower, trans="N", unit=False):
+    """Return op(a)^-1 b for triangular a, op one of "N", "T", "C" (b a vector or a stack of matrices)."""
+    if trans == "C" and a.dtype.kind == "c":  # A^-H b = conj(A^-T conj(b))
+        x = _vector_solve("triangular_solve", (a,), apply("conj", b), lower=lower, trans=True, unit=unit)
+        return apply("conj", x)
+    return _vector_solve("triangular_solve", (a,), b, lower=lower, trans=trans != "N", unit=unit)
 
 
 def _scipy_lowerings(sla):
@@ -447,8 +458,8 @@ def _scipy_lowerings(sla):
 
     def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
                          check_finite=True):
-        return W(_vector_solve("triangular_solve", (_mat(a, "solve_triangular"),), to_float(N(b)),
-                               lower=bool(lower), trans=_trans_flag(trans), unit=bool(unit_diagonal)))
+        return W(_tri_solve(_mat(a, "solve_triangular"), to_float(N(b)), bool(lower), _trans_flag(trans),
+                            bool(unit_diagonal)))
 
     def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
         return W(_cholesky_lower(_mat(a, "cholesky"), upper=not lower))
@@ -460,11 +471,9 @@ def _scipy_lowerings(sla):
     def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
         c, lower = c_and_lower
         c, b = _mat(c, "cho_solve"), to_float(N(b))
-        if lower:  # A = L L^T
-            y = _vector_solve("triangular_solve", (c,), b, lower=True, trans=False, unit=False)
-            return W(_vector_solve("triangular_solve", (c,), y, lower=True, trans=True, unit=False))
-        y = _vector_solve("triangular_solve", (c,), b, lower=False, trans=True, unit=False)  # A = U^T U
-        return W(_vector_solve("triangular_solve", (c,), y, lower=False, trans=False, unit=False))
+        if lower:  # A = L L^H
+            return W(_tri_solve(c, _tri_solve(c, b, True), True, "C"))
+        return W(_tri_solve(c, _tri_solve(c, b, False, "C"), False))  # A = U^H U
 
     def lu_factor(a, overwrite_a=False, check_finite=True):
         x = _mat(a, "lu_factor")
@@ -475,8 +484,10 @@ def _scipy_lowerings(sla):
 
     def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
         lu, piv = lu_and_piv
-        return W(_vector_solve("lu_solve", (_mat(lu, "lu_solve"), N(piv)), to_float(N(b)),
-                               trans=1 if _trans_flag(trans) else 0))
+        lu = _mat(lu, "lu_solve")
+        if _trans_flag(trans) == "C" and lu.dtype.kind == "c":
+            _unsupported("scipy.linalg.lu_solve(..., trans=2) of a complex matrix", "use trans=0 or 1")
+        return W(_vector_solve("lu_solve", (lu, N(piv)), to_float(N(b)), trans=1 if _trans_flag(trans) != "N" else 0))
 
     def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, assume_a=None,
               transposed=False):

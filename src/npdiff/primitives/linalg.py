@@ -12,7 +12,7 @@ and those have transposes, which gives reverse mode.
 
 Factorisations with several results are packed in one array and unpacked by
 slicing (``eigh_parts`` & co.), so every node stays a plain array:
-``eigh`` is ``[w; V]`` (shape (..., n+1, n)), ``svd`` is ``[U; s; V]``
+``eigh`` and ``eig`` are ``[w; V]`` (shape (..., n+1, n)), ``svd`` is ``[U; s; V]``
 ((..., m+1+n, k)), ``qr`` is ``[Q; R]`` ((..., m+n, n), m >= n) and
 ``lu_factor`` is ``[lu; piv]`` ((..., n+1, n)). Value-only variants
 (``eigvalsh``, ``svdvals``) keep forward code cheap.
@@ -20,7 +20,9 @@ slicing (``eigh_parts`` & co.), so every node stays a plain array:
 Derivatives follow the usual conventions: distinct eigenvalues / singular
 values, constant rank for ``pinv``; ``cholesky`` and ``eigh`` read one
 triangle of their input (as LAPACK does), so only that triangle gets a
-derivative.
+derivative. Complex matrices are accepted where the rules are written for
+them (``float_dtype(..., complex_ok=True)``: solve, inv, det, slogdet, cholesky,
+triangular_solve, eigh, eigvalsh, svd, svdvals, eig); the rest refuse them.
 """
 from __future__ import annotations
 
@@ -60,7 +62,8 @@ def float_dtype(*xs, complex_ok: bool = False, what: str = "") -> np.dtype:
             return dt
         raise UnsupportedOperationError(
             f"npdiff's linear algebra supports real matrices only{' in ' + what if what else ''}; complex "
-            f"matrices are supported by solve, inv, det, slogdet, svd, eigh/eigvalsh, eig/eigvals and norm")
+            f"matrices are supported by solve, inv, det, slogdet, cholesky, solve_triangular, svd, "
+            f"eigh/eigvalsh, eig/eigvals and norm")
     return dt if dt.kind == "f" else np.dtype(np.float64)
 
 
@@ -333,7 +336,7 @@ def _trsolve_transpose(ct, a, b, lin, nb, lower, trans, unit):
 
 
 def _trsolve_rule(a, b, lower, trans, unit):
-    return _solve_rule(a, b, False, "triangular solves")
+    return _solve_rule(a, b, True, "triangular_solve")  # trans: the plain transpose, also for complex A
 
 
 register(Primitive("triangular_solve", _trsolve_rule, _trsolve_impl, _trsolve_emit, jvp=_trsolve_jvp,
@@ -344,18 +347,18 @@ register(Primitive("triangular_solve", _trsolve_rule, _trsolve_impl, _trsolve_em
 # -- cholesky: lower factor L of A = L L^T, reading the lower triangle of A -----------------
 
 def _chol_jvp(ts, a, out, nb):
-    # L^-1 dA L^-T = X + X^T with X = L^-1 dL lower triangular, so dL = L Phi(L^-1 dA L^-T)
-    # where Phi keeps the lower triangle and halves the diagonal. dA is symmetric, so the
-    # second triangular solve may take (L^-1 dA)^T directly.
+    # L^-1 dA L^-H = X + X^H with X = L^-1 dL lower triangular (real diagonal), so
+    # dL = L Phi(L^-1 dA L^-H) where Phi keeps the lower triangle and halves the diagonal. dA is
+    # Hermitian (read from the lower triangle), so the second solve may take (L^-1 dA)^H directly.
     L = out
-    y = apply("triangular_solve", L, sym_from(ts[0], True), lower=True, trans=False, unit=False)
-    z = apply("triangular_solve", L, mT(y), lower=True, trans=False, unit=False)
+    y = apply("triangular_solve", L, herm_from(ts[0], True), lower=True, trans=False, unit=False)
+    z = apply("triangular_solve", L, mH(y), lower=True, trans=False, unit=False)
     n = a.shape[-1]
-    phi = const((np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(out.dtype))
+    phi = const((np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(real_dtype(out.dtype)))
     return mm(L, ops.mul(z, phi))
 
 
-register(Primitive("cholesky", _same_shape_rule("cholesky"), np.linalg.cholesky, "np.linalg.cholesky({0})",
+register(Primitive("cholesky", _same_shape_rule("cholesky", complex_ok=True), np.linalg.cholesky, "np.linalg.cholesky({0})",
                    jvp=_chol_jvp,
                    owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.cholesky))
 
