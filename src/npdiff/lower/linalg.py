@@ -181,10 +181,10 @@ def _qr(x):
     m, n = x.shape[-2:]
     if m >= n:
         return qr_parts(apply("qr", x), m)
-    # wide: the first m columns fix Q (Householder QR works column by column), R = Q^T A
+    # wide: the first m columns fix Q (Householder QR works column by column), R = Q^H A
     lead = full_slices(x.shape[:-1])
     q, _ = qr_parts(apply("qr", apply("gather", x, index=lead + (("s", 0, m, 1),))), m)
-    return q, mm(mT(q), x)
+    return q, mm(mH(q), x)
 
 
 @implements(la.qr, honours=("mode",))

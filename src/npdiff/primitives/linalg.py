@@ -22,7 +22,7 @@ values, constant rank for ``pinv``; ``cholesky`` and ``eigh`` read one
 triangle of their input (as LAPACK does), so only that triangle gets a
 derivative. Complex matrices are accepted where the rules are written for
 them (``float_dtype(..., complex_ok=True)``: solve, inv, det, slogdet, cholesky,
-triangular_solve, eigh, eigvalsh, svd, svdvals, eig); the rest refuse them.
+triangular_solve, eigh, eigvalsh, svd, svdvals, eig, qr, pinv); the rest refuse them.
 """
 from __future__ import annotations
 
@@ -62,8 +62,8 @@ def float_dtype(*xs, complex_ok: bool = False, what: str = "") -> np.dtype:
             return dt
         raise UnsupportedOperationError(
             f"npdiff's linear algebra supports real matrices only{' in ' + what if what else ''}; complex "
-            f"matrices are supported by solve, inv, det, slogdet, cholesky, solve_triangular, svd, "
-            f"eigh/eigvalsh, eig/eigvals and norm")
+            f"matrices are supported by solve, inv, det, slogdet, cholesky, solve_triangular, qr, pinv, "
+            f"svd, eigh/eigvalsh, eig/eigvals and norm")
     return dt if dt.kind == "f" else np.dtype(np.float64)
 
 
@@ -556,7 +556,7 @@ def _qr_rule(a):
     m, n = a.shape[-2:]
     if m < n:
         raise UnsupportedOperationError("the qr primitive needs m >= n (the lowering splits wide matrices)")
-    return a.shape[:-2] + (m + n, n), float_dtype(a, what="qr")
+    return a.shape[:-2] + (m + n, n), float_dtype(a, complex_ok=True, what="qr")
 
 
 def _qr_impl(a):
@@ -570,13 +570,17 @@ def _qr_emit(names, node):
 
 
 def _qr_jvp(ts, a, out, nb):
-    # With B = dA R^-1 and C = Q^T B: Q^T dQ = Omega (antisymmetric, below-diagonal part of C),
+    # With B = dA R^-1 and C = Q^H B: Q^H dQ = Omega (anti-Hermitian, below-diagonal part of C;
+    # for complex A, i Im diag(C) on its diagonal, as LAPACK's R has a real diagonal),
     # dQ = Q (Omega - C) + B, dR = (C - Omega) R.
     q, r = qr_parts(out, a.shape[-2])
     b = mT(apply("triangular_solve", r, mT(ts[0]), lower=False, trans=True, unit=False))
-    c = mm(mT(q), b)
+    c = mm(mH(q), b)
     cl = tri(c, -1, True)
-    omega = ops.sub(cl, mT(cl))
+    omega = ops.sub(cl, mH(cl))
+    if is_complex(c):
+        dc = diag_part(c)
+        omega = ops.add(omega, diag_embed(ops.sub(dc, as_dtype(ops.real(dc), dc.dtype))))
     dq = ops.add(mm(q, ops.sub(omega, c)), b)
     dr = mm(ops.sub(c, omega), r)
     return _cat_rows(dq, dr)
@@ -591,7 +595,7 @@ register(Primitive("qr", _qr_rule, _qr_impl, _qr_emit, jvp=_qr_jvp,
 def _pinv_rule(a, rcond, rtol):
     if a.ndim < 2:
         raise np.linalg.LinAlgError("pinv: the array must be at least two-dimensional")
-    return a.shape[:-2] + (a.shape[-1], a.shape[-2]), float_dtype(a, what="pinv")
+    return a.shape[:-2] + (a.shape[-1], a.shape[-2]), float_dtype(a, complex_ok=True, what="pinv")
 
 
 def _pinv_impl(a, rcond, rtol):
@@ -609,15 +613,15 @@ def _pinv_emit(names, node):
 
 
 def _pinv_jvp(ts, a, out, nb, rcond, rtol):
-    # dX = -X dA X + X X^T dA^T (I - A X) + (I - X A) dA^T X^T X   (Golub & Pereyra)
+    # dX = -X dA X + X X^H dA^H (I - A X) + (I - X A) dA^H X^H X   (Golub & Pereyra)
     x, t = out, ts[0]
     m, n = a.shape[-2:]
-    tt = mT(t)
+    tt = mH(t)
     res = ops.neg(mm(mm(x, t), x))
     left = ops.sub(eye(m, out.dtype), mm(a, x))
     right = ops.sub(eye(n, out.dtype), mm(x, a))
-    res = ops.add(res, mm(mm(mm(x, mT(x)), tt), left))
-    return ops.add(res, mm(mm(right, tt), mm(mT(x), x)))
+    res = ops.add(res, mm(mm(mm(x, mH(x)), tt), left))
+    return ops.add(res, mm(mm(right, tt), mm(mH(x), x)))
 
 
 register(Primitive("pinv", _pinv_rule, _pinv_impl, _pinv_emit, jvp=_pinv_jvp,
