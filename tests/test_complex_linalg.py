@@ -323,17 +323,37 @@ def test_slogdet_complex_closed_forms():
     assert npdiff.grad(lambda a: np.linalg.slogdet(a)[0] * 1.0)(M44.real).any() == False  # noqa: E712
 
 
-# -- what stays real-only is refused, never wrong -----------------------------------------------------
+# -- expm and LU (holomorphic: the real rules hold) ------------------------------------------------------
 
-@pytest.mark.parametrize("f", [lambda a: __import__("scipy.linalg").linalg.expm(a),
-                               lambda a: __import__("scipy.linalg").linalg.lu_factor(a)[0],
-                               lambda a: __import__("scipy.linalg").linalg.lu_solve(
-                                   __import__("scipy.linalg").linalg.lu_factor(a.real), a[0])],
-                         ids=["expm", "lu_factor", "lu_solve"])
-def test_real_only_routines_refuse_complex(f):
-    pytest.importorskip("scipy.linalg")
-    with pytest.raises(UnsupportedOperationError, match="real matrices only in"):
-        npdiff.numpify(f, M44)
+def test_expm_complex():
+    sla = pytest.importorskip("scipy.linalg")
+    a = 0.5 * M44
+    e = crandn(4, 4)
+    same_as_numpy(lambda a: sla.expm(a), a)
+    check_complex(lambda a: sla.expm(a), a, order=2, rtol=1e-4)
+    check_complex(lambda a: sla.expm_frechet(a, e, compute_expm=False), a, order=1, rtol=1e-4)
+    check_complex(lambda e: sla.expm_frechet(a, e, compute_expm=False), e, order=1, rtol=1e-4)
+    check_complex(lambda a: sla.expm(a), 0.5 * B345[:, :, :4] @ np.swapaxes(B345[:, :, :4], -1, -2) / 4,
+                  order=1, rtol=1e-4)
+
+
+@pytest.mark.parametrize("trans", [0, 1])
+def test_lu_complex(trans):
+    sla = pytest.importorskip("scipy.linalg")
+    b = crandn(4, 2)
+    same_as_numpy(lambda a: sla.lu_factor(a), M44)
+    check_complex(lambda a: sla.lu_factor(a)[0], M44, order=2, rtol=1e-4)
+    f = lambda a, b: sla.lu_solve(sla.lu_factor(a), b, trans=trans)
+    same_as_numpy(f, M44, b)
+    check_complex(lambda a: f(a, b), M44, order=2, rtol=1e-4)
+    check_complex(lambda b: f(M44, b), b, order=1, rtol=1e-4)
+    check_complex(lambda b: f(M44.real, b), b, order=1, rtol=1e-4)
+
+
+def test_lu_solve_conjugate_transpose_of_complex_is_refused():
+    sla = pytest.importorskip("scipy.linalg")
+    with pytest.raises(UnsupportedOperationError, match="trans=2"):
+        npdiff.numpify(lambda a: sla.lu_solve(sla.lu_factor(a), a[0], trans=2), M44)
 
 
 HPD = M44 @ np.conj(M44.T) + 2 * np.eye(4) + 0.3 * np.triu(M44, 1) + 0.1j * np.eye(4)  # one triangle is HPD

@@ -22,7 +22,8 @@ values, constant rank for ``pinv``; ``cholesky`` and ``eigh`` read one
 triangle of their input (as LAPACK does), so only that triangle gets a
 derivative. Complex matrices are accepted where the rules are written for
 them (``float_dtype(..., complex_ok=True)``: solve, inv, det, slogdet, cholesky,
-triangular_solve, eigh, eigvalsh, svd, svdvals, eig, qr, pinv); the rest refuse them.
+triangular_solve, eigh, eigvalsh, svd, svdvals, eig, qr, pinv, expm, LU; rules
+that are holomorphic in A need no change, the others use conjugate transposes).
 """
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def float_dtype(*xs, complex_ok: bool = False, what: str = "") -> np.dtype:
         raise UnsupportedOperationError(
             f"npdiff's linear algebra supports real matrices only{' in ' + what if what else ''}; complex "
             f"matrices are supported by solve, inv, det, slogdet, cholesky, solve_triangular, qr, pinv, "
-            f"svd, eigh/eigvalsh, eig/eigvals and norm")
+            f"svd, eigh/eigvalsh, eig/eigvals, expm, lu_factor/lu_solve and norm")
     return dt if dt.kind == "f" else np.dtype(np.float64)
 
 
@@ -694,10 +695,10 @@ def _frechet_transpose(ct, a, e, lin, nb):
 
 def _frechet_rule(a, e):
     _square(a, "expm_frechet")
-    return _batch(a, e) + a.shape[-2:], float_dtype(a, e, what="expm_frechet")
+    return _batch(a, e) + a.shape[-2:], float_dtype(a, e, complex_ok=True, what="expm_frechet")
 
 
-register(Primitive("expm", _same_shape_rule("expm"), _expm_impl, "scipy.linalg.expm({0})",
+register(Primitive("expm", _same_shape_rule("expm", complex_ok=True), _expm_impl, "scipy.linalg.expm({0})",
                    jvp=lambda ts, a, out, nb: apply("expm_frechet", a, ts[0]),
                    owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
 register(Primitive("expm_frechet", _frechet_rule, _frechet_impl, _frechet_emit, jvp=_frechet_jvp,
@@ -710,12 +711,12 @@ register(Primitive("expm_frechet", _frechet_rule, _frechet_impl, _frechet_emit, 
 def lu_parts(p):
     """Return (lu, piv) from a packed lu_factor node (piv as int32, like SciPy's)."""
     n = p.shape[-1]
-    return rows(p, 0, n), apply("convert", row(p, n), dtype=np.dtype(np.int32))
+    return rows(p, 0, n), apply("convert", re(row(p, n)), dtype=np.dtype(np.int32))
 
 
 def _lu_rule(a):
     _square(a, "lu_factor")
-    return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a, what="lu_factor")
+    return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a, complex_ok=True, what="lu_factor")
 
 
 def _lu_impl(a):
@@ -746,7 +747,7 @@ register(Primitive("lu_factor", _lu_rule, _lu_impl, _lu_emit, jvp=_lu_jvp,
 
 
 def _lu_solve_rule(lu, piv, b, trans):
-    return _solve_rule(lu, b, False, "lu_solve")
+    return _solve_rule(lu, b, True, "lu_solve")  # trans=1: the plain transpose
 
 
 def _lu_solve_impl(lu, piv, b, trans):
