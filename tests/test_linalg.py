@@ -229,8 +229,7 @@ def test_hessian_of_logdet():
     assert_close(h, -np.einsum("li,jk->ijkl", ainv, ainv), 1e-8, 1e-10, "hessian")
 
 
-@pytest.mark.parametrize("f", [lambda a: np.linalg.eig(a), lambda a: np.linalg.eigvals(a),
-                               lambda a: np.linalg.lstsq(a, a), lambda a: np.linalg.matrix_rank(a),
+@pytest.mark.parametrize("f", [lambda a: np.linalg.lstsq(a, a), lambda a: np.linalg.matrix_rank(a),
                                lambda a: np.linalg.svd(a[:2]), lambda a: np.linalg.qr(a[:, :2], mode="complete"),
                                lambda a: sla.qr(a, pivoting=True)])
 def test_unsupported(f):

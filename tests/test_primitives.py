@@ -172,6 +172,9 @@ STRUCTURAL = {
     "inv": [(lambda a: np.linalg.inv(a), [M33])],
     "det": [(lambda a: np.linalg.det(a), [M33])],
     "logabsdet": [(lambda a: np.linalg.slogdet(a)[1], [M33])],
+    "slogdet_sign": [(lambda a: np.real(np.linalg.slogdet(a * (1.0 + 0.5j) + 1j * np.eye(3))[0]), [M33])],
+    "eig": [(lambda a: np.abs(np.linalg.eigvals(a + 1j * a.T)), [M33]),
+            (lambda a: np.real(np.linalg.eig(a @ a.T + 0j)[0]), [M33])],
     "cholesky": [(lambda a: np.linalg.cholesky(a @ a.T + np.eye(3)), [M33])],
     # scipy.linalg (batched cases and finite-difference checks in tests/test_scipy_misc.py)
     "sylvester": [(lambda a, q: __import__("scipy.linalg").linalg.solve_sylvester(a, a.T, q), [M33, A23.T @ A23])],

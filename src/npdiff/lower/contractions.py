@@ -83,6 +83,8 @@ METHODS["dot"] = dot
 @implements(np.vdot)
 def vdot(a, b):
     a, b = N(a), N(b)
+    if a.dtype.kind == "c":  # np.vdot conjugates its first argument
+        a = apply("conj", a)
     return W(apply("einsum", apply("reshape", a, shape=(a.size,)), apply("reshape", b, shape=(b.size,)),
                    spec="i,i->"))
 
@@ -255,7 +257,10 @@ def tril(m, k=0):
 
 
 def _vecdot(a, b, axis=-1, **kw):
-    prod = apply("multiply", N(a), N(b))
+    a = N(a)
+    if a.dtype.kind == "c":  # np.vecdot conjugates its first argument
+        a = apply("conj", a)
+    prod = apply("multiply", a, N(b))
     return W(apply("reduce_sum", prod, axes=(int(axis) % prod.ndim,)))
 
 

@@ -11,19 +11,23 @@ from operator import itemgetter
 
 import numpy as np
 
-from ..errors import UnsupportedOperationError
+from .. import guards
+from ..errors import TracingError, UnsupportedOperationError
 from ..graph import Node
 from ..primitives import apply
 from ..primitives.linalg import (
+    eig_parts,
     eigh_parts,
+    herm_from,
     lu_parts,
+    mH,
     mm,
     mT,
     qr_parts,
     svd_parts,
     sym_from,
 )
-from ..trace import EXTRA_PATCHES, implements, is_traced, refuses
+from ..trace import EXTRA_PATCHES, FUNCTIONS, Tracer, implements, intercepting, is_traced, refuses
 from . import contractions
 from ._common import N, W, full_slices, keep_dims, to_float
 
@@ -115,11 +119,38 @@ def eigvalsh(a, UPLO="L"):
     return W(apply("eigvalsh", _mat(a, "eigvalsh"), lower=UPLO.upper() == "L"))
 
 
-@implements(la.eig, la.eigvals)
-@refuses
-def _eig(a, *args, **kwargs):
-    _unsupported("numpy.linalg.eig/eigvals", "eigenvalues of general matrices are complex; "
-                 "use np.linalg.eigh for symmetric matrices")
+EigResult = _named("EigResult", ("eigenvalues", "eigenvectors"))
+
+
+def _eig_nodes(x, what):
+    """Return (w, V) nodes of np.linalg.eig, real when NumPy's are (a real matrix, all eigenvalues real)."""
+    w, v = eig_parts(apply("eig", x))
+    if x.dtype.kind == "c":
+        return w, v
+    # NumPy returns real arrays exactly when every imaginary part is 0: a decision on the values
+    if guards.current() is None:
+        raise TracingError(
+            f"{what} of a real matrix returns real or complex arrays depending on its values, which are "
+            "not known while tracing with shapes only. Call the operator with real arrays (or give "
+            "example arrays instead of shapes), so npdiff follows NumPy's choice and guards it; or pass "
+            "a complex matrix (x.astype(complex)), whose eigenvalues are always complex.")
+    real = guards.decide(apply("logical_not", apply("reduce_max", apply("not_equal", apply("imag", w), 0.0),
+                                                    axes=tuple(range(w.ndim)))), "bool")
+    if real:
+        return apply("real", w), apply("real", v)
+    return w, v
+
+
+@implements(la.eig)
+def eig(a):
+    w, v = _eig_nodes(_mat(a, "eig"), "numpy.linalg.eig")
+    return EigResult((W(w), W(v)))
+
+
+@implements(la.eigvals)
+def eigvals(a):
+    # the eigenvalues of eig's LAPACK call (with eigenvectors, which the derivative needs)
+    return W(_eig_nodes(_mat(a, "eigvals"), "numpy.linalg.eigvals")[0])
 
 
 def _svd(x, full_matrices, compute_uv, what):
@@ -130,7 +161,7 @@ def _svd(x, full_matrices, compute_uv, what):
         _unsupported(f"{what}(..., full_matrices=True) of a non-square matrix",
                      "the extra singular vectors are not unique; pass full_matrices=False")
     u, s, v = svd_parts(apply("svd", x), m)
-    return SVDResult((W(u), W(s), W(mT(v))))
+    return SVDResult((W(u), W(s), W(mH(v))))
 
 
 @implements(la.svd, honours=("full_matrices", "compute_uv"))
@@ -150,10 +181,10 @@ def _qr(x):
     m, n = x.shape[-2:]
     if m >= n:
         return qr_parts(apply("qr", x), m)
-    # wide: the first m columns fix Q (Householder QR works column by column), R = Q^T A
+    # wide: the first m columns fix Q (Householder QR works column by column), R = Q^H A
     lead = full_slices(x.shape[:-1])
     q, _ = qr_parts(apply("qr", apply("gather", x, index=lead + (("s", 0, m, 1),))), m)
-    return q, mm(mT(q), x)
+    return q, mm(mH(q), x)
 
 
 @implements(la.qr, honours=("mode",))
@@ -251,18 +282,27 @@ def _value_dependent(*args, **kwargs):
 
 
 # -- norms -------------------------------------------------------------------------------------
+# Every norm is of |x|: a complex x contributes x.real**2 + x.imag**2 (as real(x * conj(x)), whose
+# derivative stays finite at 0), never x * x, and the results are real as NumPy's.
+
+def _abs2(x):
+    """Return |x|**2 elementwise (x * x for a real Tracer x)."""
+    if x.dtype.kind == "c":
+        return np.real(x * np.conj(x))
+    return x * x
+
 
 def _vector_norm(x, ord, axis, keepdims):
     """x is a Tracer; axis a tuple (or None for all axes)."""
     a = np.abs(x)
     if ord is None or ord == 2:
-        return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+        return np.sqrt(np.sum(_abs2(x), axis=axis, keepdims=keepdims))
     if ord == np.inf:
         return np.max(a, axis=axis, keepdims=keepdims)
     if ord == -np.inf:
         return np.min(a, axis=axis, keepdims=keepdims)
     if ord == 0:
-        return np.sum((x != 0).astype(x.dtype), axis=axis, keepdims=keepdims)
+        return np.sum((x != 0).astype(a.dtype), axis=axis, keepdims=keepdims)
     if ord == 1:
         return np.sum(a, axis=axis, keepdims=keepdims)
     if isinstance(ord, str):
@@ -278,7 +318,7 @@ def _matrix_norm(x, ord, axes, keepdims):
         s = W(apply("svdvals", N(np.moveaxis(x, (r, c), (-2, -1)))))
         res = np.max(s, axis=-1) if ord == 2 else np.min(s, axis=-1) if ord == -2 else np.sum(s, axis=-1)
     elif ord in (None, "fro", "f"):
-        res = np.sqrt(np.sum(x * x, axis=(r, c)))
+        res = np.sqrt(np.sum(_abs2(x), axis=(r, c)))
     elif ord in (1, -1):
         red = np.max if ord == 1 else np.min
         res = red(np.sum(np.abs(x), axis=r), axis=c - 1 if c > r else c)
@@ -292,13 +332,18 @@ def _matrix_norm(x, ord, axes, keepdims):
     return res
 
 
+def _norm_operand(x):
+    """Return x as a floating (or complex) Tracer; a list/tuple of traced values is stacked as NumPy would."""
+    return W(to_float(N(x)))
+
+
 @implements(la.norm, honours=("ord", "axis", "keepdims"))
 def norm(x, ord=None, axis=None, keepdims=False):
-    t = W(to_float(N(x)))
+    t = _norm_operand(x)
     nd = t.ndim
     if axis is None:
         if ord is None or (ord in ("f", "fro") and nd == 2) or (ord == 2 and nd == 1):
-            res = np.sqrt(np.sum(t * t))
+            res = np.sqrt(np.sum(_abs2(t)))
             if keepdims:
                 res = W(apply("reshape", N(res), shape=(1,) * nd))
             return res
@@ -315,7 +360,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 @implements(getattr(la, "vector_norm", None), honours=("axis", "keepdims", "ord"))
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
-    t = W(to_float(N(x)))
+    t = _norm_operand(x)
     if axis is None:
         res = _vector_norm(W(apply("reshape", t.node, shape=(t.size,))), ord, None, False)
         return W(apply("reshape", N(res), shape=(1,) * t.ndim)) if keepdims else res
@@ -325,7 +370,28 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
 
 @implements(getattr(la, "matrix_norm", None), honours=("keepdims", "ord"))
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
-    return _matrix_norm(W(to_float(N(x))), ord, (-2, -1), keepdims)
+    return _matrix_norm(_norm_operand(x), ord, (-2, -1), keepdims)
+
+
+# NumPy's dispatcher of np.linalg.norm looks at its argument, not inside a list of traced values
+# (np.linalg.norm([x, x + 2])): while tracing, such a list is stacked into one Tracer first.
+
+def _list_norm(original):
+    def fn(x, *args, **kwargs):
+        if isinstance(x, (list, tuple)) and intercepting() and is_traced(x):
+            x = Tracer(N(x))
+        return original(x, *args, **kwargs)
+    fn.__name__ = original.__name__
+    fn.__doc__ = original.__doc__
+    fn.__wrapped__ = original
+    return fn
+
+
+_NORM_PATCHES = [(la, name, _list_norm(getattr(la, name)))
+                 for name in ("norm", "vector_norm", "matrix_norm") if hasattr(la, name)]
+EXTRA_PATCHES.extend(_NORM_PATCHES)
+for _, _, _fn in _NORM_PATCHES:  # FUNCTIONS[np.linalg.norm] looked up while patched finds the lowering
+    FUNCTIONS[_fn] = FUNCTIONS[_fn.__wrapped__]
 
 
 # -- array-API aliases in numpy.linalg ------------------------------------------------------------
@@ -352,7 +418,8 @@ def outer(x1, x2, /):
 
 @implements(getattr(la, "vecdot", None), honours=("axis",))
 def vecdot(x1, x2, /, *, axis=-1):
-    return np.sum(W(N(x1)) * W(N(x2)), axis=axis)
+    a = W(N(x1))
+    return np.sum((np.conj(a) if a.dtype.kind == "c" else a) * W(N(x2)), axis=axis)  # conjugates x1
 
 
 @implements(getattr(la, "trace", None), honours=("offset", "dtype"))
@@ -368,11 +435,22 @@ def diagonal(x, /, *, offset=0):
 # -- scipy.linalg (intercepted while tracing) --------------------------------------------------------
 
 def _trans_flag(trans):
+    """Return "N", "T" or "C" (no, plain or conjugate transpose) for SciPy's trans argument."""
     if trans in (0, "N", "n"):
-        return False
-    if trans in (1, 2, "T", "t", "C", "c"):
-        return True
+        return "N"
+    if trans in (1, "T", "t"):
+        return "T"
+    if trans in (2, "C", "c"):
+        return "C"
     raise ValueError(f"invalid trans argument {trans!r}")
+
+
+def _tri_solve(a, b, lower, trans="N", unit=False):
+    """Return op(a)^-1 b for triangular a, op one of "N", "T", "C" (b a vector or a stack of matrices)."""
+    if trans == "C" and a.dtype.kind == "c":  # A^-H b = conj(A^-T conj(b))
+        x = _vector_solve("triangular_solve", (a,), apply("conj", b), lower=lower, trans=True, unit=unit)
+        return apply("conj", x)
+    return _vector_solve("triangular_solve", (a,), b, lower=lower, trans=trans != "N", unit=unit)
 
 
 def _scipy_lowerings(sla):
@@ -380,8 +458,8 @@ def _scipy_lowerings(sla):
 
     def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
                          check_finite=True):
-        return W(_vector_solve("triangular_solve", (_mat(a, "solve_triangular"),), to_float(N(b)),
-                               lower=bool(lower), trans=_trans_flag(trans), unit=bool(unit_diagonal)))
+        return W(_tri_solve(_mat(a, "solve_triangular"), to_float(N(b)), bool(lower), _trans_flag(trans),
+                            bool(unit_diagonal)))
 
     def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
         return W(_cholesky_lower(_mat(a, "cholesky"), upper=not lower))
@@ -393,11 +471,9 @@ def _scipy_lowerings(sla):
     def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
         c, lower = c_and_lower
         c, b = _mat(c, "cho_solve"), to_float(N(b))
-        if lower:  # A = L L^T
-            y = _vector_solve("triangular_solve", (c,), b, lower=True, trans=False, unit=False)
-            return W(_vector_solve("triangular_solve", (c,), y, lower=True, trans=True, unit=False))
-        y = _vector_solve("triangular_solve", (c,), b, lower=False, trans=True, unit=False)  # A = U^T U
-        return W(_vector_solve("triangular_solve", (c,), y, lower=False, trans=False, unit=False))
+        if lower:  # A = L L^H
+            return W(_tri_solve(c, _tri_solve(c, b, True), True, "C"))
+        return W(_tri_solve(c, _tri_solve(c, b, False, "C"), False))  # A = U^H U
 
     def lu_factor(a, overwrite_a=False, check_finite=True):
         x = _mat(a, "lu_factor")
@@ -408,14 +484,18 @@ def _scipy_lowerings(sla):
 
     def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
         lu, piv = lu_and_piv
-        return W(_vector_solve("lu_solve", (_mat(lu, "lu_solve"), N(piv)), to_float(N(b)),
-                               trans=1 if _trans_flag(trans) else 0))
+        lu = _mat(lu, "lu_solve")
+        if _trans_flag(trans) == "C" and lu.dtype.kind == "c":
+            _unsupported("scipy.linalg.lu_solve(..., trans=2) of a complex matrix", "use trans=0 or 1")
+        return W(_vector_solve("lu_solve", (lu, N(piv)), to_float(N(b)), trans=1 if _trans_flag(trans) != "N" else 0))
 
     def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, assume_a=None,
               transposed=False):
         x = _mat(a, "solve")
-        if assume_a in ("sym", "symmetric", "her", "hermitian", "pos", "positive definite"):
+        if assume_a in ("sym", "symmetric"):
             x = sym_from(x, bool(lower))  # these read one triangle only
+        elif assume_a in ("her", "hermitian", "pos", "positive definite"):
+            x = herm_from(x, bool(lower))
         elif assume_a in ("lower triangular", "upper triangular"):
             return solve_triangular(W(x), b, trans=1 if transposed else 0,
                                     lower=assume_a == "lower triangular")

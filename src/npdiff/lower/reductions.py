@@ -287,8 +287,9 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Tru
         return W(_var_node(x, axis, ddof, keepdims, mask, _not_nan(x, None)[0]))
     m = _nan_mean_node(x, axis, True, mask)
     d = apply("where", ok, apply("subtract", x, m), 0.0)
-    cnt = apply("reduce_sum", apply("convert", ok, dtype=x.dtype), axes=axes)
-    v = apply("divide", apply("reduce_sum", apply("multiply", d, d), axes=axes), apply("subtract", cnt, ddof))
+    sq = apply("multiply", d, d) if d.dtype.kind != "c" else apply("real", apply("multiply", d, apply("conj", d)))
+    cnt = apply("reduce_sum", apply("convert", ok, dtype=sq.dtype), axes=axes)
+    v = apply("divide", apply("reduce_sum", sq, axes=axes), apply("subtract", cnt, ddof))
     return W(reduced(v, x.shape, axes, keepdims))
 
 

@@ -222,7 +222,8 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     ddof = (0 if bias else 1) if ddof is None else ddof
     d = apply("subtract", x, apply("reshape", apply("divide", apply("reduce_sum", x, axes=(1,)), float(n)),
                                    shape=(x.shape[0], 1)))
-    c = apply("divide", apply("einsum", d, d, spec="ij,kj->ik"), float(n - ddof))
+    dc = apply("conj", d) if d.dtype.kind == "c" else d  # NumPy: X @ X^H
+    c = apply("divide", apply("einsum", d, dc, spec="ij,kj->ik"), float(n - ddof))
     return W(apply("reshape", c, shape=tuple(s for s in c.shape if s != 1)))
 
 
@@ -232,8 +233,11 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None):
     if c.ndim == 0:
         return W(apply("divide", c, c))
     dg = N(FUNCTIONS[np.diagonal](W(c)))
-    sd = apply("sqrt", dg)
+    sd = apply("sqrt", apply("real", dg) if dg.dtype.kind == "c" else dg)
     r = apply("divide", apply("divide", c, apply("reshape", sd, shape=(sd.size, 1))), sd)
+    if r.dtype.kind == "c":  # NumPy clips the real and imaginary parts separately
+        clip = FUNCTIONS[np.clip]
+        return clip(W(apply("real", r)), -1.0, 1.0) + 1j * clip(W(apply("imag", r)), -1.0, 1.0)
     return FUNCTIONS[np.clip](W(r), -1.0, 1.0)
 
 

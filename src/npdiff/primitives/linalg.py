@@ -12,7 +12,7 @@ and those have transposes, which gives reverse mode.
 
 Factorisations with several results are packed in one array and unpacked by
 slicing (``eigh_parts`` & co.), so every node stays a plain array:
-``eigh`` is ``[w; V]`` (shape (..., n+1, n)), ``svd`` is ``[U; s; V]``
+``eigh`` and ``eig`` are ``[w; V]`` (shape (..., n+1, n)), ``svd`` is ``[U; s; V]``
 ((..., m+1+n, k)), ``qr`` is ``[Q; R]`` ((..., m+n, n), m >= n) and
 ``lu_factor`` is ``[lu; piv]`` ((..., n+1, n)). Value-only variants
 (``eigvalsh``, ``svdvals``) keep forward code cheap.
@@ -20,7 +20,10 @@ slicing (``eigh_parts`` & co.), so every node stays a plain array:
 Derivatives follow the usual conventions: distinct eigenvalues / singular
 values, constant rank for ``pinv``; ``cholesky`` and ``eigh`` read one
 triangle of their input (as LAPACK does), so only that triangle gets a
-derivative.
+derivative. Complex matrices are accepted where the rules are written for
+them (``float_dtype(..., complex_ok=True)``: solve, inv, det, slogdet, cholesky,
+triangular_solve, eigh, eigvalsh, svd, svdvals, eig, qr, pinv, expm, LU; rules
+that are holomorphic in A need no change, the others use conjugate transposes).
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from .. import ops
 from ..errors import UnsupportedOperationError
 from ..graph import const
 from .contract import LETTERS
-from .helpers import dtype_kw, align, expand_to, sum_to, zeros
+from .helpers import dtype_kw, dtype_name, align, expand_to, sum_to, zeros
 from . import xp
 from ..indexsets import DENSE
 from .registry import NOT_SCALAR, NOT_XP, Primitive, apply, register
@@ -52,12 +55,36 @@ def _sla():
 
 # -- helpers on stacks of matrices ---------------------------------------------------
 
-def float_dtype(*xs) -> np.dtype:
-    """Return the floating result dtype of a linalg routine on these nodes."""
+def float_dtype(*xs, complex_ok: bool = False, what: str = "") -> np.dtype:
+    """Return the floating (or, where complex_ok, complex) result dtype of a linalg routine on these nodes."""
     dt = np.result_type(*[x.dtype for x in xs])
     if dt.kind == "c":
-        raise UnsupportedOperationError("npdiff's linear algebra supports real matrices only")
+        if complex_ok:
+            return dt
+        raise UnsupportedOperationError(
+            f"npdiff's linear algebra supports real matrices only{' in ' + what if what else ''}; complex "
+            f"matrices are supported by solve, inv, det, slogdet, cholesky, solve_triangular, qr, pinv, "
+            f"svd, eigh/eigvalsh, eig/eigvals, expm, lu_factor/lu_solve and norm")
     return dt if dt.kind == "f" else np.dtype(np.float64)
+
+
+def real_dtype(dt) -> np.dtype:
+    """Return the real dtype of the same precision (float64 for complex128)."""
+    return np.finfo(dt).dtype if np.dtype(dt).kind in "fc" else np.dtype(np.float64)
+
+
+def is_complex(x) -> bool:
+    return x.dtype.kind == "c"
+
+
+def re(x):
+    """Return the real part of a node (x itself when real)."""
+    return ops.real(x) if is_complex(x) else x
+
+
+def as_dtype(x, dt):
+    """Return x converted to dtype dt (x itself when it already has it)."""
+    return x if x.dtype == dt else ops.convert(x, dtype=np.dtype(dt))
 
 
 def _square(a, what):
@@ -68,6 +95,12 @@ def _square(a, what):
 def mT(x):
     """Return x with its last two axes swapped."""
     return apply("transpose", x, perm=tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
+
+
+def mH(x):
+    """Return the conjugate transpose of the matrices in x (the transpose when x is real)."""
+    t = mT(x)
+    return ops.conj(t) if is_complex(x) else t
 
 
 def mm(a, b):
@@ -114,6 +147,19 @@ def tri(x, k=0, lower=True):
 def sym_from(t, lower=True):
     """Return the symmetric matrices whose lower (upper) triangle is that of t."""
     return ops.add(tri(t, 0, lower), mT(tri(t, -1 if lower else 1, lower)))
+
+
+def herm_from(t, lower=True):
+    """Return the Hermitian matrices whose strict lower (upper) triangle is that of t, diagonal Re(diag t).
+
+    LAPACK's Hermitian routines read one triangle and ignore the imaginary part of the diagonal;
+    for real t this is ``sym_from``.
+    """
+    if not is_complex(t):
+        return sym_from(t, lower)
+    strict = tri(t, -1 if lower else 1, lower)
+    d = diag_embed(as_dtype(ops.real(diag_part(t)), t.dtype))
+    return ops.add(ops.add(strict, ops.conj(mT(strict))), d)
 
 
 def trace_mm(x, t, nb):
@@ -174,11 +220,11 @@ def _flag(v):
 
 # -- solve(A, B): A^-1 B, linear in B -------------------------------------------------
 
-def _solve_rule(a, b):
-    _square(a, "solve")
+def _solve_rule(a, b, complex_ok=True, what="solve"):
+    _square(a, what)
     if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
-        raise ValueError(f"solve: right-hand side of shape {b.shape} does not match {a.shape}")
-    return _batch(a, b) + b.shape[-2:], float_dtype(a, b)
+        raise ValueError(f"{what}: right-hand side of shape {b.shape} does not match {a.shape}")
+    return _batch(a, b) + b.shape[-2:], float_dtype(a, b, complex_ok=complex_ok, what=what)
 
 
 def _solve_jvp(ts, a, b, out, nb):
@@ -202,21 +248,31 @@ register(Primitive("solve", _solve_rule, lambda a, b: np.linalg.solve(a, b), "np
 
 # -- inv, det, log|det| and sign(det) ----------------------------------------------------
 
-def _same_shape_rule(what):
+def _same_shape_rule(what, complex_ok=False):
     def rule(a, **params):
         _square(a, what)
-        return a.shape, float_dtype(a)
+        return a.shape, float_dtype(a, complex_ok=complex_ok, what=what)
     return rule
 
 
-def _det_rule(what):
+def _det_rule(what, real=False):
+    """Shape rule of det-like results (complex for complex input unless real)."""
     def rule(a):
         _square(a, what)
-        return a.shape[:-2], float_dtype(a)
+        dt = float_dtype(a, complex_ok=True, what=what)
+        return a.shape[:-2], real_dtype(dt) if real else dt
     return rule
 
 
-register(Primitive("inv", _same_shape_rule("inv"), np.linalg.inv, "np.linalg.inv({0})",
+def _sign_jvp(ts, a, out, nb):
+    # sign = det / |det| is constant for real matrices; for complex ones d sign = sign i Im tr(A^-1 dA)
+    if not is_complex(out):
+        return None
+    d = trace_mm(apply("inv", a), ts[0], nb)
+    return ops.mul(ops.mul(as_dtype(ops.imag(d), out.dtype), 1j), out)
+
+
+register(Primitive("inv", _same_shape_rule("inv", complex_ok=True), np.linalg.inv, "np.linalg.inv({0})",
                    jvp=lambda ts, a, out, nb: ops.neg(mm(mm(out, ts[0]), out)),
                    owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.inv({0})"))
 
@@ -224,12 +280,12 @@ register(Primitive("inv", _same_shape_rule("inv"), np.linalg.inv, "np.linalg.inv
 register(Primitive("det", _det_rule("det"), np.linalg.det, "np.linalg.det({0})",
                    jvp=lambda ts, a, out, nb: ops.mul(trace_mm(apply("inv", a), ts[0], nb), out),
                    owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.det({0})"))
-register(Primitive("logabsdet", _det_rule("slogdet"), lambda a: np.linalg.slogdet(a)[1],
+register(Primitive("logabsdet", _det_rule("slogdet", real=True), lambda a: np.linalg.slogdet(a)[1],
                    "np.linalg.slogdet({0})[1]",
-                   jvp=lambda ts, a, out, nb: trace_mm(apply("inv", a), ts[0], nb),
+                   jvp=lambda ts, a, out, nb: re(trace_mm(apply("inv", a), ts[0], nb)),
                    owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.slogdet({0})[1]"))
 register(Primitive("slogdet_sign", _det_rule("slogdet"), lambda a: np.linalg.slogdet(a)[0],
-                   "np.linalg.slogdet({0})[0]", nondiff=True,
+                   "np.linalg.slogdet({0})[0]", jvp=_sign_jvp, sparsity=DENSE,
                    owns=False, elementwise=False, scalar=NOT_SCALAR, xp_emit="xp.linalg.slogdet({0})[0]"))
 
 
@@ -281,7 +337,7 @@ def _trsolve_transpose(ct, a, b, lin, nb, lower, trans, unit):
 
 
 def _trsolve_rule(a, b, lower, trans, unit):
-    return _solve_rule(a, b)
+    return _solve_rule(a, b, True, "triangular_solve")  # trans: the plain transpose, also for complex A
 
 
 register(Primitive("triangular_solve", _trsolve_rule, _trsolve_impl, _trsolve_emit, jvp=_trsolve_jvp,
@@ -292,27 +348,30 @@ register(Primitive("triangular_solve", _trsolve_rule, _trsolve_impl, _trsolve_em
 # -- cholesky: lower factor L of A = L L^T, reading the lower triangle of A -----------------
 
 def _chol_jvp(ts, a, out, nb):
-    # L^-1 dA L^-T = X + X^T with X = L^-1 dL lower triangular, so dL = L Phi(L^-1 dA L^-T)
-    # where Phi keeps the lower triangle and halves the diagonal. dA is symmetric, so the
-    # second triangular solve may take (L^-1 dA)^T directly.
+    # L^-1 dA L^-H = X + X^H with X = L^-1 dL lower triangular (real diagonal), so
+    # dL = L Phi(L^-1 dA L^-H) where Phi keeps the lower triangle and halves the diagonal. dA is
+    # Hermitian (read from the lower triangle), so the second solve may take (L^-1 dA)^H directly.
     L = out
-    y = apply("triangular_solve", L, sym_from(ts[0], True), lower=True, trans=False, unit=False)
-    z = apply("triangular_solve", L, mT(y), lower=True, trans=False, unit=False)
+    y = apply("triangular_solve", L, herm_from(ts[0], True), lower=True, trans=False, unit=False)
+    z = apply("triangular_solve", L, mH(y), lower=True, trans=False, unit=False)
     n = a.shape[-1]
-    phi = const((np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(out.dtype))
+    phi = const((np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(real_dtype(out.dtype)))
     return mm(L, ops.mul(z, phi))
 
 
-register(Primitive("cholesky", _same_shape_rule("cholesky"), np.linalg.cholesky, "np.linalg.cholesky({0})",
+register(Primitive("cholesky", _same_shape_rule("cholesky", complex_ok=True), np.linalg.cholesky, "np.linalg.cholesky({0})",
                    jvp=_chol_jvp,
                    owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.cholesky))
 
 
-# -- eigh: packed [w; V] of a symmetric matrix (one triangle read), and eigvalsh ------------
+# -- eigh: packed [w; V] of a Hermitian matrix (one triangle read), and eigvalsh ------------
+# A complex matrix packs as complex (w real-valued); eigh_parts returns w real. The eigenvector
+# phases are a gauge: the rules choose V^H dV with a zero diagonal, so only gauge-invariant
+# functions of V (|V|, V diag(w) V^H...) have meaningful derivatives, as with any eigensolver.
 
 def eigh_parts(p):
-    """Return (w, V) from a packed eigh node."""
-    return row(p, 0), rows(p, 1, p.shape[-2])
+    """Return (w, V) from a packed eigh node (w real)."""
+    return re(row(p, 0)), rows(p, 1, p.shape[-2])
 
 
 def _eigh_impl(a, lower):
@@ -328,21 +387,21 @@ def _eigh_emit(names, node):
 
 def _eigh_rule(a, lower):
     _square(a, "eigh")
-    return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a)
+    return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a, complex_ok=True, what="eigh")
 
 
 def _eig_proj(v, ta, nb, lower):
-    """Return V^T dA V with dA the symmetric tangent read from one triangle of ta."""
-    return mm(mT(v), mm(sym_from(ta, lower), v))
+    """Return V^H dA V with dA the Hermitian tangent read from one triangle of ta."""
+    return mm(mH(v), mm(herm_from(ta, lower), v))
 
 
 def _eigh_jvp(ts, a, out, nb, lower):
-    # dw = diag(V^T dA V), dV = V (F o V^T dA V) with F_ij = 1 / (w_j - w_i), F_ii = 0
+    # dw = diag(V^H dA V), dV = V (F o V^H dA V) with F_ij = 1 / (w_j - w_i), F_ii = 0
     w, v = eigh_parts(out)
     p = _eig_proj(v, ts[0], nb, lower)
     f = _inv_gaps(ops.sub(_row_vec(w), _col_vec(w)))
     dv = mm(v, ops.mul(f, p))
-    return _cat_rows(_row_vec(diag_part(p)), dv)
+    return _cat_rows(_row_vec(as_dtype(re(diag_part(p)), out.dtype)), dv)
 
 
 register(Primitive("eigh", _eigh_rule, _eigh_impl, _eigh_emit, jvp=_eigh_jvp,
@@ -351,12 +410,12 @@ register(Primitive("eigh", _eigh_rule, _eigh_impl, _eigh_emit, jvp=_eigh_jvp,
 
 def _eigvalsh_rule(a, lower):
     _square(a, "eigvalsh")
-    return a.shape[:-1], float_dtype(a)
+    return a.shape[:-1], real_dtype(float_dtype(a, complex_ok=True, what="eigvalsh"))
 
 
 def _eigvalsh_jvp(ts, a, out, nb, lower):
     _, v = eigh_parts(apply("eigh", a, lower=lower))
-    return diag_part(_eig_proj(v, ts[0], nb, lower))
+    return re(diag_part(_eig_proj(v, ts[0], nb, lower)))
 
 
 def _eigvalsh_emit(names, node):
@@ -368,52 +427,101 @@ register(Primitive("eigvalsh", _eigvalsh_rule, lambda a, lower: np.linalg.eigval
                    owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.eigvalsh))
 
 
+# -- eig: packed [w; V] of a general square matrix, always complex ---------------------------
+# NumPy returns real arrays when every eigenvalue is real; the lowering decides that on the
+# values (a guard) and takes the real parts. V has unit columns (LAPACK's normalisation), so
+# dV = V (F o V^-1 dA V) minus V diag(Re(V^H dV)); the phase gauge keeps Im diag(V^-1 dV) = 0.
+
+def eig_parts(p):
+    """Return (w, V) from a packed eig node (both complex)."""
+    return row(p, 0), rows(p, 1, p.shape[-2])
+
+
+def _eig_rule(a):
+    _square(a, "eig")
+    dt = np.result_type(float_dtype(a, complex_ok=True, what="eig"), np.complex64)
+    return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), dt
+
+
+def _eig_impl(a):
+    w, v = np.linalg.eig(a)
+    return np.concatenate((w[..., None, :], v), axis=-2).astype(np.result_type(a.dtype, np.complex64))
+
+
+def _eig_emit(names, node):
+    return [f"{{out}}_w, {{out}}_V = np.linalg.eig({names[0]})",
+            f"{{out}} = np.concatenate(({{out}}_w[..., None, :], {{out}}_V), axis=-2, "
+            f"dtype=np.{dtype_name(node.dtype)})  # [w; V]"]
+
+
+def _eig_jvp(ts, a, out, nb):
+    w, v = eig_parts(out)
+    p = apply("solve", v, mm(ts[0], v))  # V^-1 dA V
+    f = _inv_gaps(ops.sub(_row_vec(w), _col_vec(w)))
+    dv = mm(v, ops.mul(f, p))
+    c = re(diag_part(mm(mH(v), dv)))  # keep |v_j| = 1
+    dv = ops.sub(dv, ops.mul(v, _row_vec(as_dtype(c, out.dtype))))
+    return _cat_rows(_row_vec(diag_part(p)), dv)
+
+
+register(Primitive("eig", _eig_rule, _eig_impl, _eig_emit, jvp=_eig_jvp,
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
+
+
 # -- svd: packed [U; s; V] (reduced), and svdvals ------------------------------------------
+# A = U diag(s) V^H; a complex matrix packs as complex (s real-valued), V = Vh^H.
 
 def svd_parts(p, m):
-    """Return (U, s, V) from a packed svd node of an m-row matrix (V, not V^T)."""
-    return rows(p, 0, m), row(p, m), rows(p, m + 1, p.shape[-2])
+    """Return (U, s, V) from a packed svd node of an m-row matrix (V, not V^H; s real)."""
+    return rows(p, 0, m), re(row(p, m)), rows(p, m + 1, p.shape[-2])
 
 
 def _svd_rule(a):
     if a.ndim < 2:
         raise np.linalg.LinAlgError("svd: the array must be at least two-dimensional")
     m, n = a.shape[-2:]
-    return a.shape[:-2] + (m + 1 + n, min(m, n)), float_dtype(a)
+    return a.shape[:-2] + (m + 1 + n, min(m, n)), float_dtype(a, complex_ok=True, what="svd")
 
 
 def _svd_impl(a):
     u, s, vh = np.linalg.svd(a, full_matrices=False)
-    return np.concatenate((u, s[..., None, :], np.swapaxes(vh, -1, -2)), axis=-2)
+    return np.concatenate((u, s[..., None, :], np.conj(np.swapaxes(vh, -1, -2))), axis=-2)
 
 
 def _svd_emit(names, node):
+    v = "np.swapaxes({out}_Vh, -1, -2)"
+    if node.dtype.kind == "c":
+        v = f"np.conj({v})"
     return [f"{{out}}_U, {{out}}_s, {{out}}_Vh = np.linalg.svd({names[0]}, full_matrices=False)",
-            "{out} = np.concatenate(({out}_U, {out}_s[..., None, :], np.swapaxes({out}_Vh, -1, -2)), "
-            "axis=-2)  # [U; s; V]"]
+            f"{{out}} = np.concatenate(({{out}}_U, {{out}}_s[..., None, :], {v}), axis=-2)  # [U; s; V]"]
 
 
 def _svd_jvp(ts, a, out, nb):
-    # With dP = U^T dA V: ds = diag(dP), U^T dU = F o (dP S + S dP^T), V^T dV = F o (S dP + dP^T S),
-    # F_ij = 1 / (s_j^2 - s_i^2); plus the parts outside span(U) (m > k) or span(V) (n > k).
+    # With dP = U^H dA V: ds = Re diag(dP), U^H dU = F o (dP S + S dP^H), V^H dV = F o (S dP + dP^H S),
+    # F_ij = 1 / (s_j^2 - s_i^2); plus the parts outside span(U) (m > k) or span(V) (n > k). For
+    # complex A the phase gauge puts i Im diag(dP) / s on the diagonal of U^H dU (V^H dV's is 0).
     m, n = a.shape[-2:]
     u, s, v = svd_parts(out, m)
     t = ts[0]
     tv = mm(t, v)
-    dp = mm(mT(u), tv)
+    dp = mm(mH(u), tv)
     srow, scol = _row_vec(s), _col_vec(s)
     f = _inv_gaps(ops.sub(ops.square(srow), ops.square(scol)))
     dps = ops.mul(dp, srow)
     sdp = ops.mul(scol, dp)
-    du = mm(u, ops.mul(f, ops.add(dps, mT(dps))))
-    dv = mm(v, ops.mul(f, ops.add(sdp, mT(sdp))))
+    du = mm(u, ops.mul(f, ops.add(dps, mH(dps))))
+    dv = mm(v, ops.mul(f, ops.add(sdp, mH(sdp))))
+    ddp = diag_part(dp)
+    if is_complex(dp):
+        phase = ops.div(ops.sub(ddp, as_dtype(ops.real(ddp), ddp.dtype)), s)  # i Im(dP_ii) / s_i
+        du = ops.add(du, ops.mul(u, _row_vec(phase)))
     k = min(m, n)
     if m > k:
         du = ops.add(du, ops.div(ops.sub(tv, mm(u, dp)), srow))
     if n > k:
-        tu = mm(mT(t), u)
-        dv = ops.add(dv, ops.div(ops.sub(tu, mm(v, mT(dp))), srow))
-    return _cat_rows(du, _row_vec(diag_part(dp)), dv)
+        tu = mm(mH(t), u)
+        dv = ops.add(dv, ops.div(ops.sub(tu, mm(v, mH(dp))), srow))
+    return _cat_rows(du, _row_vec(as_dtype(re(ddp), du.dtype)), dv)
 
 
 register(Primitive("svd", _svd_rule, _svd_impl, _svd_emit, jvp=_svd_jvp,
@@ -423,12 +531,12 @@ register(Primitive("svd", _svd_rule, _svd_impl, _svd_emit, jvp=_svd_jvp,
 def _svdvals_rule(a):
     if a.ndim < 2:
         raise np.linalg.LinAlgError("svd: the array must be at least two-dimensional")
-    return a.shape[:-2] + (min(a.shape[-2:]),), float_dtype(a)
+    return a.shape[:-2] + (min(a.shape[-2:]),), real_dtype(float_dtype(a, complex_ok=True, what="svd"))
 
 
 def _svdvals_jvp(ts, a, out, nb):
     u, _, v = svd_parts(apply("svd", a), a.shape[-2])
-    return diag_part(mm(mT(u), mm(ts[0], v)))
+    return re(diag_part(mm(mH(u), mm(ts[0], v))))
 
 
 register(Primitive("svdvals", _svdvals_rule, lambda a: np.linalg.svd(a, compute_uv=False),
@@ -449,7 +557,7 @@ def _qr_rule(a):
     m, n = a.shape[-2:]
     if m < n:
         raise UnsupportedOperationError("the qr primitive needs m >= n (the lowering splits wide matrices)")
-    return a.shape[:-2] + (m + n, n), float_dtype(a)
+    return a.shape[:-2] + (m + n, n), float_dtype(a, complex_ok=True, what="qr")
 
 
 def _qr_impl(a):
@@ -463,13 +571,17 @@ def _qr_emit(names, node):
 
 
 def _qr_jvp(ts, a, out, nb):
-    # With B = dA R^-1 and C = Q^T B: Q^T dQ = Omega (antisymmetric, below-diagonal part of C),
+    # With B = dA R^-1 and C = Q^H B: Q^H dQ = Omega (anti-Hermitian, below-diagonal part of C;
+    # for complex A, i Im diag(C) on its diagonal, as LAPACK's R has a real diagonal),
     # dQ = Q (Omega - C) + B, dR = (C - Omega) R.
     q, r = qr_parts(out, a.shape[-2])
     b = mT(apply("triangular_solve", r, mT(ts[0]), lower=False, trans=True, unit=False))
-    c = mm(mT(q), b)
+    c = mm(mH(q), b)
     cl = tri(c, -1, True)
-    omega = ops.sub(cl, mT(cl))
+    omega = ops.sub(cl, mH(cl))
+    if is_complex(c):
+        dc = diag_part(c)
+        omega = ops.add(omega, diag_embed(ops.sub(dc, as_dtype(ops.real(dc), dc.dtype))))
     dq = ops.add(mm(q, ops.sub(omega, c)), b)
     dr = mm(ops.sub(c, omega), r)
     return _cat_rows(dq, dr)
@@ -484,7 +596,7 @@ register(Primitive("qr", _qr_rule, _qr_impl, _qr_emit, jvp=_qr_jvp,
 def _pinv_rule(a, rcond, rtol):
     if a.ndim < 2:
         raise np.linalg.LinAlgError("pinv: the array must be at least two-dimensional")
-    return a.shape[:-2] + (a.shape[-1], a.shape[-2]), float_dtype(a)
+    return a.shape[:-2] + (a.shape[-1], a.shape[-2]), float_dtype(a, complex_ok=True, what="pinv")
 
 
 def _pinv_impl(a, rcond, rtol):
@@ -502,15 +614,15 @@ def _pinv_emit(names, node):
 
 
 def _pinv_jvp(ts, a, out, nb, rcond, rtol):
-    # dX = -X dA X + X X^T dA^T (I - A X) + (I - X A) dA^T X^T X   (Golub & Pereyra)
+    # dX = -X dA X + X X^H dA^H (I - A X) + (I - X A) dA^H X^H X   (Golub & Pereyra)
     x, t = out, ts[0]
     m, n = a.shape[-2:]
-    tt = mT(t)
+    tt = mH(t)
     res = ops.neg(mm(mm(x, t), x))
     left = ops.sub(eye(m, out.dtype), mm(a, x))
     right = ops.sub(eye(n, out.dtype), mm(x, a))
-    res = ops.add(res, mm(mm(mm(x, mT(x)), tt), left))
-    return ops.add(res, mm(mm(right, tt), mm(mT(x), x)))
+    res = ops.add(res, mm(mm(mm(x, mH(x)), tt), left))
+    return ops.add(res, mm(mm(right, tt), mm(mH(x), x)))
 
 
 register(Primitive("pinv", _pinv_rule, _pinv_impl, _pinv_emit, jvp=_pinv_jvp,
@@ -583,10 +695,10 @@ def _frechet_transpose(ct, a, e, lin, nb):
 
 def _frechet_rule(a, e):
     _square(a, "expm_frechet")
-    return _batch(a, e) + a.shape[-2:], float_dtype(a, e)
+    return _batch(a, e) + a.shape[-2:], float_dtype(a, e, complex_ok=True, what="expm_frechet")
 
 
-register(Primitive("expm", _same_shape_rule("expm"), _expm_impl, "scipy.linalg.expm({0})",
+register(Primitive("expm", _same_shape_rule("expm", complex_ok=True), _expm_impl, "scipy.linalg.expm({0})",
                    jvp=lambda ts, a, out, nb: apply("expm_frechet", a, ts[0]),
                    owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
 register(Primitive("expm_frechet", _frechet_rule, _frechet_impl, _frechet_emit, jvp=_frechet_jvp,
@@ -599,12 +711,12 @@ register(Primitive("expm_frechet", _frechet_rule, _frechet_impl, _frechet_emit, 
 def lu_parts(p):
     """Return (lu, piv) from a packed lu_factor node (piv as int32, like SciPy's)."""
     n = p.shape[-1]
-    return rows(p, 0, n), apply("convert", row(p, n), dtype=np.dtype(np.int32))
+    return rows(p, 0, n), apply("convert", re(row(p, n)), dtype=np.dtype(np.int32))
 
 
 def _lu_rule(a):
     _square(a, "lu_factor")
-    return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a)
+    return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a, complex_ok=True, what="lu_factor")
 
 
 def _lu_impl(a):
@@ -635,7 +747,7 @@ register(Primitive("lu_factor", _lu_rule, _lu_impl, _lu_emit, jvp=_lu_jvp,
 
 
 def _lu_solve_rule(lu, piv, b, trans):
-    return _solve_rule(lu, b)
+    return _solve_rule(lu, b, True, "lu_solve")  # trans=1: the plain transpose
 
 
 def _lu_solve_impl(lu, piv, b, trans):

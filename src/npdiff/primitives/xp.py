@@ -300,8 +300,9 @@ def cholesky(em, names, node):
 def eigh(em, names, node):
     if not node.p["lower"]:
         em.refuse("eigh with UPLO='U'")
+    w = "xp.astype({out}_w, {out}_V.dtype)" if node.dtype.kind == "c" else "{out}_w"
     return ["{out}_w, {out}_V = xp.linalg.eigh(" + names[0] + ")",
-            "{out} = xp.concat([{out}_w[..., None, :], {out}_V], axis=-2)  # [w; V]"]
+            "{out} = xp.concat([" + w + "[..., None, :], {out}_V], axis=-2)  # [w; V]"]
 
 
 def eigvalsh(em, names, node):
@@ -311,9 +312,11 @@ def eigvalsh(em, names, node):
 
 
 def svd(em, names, node):
+    v, s = "xp.linalg.matrix_transpose({out}_Vh)", "{out}_s"
+    if node.dtype.kind == "c":
+        v, s = f"xp.conj({v})", f"xp.astype({s}, {{out}}_U.dtype)"  # V = Vh^H; s packs as complex
     return ["{out}_U, {out}_s, {out}_Vh = xp.linalg.svd(" + names[0] + ", full_matrices=False)",
-            "{out} = xp.concat([{out}_U, {out}_s[..., None, :], xp.linalg.matrix_transpose({out}_Vh)], "
-            "axis=-2)  # [U; s; V]"]
+            "{out} = xp.concat([{out}_U, " + s + "[..., None, :], " + v + "], axis=-2)  # [U; s; V]"]
 
 
 def qr(em, names, node):
