@@ -144,6 +144,62 @@ def holomorphic_grad(fun, argnum=0):
     return g
 
 
+# -- autograd's derived operators, each written with npdiff's operators from its documented meaning ---
+
+def grad_and_aux(fun, argnum=0):
+    """Return a function giving (gradient of the first output, the second output) (npdiff.grad has_aux)."""
+    return lambda *args: npdiff.grad(fun, argnums=argnum, has_aux=True)(*args)
+
+
+def make_jvp(fun, argnum=0):
+    """Return x -> (v -> (f(x), J v)) (npdiff.jvp)."""
+    def at(*args):
+        def jvp_of(v):
+            tangents = [v if i == argnum else np.zeros_like(a) for i, a in enumerate(args)]
+            return npdiff.jvp(fun, builtins.tuple(args), builtins.tuple(tangents))
+        return jvp_of
+    return at
+
+
+def make_hvp(fun, argnum=0):
+    """Return x -> (v -> H v, grad f(x)) (npdiff.hvp and npdiff.grad)."""
+    def at(*args):
+        return (lambda v: npdiff.hvp(fun, argnums=argnum)(*args, v),
+                npdiff.grad(fun, argnums=argnum)(*args))
+    return at
+
+
+def hessian_tensor_product(fun, argnum=0):
+    """Return (*args, V) -> d/dx <grad f(x), V>: the Hessian contracted with a tensor V."""
+    def htp(*args):
+        args, v = args[:-1], args[-1]
+        inner = lambda *a: np.tensordot(npdiff.grad(fun, argnums=argnum)(*a), v, np.ndim(v))
+        return npdiff.grad(inner, argnums=argnum)(*args)
+    return htp
+
+
+def tensor_jacobian_product(fun, argnum=0):
+    """Return (*args, V) -> the Jacobian of <V, f(x)> over V's axes (V times the Jacobian)."""
+    def tjp(*args):
+        args, v = args[:-1], args[-1]
+        return npdiff.jacrev(lambda *a: np.tensordot(v, fun(*a), axes=np.ndim(v)), argnums=argnum)(*args)
+    return tjp
+
+
+def make_ggnvp(f, g=lambda y: 0.5 * np.sum(y ** 2, axis=-1), f_argnum=0):
+    """Return x -> (v -> J^T H_g J v): the generalised Gauss-Newton product (npdiff.jvp, hvp, vjp)."""
+    def at(x):
+        y, pullback = npdiff.vjp(f, x)
+        return lambda v: pullback(npdiff.hvp(g)(y, npdiff.jvp(f, (x,), (v,))[1]))[0]
+    return at
+
+
+def _isbox(x) -> bool:
+    """Return True for a value npdiff is tracing (autograd's box)."""
+    from npdiff.trace import is_traced
+    return is_traced(x)
+
+
 INTERNAL = "autograd internals (its tracer, boxes, vspaces and extension API), which npdiff does not mirror"
 
 
@@ -175,6 +231,9 @@ def install() -> dict:
     ag = _StubModule("autograd", "an autograd operator npdiff does not mirror")
     ag.__dict__.update(grad=grad, value_and_grad=value_and_grad, jacobian=jacobian, hessian=hessian,
                        elementwise_grad=elementwise_grad, deriv=deriv, holomorphic_grad=holomorphic_grad,
+                       grad_and_aux=grad_and_aux, make_jvp=make_jvp, make_hvp=make_hvp, make_ggnvp=make_ggnvp,
+                       hessian_tensor_product=hessian_tensor_product, tensor_jacobian_product=tensor_jacobian_product,
+                       vector_jacobian_product=tensor_jacobian_product,
                        tuple=builtins.tuple, numpy=np)
     for name in ("list", "dict", "isinstance", "type"):  # autograd.builtins containers
         setattr(ag, name, _stub(f"autograd.{name}", "autograd.builtins containers"))
@@ -188,6 +247,7 @@ def install() -> dict:
         mods[f"autograd.{internal}"] = m = _StubModule(f"autograd.{internal}", INTERNAL)
         setattr(ag, internal, m)
     mods["autograd.core"].primitive_vjps = {}
+    mods["autograd.tracer"].isbox = _isbox  # "is this a traced value?": npdiff's Tracer
     mods["autograd.builtins"] = m = _StubModule("autograd.builtins", "autograd.builtins containers")
     ag.builtins = m
     mods["autograd.misc.flatten"] = _StubModule("autograd.misc.flatten", INTERNAL)
