@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import npdiff
-from util import assert_close, fd_jac
+from util import assert_close, fd_complex_grad as _fd_complex_grad, fd_jac
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -25,17 +25,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def assert_complex_close(a, b, rtol, atol, what=""):
     """Compare real and imaginary parts (util.assert_close compares real values only)."""
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol, err_msg=what)
-
-
-def _fd_complex_grad(f, z, eps=1e-6):
-    """Return df/dx - i df/dy of a real-valued f (npdiff's, JAX's, convention)."""
-    z = np.asarray(z, dtype=complex)
-    out = np.zeros(z.shape, complex)
-    for k in np.ndindex(z.shape):
-        e = np.zeros(z.shape, complex)
-        e[k] = eps
-        out[k] = (f(z + e) - f(z - e)) / (2 * eps) - 1j * (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
-    return out
 
 
 # -- predicates on complex arrays: iscomplex / isreal look at the imaginary part ------------------

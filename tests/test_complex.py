@@ -3,17 +3,7 @@ grad(f)(z) = df/dx - i df/dy (the conjugate of the Wirtinger-style gradient)."""
 import numpy as np
 
 import npdiff
-
-
-def _fd_complex_grad(f, z, eps=1e-6):
-    out = np.zeros(z.shape, complex)
-    for k in np.ndindex(z.shape):
-        e = np.zeros(z.shape, complex)
-        e[k] = eps
-        dx = (f(z + e) - f(z - e)) / (2 * eps)
-        dy = (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
-        out[k] = dx - 1j * dy
-    return out
+from util import fd_complex_grad as _fd_complex_grad
 
 
 def test_jax_cookbook_example():

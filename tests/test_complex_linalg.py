@@ -12,7 +12,7 @@ import pytest
 import npdiff
 from npdiff import PathChangedError, TracingError, UnsupportedOperationError
 
-from util import assert_close, check_derivatives
+from util import assert_close, check_derivatives, fd_complex_grad
 
 RNG = np.random.default_rng(7)
 
@@ -37,16 +37,6 @@ def ri(z):
 
 def cclose(a, b, rtol, atol, what):
     assert_close(ri(a), ri(b), rtol, atol, what)
-
-
-def fd_complex_grad(f, z, eps=1e-6):
-    """Return df/dx - i df/dy by central differences (f real-valued)."""
-    out = np.zeros(z.shape, complex)
-    for k in np.ndindex(z.shape):
-        e = np.zeros(z.shape, complex)
-        e[k] = eps
-        out[k] = (f(z + e) - f(z - e)) / (2 * eps) - 1j * (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
-    return out
 
 
 def parts(f):

@@ -32,6 +32,17 @@ def fd_vjp(f, args, i, ct, eps=1e-6, retype=None):
     return fd_jacobian(g, full, i, eps).reshape(x.shape)
 
 
+def fd_complex_grad(f, z, eps=1e-6):
+    """Return df/dx - i df/dy of a real-valued f by central differences (npdiff's, JAX's, convention)."""
+    z = np.asarray(z, dtype=complex)
+    out = np.zeros(z.shape, complex)
+    for k in np.ndindex(z.shape):
+        e = np.zeros(z.shape, complex)
+        e[k] = eps
+        out[k] = (f(z + e) - f(z - e)) / (2 * eps) - 1j * (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
+    return out
+
+
 def assert_close(a, b, rtol=1e-5, atol=1e-6, what=""):
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)

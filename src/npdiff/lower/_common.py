@@ -138,3 +138,15 @@ def register_ufunc(uf, fn) -> None:
     if isinstance(uf, np.ufunc):
         from ..trace import UFUNCS
         UFUNCS[uf] = fn
+
+
+def patch_when_traced(original, lowering):
+    """Return a stand-in for a library function: ``lowering`` when an argument is traced, else ``original``."""
+    def wrapper(*args, **kwargs):
+        if not is_traced(args) and not is_traced(tuple(kwargs.values())):
+            return original(*args, **kwargs)
+        return lowering(*args, **kwargs)
+    wrapper.__name__ = getattr(original, "__name__", lowering.__name__)
+    wrapper.__doc__ = getattr(original, "__doc__", None)
+    wrapper.__wrapped__ = original
+    return wrapper

@@ -29,10 +29,9 @@ from ..primitives.linalg import (
 )
 from ..trace import EXTRA_PATCHES, FUNCTIONS, Tracer, implements, intercepting, is_traced, refuses
 from . import contractions
-from ._common import N, W, full_slices, keep_dims, to_float
+from ._common import N, W, full_slices, keep_dims, patch_when_traced, to_float
 
 la = np.linalg
-
 
 
 def _named(typename, fields):
@@ -50,7 +49,6 @@ QRResult = _named("QRResult", ("Q", "R"))
 
 def _unsupported(what, why):
     raise UnsupportedOperationError(f"npdiff does not support {what}: {why}")
-
 
 
 def _mat(x, what) -> Node:
@@ -563,17 +561,6 @@ def _scipy_lowerings(sla):
     return {name: fn for name, fn in locals().items() if callable(fn) and hasattr(sla, name)}
 
 
-def _patch(original, lowering):
-    def wrapper(*args, **kwargs):
-        if not is_traced(args) and not is_traced(tuple(kwargs.values())):
-            return original(*args, **kwargs)
-        return lowering(*args, **kwargs)
-    wrapper.__name__ = getattr(original, "__name__", lowering.__name__)
-    wrapper.__doc__ = getattr(original, "__doc__", None)
-    wrapper.__wrapped__ = original
-    return wrapper
-
-
 try:
     import scipy.linalg as _sla
 except ImportError:  # npdiff works without SciPy; scipy.linalg is then simply not intercepted
@@ -581,4 +568,4 @@ except ImportError:  # npdiff works without SciPy; scipy.linalg is then simply n
 
 if _sla is not None:
     for _name, _fn in _scipy_lowerings(_sla).items():
-        EXTRA_PATCHES.append((_sla, _name, _patch(getattr(_sla, _name), _fn)))
+        EXTRA_PATCHES.append((_sla, _name, patch_when_traced(getattr(_sla, _name), _fn)))

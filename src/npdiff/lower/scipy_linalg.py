@@ -20,8 +20,8 @@ from .. import guards
 from ..errors import UnsupportedOperationError, user_line_short
 from ..primitives import apply
 from ..primitives.scipy_linalg import inexact_dtype, sqrtm_is_real
-from ..trace import EXTRA_PATCHES, is_traced
-from ._common import N, W
+from ..trace import EXTRA_PATCHES
+from ._common import N, W, patch_when_traced
 
 
 def _as_inexact(x):
@@ -74,17 +74,6 @@ def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_fi
     return W(x if b.ndim == 2 else apply("reshape", x, shape=b.shape))
 
 
-def _patch(original, lowering):
-    def wrapper(*args, **kwargs):
-        if not is_traced(args) and not is_traced(tuple(kwargs.values())):
-            return original(*args, **kwargs)
-        return lowering(*args, **kwargs)
-    wrapper.__name__ = getattr(original, "__name__", lowering.__name__)
-    wrapper.__doc__ = getattr(original, "__doc__", None)
-    wrapper.__wrapped__ = original
-    return wrapper
-
-
 try:
     import scipy.linalg as _sla
 except ImportError:  # npdiff works without SciPy; scipy.linalg is then simply not intercepted
@@ -92,4 +81,4 @@ except ImportError:  # npdiff works without SciPy; scipy.linalg is then simply n
 
 if _sla is not None:
     for _fn in (solve_sylvester, sqrtm, solve_banded):
-        EXTRA_PATCHES.append((_sla, _fn.__name__, _patch(getattr(_sla, _fn.__name__), _fn)))
+        EXTRA_PATCHES.append((_sla, _fn.__name__, patch_when_traced(getattr(_sla, _fn.__name__), _fn)))
