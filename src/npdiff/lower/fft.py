@@ -86,10 +86,13 @@ def _r2c(x, n, axis, norm):
 
 
 def _c2r(x, n, axis, norm):
-    x = _complex(N(x))
+    x = N(x)
+    out_dt = np.result_type(np.empty(0, x.dtype).real.dtype, 1.0)  # NumPy's: float16 stays float16
+    x = _complex(x)
     axis = _axis(axis, x.ndim)
     n = _check_n((x.shape[axis] - 1) * 2 if n is None else n)
-    return apply("irfft", _resize(x, axis, n // 2 + 1), axis=axis, n=n, norm=_norm(norm))
+    y = apply("irfft", _resize(x, axis, n // 2 + 1), axis=axis, n=n, norm=_norm(norm))
+    return y if y.dtype == out_dt else apply("convert", y, dtype=out_dt)
 
 
 @implements(np.fft.fft, honours=("n", "axis", "norm"))
@@ -117,7 +120,7 @@ def hfft(a, n=None, axis=-1, norm=None, out=None):
     x = N(a)
     if n is None:
         n = (x.shape[_axis(axis, x.ndim)] - 1) * 2
-    return W(_c2r(apply("conj", _complex(x)), n, axis, SWAP[_norm(norm)]))
+    return W(_c2r(apply("conj", x) if x.dtype.kind == "c" else x, n, axis, SWAP[_norm(norm)]))
 
 
 @implements(np.fft.ihfft, honours=("n", "axis", "norm"))
@@ -153,8 +156,8 @@ def _cook(x, s, axes, invreal=False):
 
 def _c2c_nd(x, s, axes, norm, inverse):
     """Return the node of NumPy's n-D complex transform: the 1-D ones from the last axis to the first."""
-    if not axes:
-        return _complex(x)
+    if not axes:  # NumPy returns the input unchanged (not even converted)
+        return x
     if len(set(axes)) == len(axes):  # distinct axes: resize each, then one transform
         x = _complex(x)
         for n, a in zip(s, axes):
