@@ -8,6 +8,8 @@ with a tangent v is Re(sum(u * v))).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -24,6 +26,13 @@ def _ri(z):
 
 def _z(p):
     return p[0] + 1j * p[1]
+
+
+def _quiet(f, *args, **kw):
+    """Return f(*args, **kw) without its DeprecationWarning (None entries in s=, deprecated in NumPy 2.0)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return f(*args, **kw)
 
 
 def _rng(seed=0):
@@ -72,6 +81,9 @@ CASES += [
     ("fftn-axes-reversed", lambda z: F.fftn(z, s=(5, 2), axes=(1, 0), norm="ortho"), True, (3, 4)),
     ("fftn-axes-repeated", lambda z: F.fftn(z, s=(3, 2), axes=(0, 0)), True, (4, 2)),
     ("fftn-3d", lambda z: F.fftn(z, axes=(0, 2)), True, (2, 2, 3)),
+    ("fftn-s-none-and-minus-one", lambda z: _quiet(F.fftn, z, s=(None, 6, -1), axes=(0, 1, 2)), True, (2, 3, 2)),
+    ("irfftn-s-none", lambda z: _quiet(F.irfftn, z, s=(2, None), axes=(0, 1)), True, (3, 3)),
+    ("irfftn-s-none-repeated", lambda z: _quiet(F.irfftn, z, s=(None, None), axes=(1, 1)), True, (2, 4)),
     ("ifftn-real", lambda x: F.ifftn(x, norm="forward"), False, (2, 3)),
     ("ifft2-s", lambda z: F.ifft2(z, s=(4, 3)), True, (3, 2)),
     ("rfft2", lambda x: F.rfft2(x, s=(2, 5)), False, (3, 4)),

@@ -148,9 +148,11 @@ def _cook(x, s, axes, invreal=False):
     if invreal and shapeless:
         s[-1] = (x.shape[axes[-1]] - 1) * 2
     if any(v is None for v in s):
-        raise ValueError("npdiff does not support None entries in s= of numpy.fft (deprecated in NumPy 2.0): "
-                         "pass the length for each axis")
-    s = [x.shape[a] if v == -1 else _check_n(v) for v, a in zip(s, axes)]
+        import warnings
+        warnings.warn("Passing an array containing `None` values to `s` is deprecated in NumPy 2.0",
+                      DeprecationWarning, stacklevel=4)
+    # -1: the whole input axis; None: the 1-D transform's default n (resolved by _c2c / _c2r)
+    s = [v if v is None else x.shape[a] if v == -1 else _check_n(v) for v, a in zip(s, axes)]
     return s, axes
 
 
@@ -161,7 +163,7 @@ def _c2c_nd(x, s, axes, norm, inverse):
     if len(set(axes)) == len(axes):  # distinct axes: resize each, then one transform
         x = _complex(x)
         for n, a in zip(s, axes):
-            x = _resize(x, a, n)
+            x = x if n is None else _resize(x, a, n)
         return apply("fft", x, axes=tuple(sorted(axes)), inverse=inverse, norm=_norm(norm))
     for n, a in reversed(list(zip(s, axes))):
         x = _c2c(x, n, a, norm, inverse)
