@@ -94,6 +94,14 @@ UFUNC_NO_DERIV = {"expn", "divmod", "jv", "yv", "iv", "kv", "ive", "kve", "gamma
                   "gammainccinv", "stdtr", "yn", "jve", "yve"}  # npdiff differentiates these in their last argument only
 
 
+CPLX = np.array([1.0 + 0.5j, -0.3 + 1.0j, 0.7 - 0.2j])  # makes complex FFT inputs from real x
+
+
+def _ri(z):
+    """Return the real and imaginary parts of z stacked (a real result the Jacobian test can use)."""
+    return np.stack([np.real(z), np.imag(z)])
+
+
 def _where(a, x=None, y=None):
     return np.where(MASK, a if x is None else x * a, -a if y is None else y * a)
 
@@ -273,6 +281,23 @@ ENTRIES: dict[str, E] = {
     "numpy.linalg.vecdot": e(lambda a, **kw: np.linalg.vecdot(a, B23, **kw), A, axis=[0]),
     "numpy.linalg.trace": e(None, SQ, offset=[1]),
     "numpy.linalg.diagonal": e(None, SQ, offset=[1]),
+    # -- fft (complex results as stacked real and imaginary parts; complex inputs made from x)
+    **{f"numpy.fft.{k}": e(lambda a, _k=k, **kw: _ri(getattr(np.fft, _k)(a, **kw)), A, n=[2, 5], axis=[0],
+                           norm=["ortho", "forward"], combos=[{"n": 4, "axis": 0, "norm": "forward"}])
+       for k in ("fft", "ifft", "rfft", "ihfft")},
+    **{f"numpy.fft.{k}": e(lambda a, _k=k, **kw: getattr(np.fft, _k)(a * CPLX, **kw), A, n=[3, 6], axis=[0],
+                           norm=["ortho", "forward"], combos=[{"n": 5, "axis": 0, "norm": "ortho"}])
+       for k in ("irfft", "hfft")},
+    **{f"numpy.fft.{k}": e(lambda a, _k=k, **kw: _ri(getattr(np.fft, _k)(a, **kw)), A, s=[(3, 2), (1, 5)],
+                           axes=[(0,), (1, 0)], norm=["ortho", "forward"],
+                           combos=[{"s": (3, 2), "axes": (1, 0)}, {"axes": (1, 1)}, {"s": (4,), "axes": (0,)}])
+       for k in ("fftn", "ifftn", "fft2", "ifft2", "rfftn", "rfft2")},
+    **{f"numpy.fft.{k}": e(lambda a, _k=k, **kw: getattr(np.fft, _k)(a * CPLX, **kw), A, s=[(3, 2), (1, 5)],
+                           axes=[(0,), (1, 0)], norm=["ortho", "forward"],
+                           combos=[{"s": (3, 5), "axes": (1, 0)}, {"axes": (0, 0, 1)}])
+       for k in ("irfftn", "irfft2")},
+    "numpy.fft.fftshift": e(None, A, axes=[0, (1, 0)]),
+    "numpy.fft.ifftshift": e(None, A, axes=[1, (0, 1)]),
 }
 for _alias, _name in (("amax", "max"), ("amin", "min"), ("around", "round"), ("row_stack", "vstack")):
     ENTRIES[f"numpy.{_alias}"] = ENTRIES[f"numpy.{_name}"]

@@ -153,7 +153,7 @@ TRIGGERS = {  # fragment -> callable(monkeypatch) raising it
     "a traced array was converted to a concrete NumPy array": lambda mp: npdiff.grad(_writes_outside)(X),
     "npdiff cannot follow such views": lambda mp: npdiff.grad(_view_write)(X),
     "goes the other way": lambda mp: npdiff.grad(_branchy).specialize(X)(-X),
-    "npdiff has no derivative rule for": lambda mp: npdiff.grad(lambda x: np.sum(np.fft.fft(x).real))(X),
+    "npdiff has no derivative rule for": lambda mp: npdiff.grad(lambda x: np.sum(np.histogram(x)[0] * 1.0))(X),
     "npdiff does not support the argument": lambda mp: npdiff.grad(lambda x: np.var(x, mean=np.mean(x)))(X),
     "npdiff supports": lambda mp: npdiff.grad(lambda x: np.sum(np.polyval(np.outer(x, x), x)))(X),
     "npdiff has no derivative of scipy.special.": lambda mp: _scipy_order(),

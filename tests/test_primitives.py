@@ -167,6 +167,12 @@ STRUCTURAL = {
     "conj": [(lambda x: np.real(np.conj(np.exp(1j * x)) * (x + 2j)), [V3]),
              (lambda x: np.abs(np.exp(1j * x) * x + 0.5), [V3])],
     "convert": [(lambda x: x.astype(np.float32) * 2.0, [V3], 3e-2)],
+    # numpy.fft (every keyword, odd/even lengths and complex directions in tests/test_numpy_fft.py)
+    "fft": [(lambda x: np.abs(np.fft.fft(x * (1.0 + 0.5j) + x ** 2, axis=0)) ** 2, [A23]),
+            (lambda x: np.real(np.fft.ifft2(np.outer(x, x) * 1j, norm="ortho")), [V3])],
+    "rfft": [(lambda x: np.abs(np.fft.rfft(x ** 3, n=4)), [V3]), (lambda x: np.imag(np.fft.rfft(x, axis=0)), [A23])],
+    "irfft": [(lambda x: np.fft.irfft(x * np.exp(1j * x), n=5) ** 2, [V3]),
+              (lambda x: np.fft.irfft(x + 1j * x ** 2, axis=0, norm="forward"), [A23])],
     # linalg (more cases, batched inputs and scipy.linalg in tests/test_linalg.py)
     "solve": [(lambda a, b: np.linalg.solve(a, b), [M33, V3])],
     "inv": [(lambda a: np.linalg.inv(a), [M33])],

@@ -60,6 +60,11 @@ def literal(value) -> str | None:
         if math.isfinite(value):
             return repr(value)
         return "np.inf" if value > 0 else "-np.inf" if value < 0 else "np.nan"
+    if isinstance(value, complex) and math.isfinite(value.real) and math.isfinite(value.imag):
+        # a Python complex stays weak (float32 * 1j is complex64, as while tracing); signed zeros exactly
+        if any(v == 0.0 and math.copysign(1.0, v) < 0 for v in (value.real, value.imag)):
+            return f"complex({value.real!r}, {value.imag!r})"
+        return repr(value)
     return None
 
 

@@ -4,6 +4,7 @@ from . import (  # noqa: F401  (every family registers its lowerings on import)
     creation,
     cumulative,
     elementwise,
+    fft,
     grids,
     index_tricks,
     indexing,

@@ -8,3 +8,4 @@ from . import scipy_linalg  # noqa: F401,E402  (scipy.linalg: solve_sylvester, s
 from . import custom, sparse  # noqa: F401  (custom_jvp/custom_vjp outputs, to_csr)
 from . import random  # noqa: F401,E402  (random draws)
 from . import stats  # noqa: F401,E402  (no_derivative: arguments scipy.stats is not differentiated in)
+from . import fft  # noqa: F401,E402  (numpy.fft: fft, rfft, irfft)
