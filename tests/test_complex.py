@@ -27,3 +27,14 @@ def test_complex_intermediates_of_real_functions():
     x = np.array([0.3, -0.8, 1.2])
     assert np.allclose(npdiff.grad(f)(x), np.cos(x) - x * np.sin(x))
     assert npdiff.grad(f)(x).dtype == np.float64
+
+
+def test_abs_of_complex_zero_has_a_zero_derivative():
+    """|z| at z = 0: derivative 0 (JAX's choice), so |z|**2 and |fft(x)|**2 stay finite and exact there."""
+    z = np.array([0j, 1 + 1j])
+    np.testing.assert_allclose(npdiff.grad(lambda z: np.sum(np.abs(z)))(z), [0, np.conj(z[1]) / abs(z[1])])
+    np.testing.assert_allclose(npdiff.grad(lambda z: np.sum(np.abs(z) ** 2))(z), 2 * np.conj(z))
+    x = np.array([1.0, -1.0, 2.0, -2.0])  # zero mean: the DC bin of rfft(x) is exactly 0
+    f = lambda x: np.sum(np.abs(np.fft.rfft(x)) ** 2)
+    fd = np.array([(f(x + e) - f(x - e)) / 2e-6 for e in np.eye(4) * 1e-6])
+    np.testing.assert_allclose(npdiff.grad(f)(x), fd, rtol=1e-6)

@@ -63,3 +63,14 @@ def test_unrolled_code_keeps_float_results_of_integer_inputs(make):
 def test_unrolled_scalar_result_of_integer_input_is_a_float():
     got = npdiff.numpify(lambda x: x[1] * 1.0, np.arange(3))(np.arange(3))
     assert isinstance(got, float) and got == 1.0
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int16, np.uint8, np.int64, np.bool_])
+@pytest.mark.parametrize("f", [lambda x: np.roll(x, 2), lambda x: x[::-1], lambda x: x + x, lambda x: x * x,
+                               lambda x: x > 2])
+def test_unrolled_code_keeps_integer_and_bool_dtypes(f, dtype):
+    """Small integer/bool arrays: unrolled code returns NumPy's dtype and values (True + True is True)."""
+    a = np.arange(6).astype(dtype)
+    out, ref = npdiff.numpify(f, a)(a), f(a)
+    assert out.dtype == ref.dtype
+    np.testing.assert_array_equal(out, ref)

@@ -332,7 +332,9 @@ class ScalarEmitter:
         floats = self.ints and node.dtype.kind == "f"  # x * 1.0 folds to an int x: keep NumPy's float result
         if node.ndim == 0:
             return f"float({v[()]})" if floats else v[()]
-        return f"np.array({_nested(v.tolist())}{', dtype=np.float64' if floats else ''})"
+        # with integer or bool inputs the elements may be Python ints (True + True == 2): name the dtype
+        named = self.ints or node.dtype != np.float64
+        return f"np.array({_nested(v.tolist())}{f', dtype=np.{node.dtype.name}' if named else ''})"
 
 
 def _obj(x) -> np.ndarray:

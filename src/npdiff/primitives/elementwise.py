@@ -326,8 +326,8 @@ defew("arctanh", np.arctanh, [lambda a, o: ops.reciprocal(ops.sub(1.0, ops.squar
       domain=(-0.9, 0.9), scalar="math.atanh({0})")
 def _jvp_abs(tangents, a, out, nb):
     t = align(tangents[0], nb, out.ndim)
-    if a.dtype.kind == "c":  # d|z| = Re(conj(z) dz) / |z|
-        return ops.div(ops.real(ops.mul(t, ops.conj(a))), out)
+    if a.dtype.kind == "c":  # d|z| = Re(conj(z) dz) / |z|, and 0 at z = 0 (as JAX: |z|**2 stays smooth there)
+        return ops.div(ops.real(ops.mul(t, ops.conj(a))), ops.where(ops.equal(out, 0), 1, out))
     return ops.mul(t, ops.sign(a))
 
 
