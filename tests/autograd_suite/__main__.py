@@ -94,7 +94,8 @@ def run(directory: str, keyword: str | None = None, files=None) -> dict:
              if os.path.exists(os.path.join(directory, f))]
     if not paths:
         raise SystemExit(f"no autograd test files in {directory}")
-    args = ["-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", directory, "-W", "ignore",
+    # -c os.devnull: no configuration file of autograd's (its pyproject.toml requires pytest plugins)
+    args = ["-q", "-p", "no:cacheprovider", "-c", os.devnull, "-o", "addopts=", "--rootdir", directory, "-W", "ignore",
             "--tb=line", "-rN", *paths]
     if keyword:
         args += ["-k", keyword]
