@@ -69,3 +69,16 @@ def test_logsumexp_keepdims_of_0d_input_matches_scipy_shape():
     got = npdiff.numpify(f, x)(x)
     assert np.shape(got) == np.shape(ref)
     assert_close(got, ref, 1e-12, 1e-12, "value")
+
+
+def test_sign_in_unrolled_code_of_numpy_scalars():
+    """sign's unrolled template met a NumPy scalar (np.bool_ - np.bool_ raised TypeError): i0e's derivative."""
+    import scipy.special as sc
+    f = lambda x0: sc.i0e(np.cbrt(1.25 + 0.675 * np.tanh(x0)))
+    x = np.array(0.2739233746429086)
+    d = float(npdiff.jacfwd(f)(x))
+    assert abs(d - (f(x + 1e-6) - f(x - 1e-6)) / 2e-6) < 1e-7
+    z = np.array([-0.0, 0.0, np.nan, -2.0, 3.0])
+    out = npdiff.numpify(np.sign, z)(z)
+    np.testing.assert_array_equal(out, np.sign(z))
+    assert not np.signbit(out[0])

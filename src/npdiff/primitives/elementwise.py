@@ -395,7 +395,7 @@ defew("fmod", np.fmod, [lambda a, b, o: ONE, lambda a, b, o: ops.neg(ops.trunc(o
 # -- zero-derivative elementwise operations: ufunc -> (array template, Python-float template),
 # None for the default np.<name>(...)
 _NONDIFF = {
-    np.sign: (None, "(float(({0} > 0) - ({0} < 0)) if {0} == {0} else {0})"),
+    np.sign: (None, "(1.0 if {0} > 0 else -1.0 if {0} < 0 else abs({0}))"),  # 0.0 for +-0, nan for nan
     np.floor: (None, "float(math.floor({0}))"),
     np.ceil: (None, "float(math.ceil({0}))"),
     np.rint: (None, None),
