@@ -255,3 +255,16 @@ def test_solve_sylvester_with_real_and_complex_arguments_solves_the_equation():
         assert g.dtype == args[i].dtype
         assert_close(g.real, ref.real, 1e-6, 1e-8, f"d/d arg {i} (real part)")
         assert_close(g.imag, ref.imag, 1e-6, 1e-8, f"d/d arg {i} (imag part)")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.float64])
+def test_scipy_linalg_det_is_double_precision_as_scipy(dtype):
+    a = (np.array([[2.0, 0.3], [-0.4, 1.5]]) + (0.2j if np.dtype(dtype).kind == "c" else 0)).astype(dtype)
+    want = sla.det(a)
+    got = npdiff.numpify(lambda a: sla.det(a), a)(a)
+    assert np.asarray(got).dtype == np.asarray(want).dtype
+    assert_close(np.abs(got - want), 0.0, 0, 1e-6)
+    if np.dtype(dtype).kind == "f":
+        g = npdiff.grad(lambda a: sla.det(a))(a)
+        assert g.dtype == a.dtype
+        assert_close(g, np.linalg.det(a.astype(float)) * np.linalg.inv(a.astype(float)).T, 1e-6, 1e-6)
