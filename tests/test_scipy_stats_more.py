@@ -372,3 +372,34 @@ def test_float32_norm_ppf_and_poisson_counts_give_float64():
         got = npdiff.numpify(f, q)(q)
         assert got.dtype == want.dtype == np.float64
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,shapes,xs", [
+    ("beta", (1.0, 2.0), [0.0, 1.0]), ("beta", (2.0, 1.0), [0.0, 1.0]), ("beta", (1.0, 1.0), [0.0, 1.0]),
+    ("beta", (0.5, 0.5), [0.0, 1.0]), ("gamma", (1.0,), [0.0]), ("gamma", (0.5,), [0.0]), ("gamma", (2.0,), [0.0]),
+    ("chi2", (2.0,), [0.0]), ("chi2", (1.0,), [0.0]), ("t", (np.inf,), [-1.5, 0.5]),
+    ("logistic", (), [np.inf, -np.inf, 50.0, -800.0]), ("beta", (2.0, 3.0), [np.nan, 0.5]),
+    ("gamma", (2.0,), [np.nan, 1.0]), ("expon", (), [np.nan]), ("uniform", (), [np.nan, 0.5]),
+    ("lognorm", (0.5,), [np.nan, 0.0])])
+@pytest.mark.parametrize("method", ["logpdf", "pdf", "cdf", "sf", "logcdf", "logsf"])
+def test_support_boundaries_infinite_df_and_nan_follow_scipy(name, shapes, xs, method):
+    """SciPy's densities include the closed ends of the support, t with df=inf is normal, nan stays nan."""
+    f = lambda x: getattr(getattr(st, name), method)(x, *shapes)
+    x = np.array(xs)
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(_values(f, x), f(x), rtol=1e-13, atol=0, equal_nan=True)
+
+
+def test_logistic_and_t_with_infinite_df_derivatives():
+    x = np.array([-3.0, -0.2, 0.0, 0.4, 5.0])
+    g = npdiff.grad(lambda x: np.sum(st.logistic.logpdf(x)))(x)
+    assert_close(g, -np.tanh(x / 2), 1e-12, 1e-14, "logistic d/dx")
+    assert npdiff.hessian(lambda x: st.logistic.logpdf(x))(0.0) == pytest.approx(-0.5)
+    assert_close(npdiff.grad(lambda x: np.sum(st.t.logpdf(x, np.inf)))(x), -x, 1e-12, 1e-14, "t df=inf")
+    df = np.array([3.0, np.inf, 4.0])
+    f = lambda d: st.t.logpdf(x[:3], d)
+    np.testing.assert_allclose(_values(f, df), f(df), rtol=1e-13)
+    g = npdiff.jacfwd(f)(df)
+    finite = np.array([3.0, 1e300, 4.0])
+    assert_close(np.diag(g)[[0, 2]], np.diag(fd_jac(f, [finite], 0))[[0, 2]], 1e-6, 1e-9, "d t.logpdf / d df")
+    assert np.diag(g)[1] == 0.0

@@ -159,8 +159,8 @@ def _inside(z, lo=None, hi=None, closed=False):
 
 
 def _supported(z, ok, safe, f, outside=-np.inf):
-    """Return f(z) where ok else ``outside``, evaluating f at a safe point outside (no nan derivatives)."""
-    return np.where(ok, f(np.where(ok, z, safe)), outside)
+    """Return f(z) where ok else ``outside`` (nan where z is nan, as SciPy), f evaluated at a safe point outside."""
+    return np.where(ok, f(np.where(ok, z, safe)), np.where(np.isnan(z), np.nan, outside))
 
 
 def _wrap(out):
@@ -200,8 +200,29 @@ def _nan_unless_valid(dist, shapes, scale, out):
 
 # -- log-densities ---------------------------------------------------------------------------
 
+def _logistic_logpdf(z):
+    """log of the logistic density, each side in its own stable form (-inf, not nan, at z = -inf)."""
+    neg = z < 0
+    zn, zp = np.where(neg, z, 0.0), np.where(neg, 0.0, z)
+    return np.where(neg, zn - 2.0 * np.logaddexp(0.0, zn), -zp - 2.0 * np.logaddexp(0.0, -zp))
+
+
+def _t_logpdf(z, df):
+    """Student's t log-density; the normal one where df is infinite (as SciPy)."""
+    inf = np.isinf(df)
+    if not is_traced(inf) and not np.any(inf):
+        d = df
+    else:
+        d = np.where(inf, 1.0, df)
+    out = (sc.gammaln(0.5 * (d + 1.0)) - sc.gammaln(0.5 * d) - 0.5 * np.log(d * math.pi)
+           - 0.5 * (d + 1.0) * np.log1p(z * z / d))
+    if d is df:
+        return out
+    return np.where(inf, -0.5 * z * z - LOG_SQRT_2PI, out)
+
+
 def _gamma_logpdf(z, a):
-    return _supported(z, _inside(z, 0.0), 1.0, lambda z: sc.xlogy(a - 1.0, z) - z - sc.gammaln(a))
+    return _supported(z, _inside(z, 0.0, closed=True), 1.0, lambda z: sc.xlogy(a - 1.0, z) - z - sc.gammaln(a))
 
 
 # standardised log-densities: logpdf(x) = LOGPDF[name]((x - loc) / scale, *shapes) - log(scale)
@@ -209,15 +230,14 @@ LOGPDF = {
     "norm": lambda z: -0.5 * z * z - LOG_SQRT_2PI,
     "expon": lambda z: _supported(z, _inside(z, 0.0, closed=True), 1.0, lambda z: -z),
     "laplace": lambda z: -np.abs(z) - math.log(2.0),
-    "logistic": lambda z: -z - 2.0 * np.logaddexp(0.0, -z),
+    "logistic": lambda z: _logistic_logpdf(z),
     "cauchy": lambda z: -np.log1p(z * z) - math.log(math.pi),
     "gamma": _gamma_logpdf,
-    "chi2": lambda z, df: _supported(z, _inside(z, 0.0), 1.0, lambda z: sc.xlogy(0.5 * df - 1.0, z) - 0.5 * z
+    "chi2": lambda z, df: _supported(z, _inside(z, 0.0, closed=True), 1.0, lambda z: sc.xlogy(0.5 * df - 1.0, z) - 0.5 * z
                                      - sc.gammaln(0.5 * df) - (0.5 * math.log(2.0)) * df),
-    "beta": lambda z, a, b: _supported(z, _inside(z, 0.0, 1.0), 0.5,
+    "beta": lambda z, a, b: _supported(z, _inside(z, 0.0, 1.0, closed=True), 0.5,
                                        lambda z: sc.xlogy(a - 1.0, z) + sc.xlog1py(b - 1.0, -z) - sc.betaln(a, b)),
-    "t": lambda z, df: (sc.gammaln(0.5 * (df + 1.0)) - sc.gammaln(0.5 * df) - 0.5 * np.log(df * math.pi)
-                        - 0.5 * (df + 1.0) * np.log1p(z * z / df)),
+    "t": lambda z, df: _t_logpdf(z, df),
     "lognorm": lambda z, s: _supported(z, _inside(z, 0.0), 1.0, lambda z: -np.log(s * z) - LOG_SQRT_2PI
                                        - np.log(z) ** 2 / (2.0 * s * s)),
     "uniform": lambda z: _supported(z, _inside(z, 0.0, 1.0, closed=True), 0.5, lambda z: 0.0 * z),
@@ -249,7 +269,7 @@ def _laplace_cdf(z):
 
 
 def _uniform_cdf(z):
-    return np.where(z >= 1.0, 1.0, np.where(z > 0.0, z, 0.0))
+    return np.where(z >= 1.0, 1.0, np.where(z > 0.0, z, np.where(np.isnan(z), np.nan, 0.0)))
 
 
 CDF = {
