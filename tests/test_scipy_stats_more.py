@@ -403,3 +403,15 @@ def test_logistic_and_t_with_infinite_df_derivatives():
     finite = np.array([3.0, 1e300, 4.0])
     assert_close(np.diag(g)[[0, 2]], np.diag(fd_jac(f, [finite], 0))[[0, 2]], 1e-6, 1e-9, "d t.logpdf / d df")
     assert np.diag(g)[1] == 0.0
+
+
+def test_parameters_given_as_lists_including_traced_values():
+    x = np.array([0.5, 1.0])
+    cases = [lambda x: st.norm.logpdf(x, [0.0, 1.0], [1.0, 2.0]), lambda x: st.gamma.logpdf(x, [2.0, 3.0]),
+             lambda x: st.norm.cdf(x, scale=[1.0, 2.0]), lambda x: st.beta.cdf(x / 2, [2.0, 3.0], (1.0, 2.0)),
+             lambda x: st.norm.logpdf(x, scale=[x[0], 2.0]), lambda x: st.gamma.logpdf(x, [x[1], 2.0]),
+             lambda x: st.poisson.logpmf([1, 2], [x[0], 2.0]), lambda x: st.norm.ppf([0.2, 0.7], x, [1.0, 2.0])]
+    for f in cases:
+        np.testing.assert_allclose(_values(f, x), f(x), rtol=1e-13)
+        s = lambda x: np.sum(f(x))
+        assert_close(npdiff.grad(s)(x), fd_jac(s, [x], 0).ravel(), 1e-6, 1e-8, "list parameters")

@@ -146,7 +146,14 @@ def _dist_params(dist, args, kwargs, method, scale=True):
     missing = [n for n in names[:nshapes] if n not in vals]
     if missing:
         raise TypeError(f"{dist.name}.{method}() missing shape parameters {missing}")
-    return [vals[n] for n in names[:nshapes]], vals.get("loc", 0.0), vals.get("scale", 1.0)
+    return [_param(vals[n]) for n in names[:nshapes]], _param(vals.get("loc", 0.0)), _param(vals.get("scale", 1.0))
+
+
+def _param(v):
+    """Return a parameter given as a list or tuple (of numbers or traced values) as an array, as SciPy reads it."""
+    if isinstance(v, (list, tuple)):
+        return W(N(v)) if is_traced(v) else np.asarray(v)
+    return v
 
 
 def _inside(z, lo=None, hi=None, closed=False):
