@@ -1,6 +1,7 @@
 """Complex inputs follow JAX's convention: for real-valued f of complex z,
 grad(f)(z) = df/dx - i df/dy (the conjugate of the Wirtinger-style gradient)."""
 import numpy as np
+import pytest
 
 import npdiff
 from util import fd_complex_grad as _fd_complex_grad
@@ -38,3 +39,21 @@ def test_abs_of_complex_zero_has_a_zero_derivative():
     f = lambda x: np.sum(np.abs(np.fft.rfft(x)) ** 2)
     fd = np.array([(f(x + e) - f(x - e)) / 2e-6 for e in np.eye(4) * 1e-6])
     np.testing.assert_allclose(npdiff.grad(f)(x), fd, rtol=1e-6)
+
+
+@pytest.mark.parametrize("c", [complex(0.0, np.inf), complex(np.nan, 1.0), complex(-np.inf, -0.0),
+                               np.array([1 + np.inf * 1j, np.nan, complex(-np.inf, 0.0)]),
+                               np.array(complex(np.nan, -0.0)),
+                               np.array([[complex(np.inf, np.nan), 1j], [2, -0.0j]], np.complex64)])
+def test_complex_constants_with_infinities_and_nans_are_written_as_python_source(c):
+    """repr(complex(0, inf)) is 'infj': the generated code spells such constants with complex(...)."""
+    x = np.array([1.0, -2.0, 0.5])
+    f = lambda x: x[0] * c + x[1]
+    with np.errstate(invalid="ignore"):
+        want = f(x)
+        got = npdiff.numpify(f, x)(x)
+        got_big = npdiff.numpify(lambda x: x * np.ravel(c)[0] - 1.0, np.ones(40))(np.ones(40))
+        want_big = np.ones(40) * np.ravel(c)[0] - 1.0
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_big, want_big)

@@ -34,3 +34,17 @@ def test_eager_cache_distinguishes_has_aux():
     out, pull, aux = npdiff.vjp(f, x, has_aux=True)  # same function object, now with an aux output
     assert np.allclose(out, np.sin(x)) and np.isclose(aux, 0.3)
     assert np.allclose(pull(np.ones(2))[0], np.cos(x))
+
+
+def test_generated_function_called_inside_a_trace_is_traced_through_its_array_code():
+    """gf(x) with x traced (numpify's result used inside another operator's function) differentiates."""
+    from util import fd_jac
+    x = np.array([0.3, 1.2, -0.4])
+    gf = npdiff.numpify(lambda x: np.sin(x) * x[0], x)
+    f = lambda x: np.sum(gf(x) ** 2)
+    assert np.allclose(npdiff.grad(f)(x), fd_jac(f, [x], 0).ravel(), rtol=1e-6, atol=1e-8)
+    tf = npdiff.numpify(lambda p: np.exp(p["a"]) * 2.0, {"a": x})
+    g = lambda x: np.sum(tf({"a": x * x}))
+    assert np.allclose(npdiff.grad(g)(x), fd_jac(g, [x], 0).ravel(), rtol=1e-6, atol=1e-8)
+    J = npdiff.jacfwd(lambda x: gf(x))(x)
+    assert np.allclose(J, fd_jac(gf, [x], 0), rtol=1e-6, atol=1e-8)

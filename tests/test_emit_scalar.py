@@ -74,3 +74,26 @@ def test_unrolled_code_keeps_integer_and_bool_dtypes(f, dtype):
     out, ref = npdiff.numpify(f, a)(a), f(a)
     assert out.dtype == ref.dtype
     np.testing.assert_array_equal(out, ref)
+
+
+@pytest.mark.parametrize("f,arg", [
+    (lambda x: x[0] + x[1], np.array([100, 100], np.int8)),  # wraps to -56 in NumPy
+    (lambda x: x[0] * x[1] - x[2], np.array([200, 3, 7], np.uint8)),
+    (lambda x: np.abs(x), np.array([-128, 1], np.int8)),
+    (lambda x: -x, np.array([0, 1], np.uint8)),
+    (lambda x: x[0] + x[1], np.array([True, False])),  # np.True_, not the int 1
+    (lambda x: x ** 2, np.array([True, False])),  # int8 in NumPy
+    (lambda x: np.sum(x), np.array([2**62, 2**62], np.int64)),
+    (lambda x: x + x, np.array(3)),  # 0-d integer input: an int, not 6.0
+    (lambda x: x + x, np.array(2**60 + 1)),  # exact beyond 2**53
+    (lambda x: x + x, np.array(3, np.int8)),
+    (lambda x: x + x, np.array(True)),
+    (lambda x: x * 1.5 + 1, np.array(3, np.int16)),
+    (lambda x: np.where(x > 1, x[::-1], x) * 2.5, np.array([0, 3])),
+])
+def test_unrolled_integer_and_bool_arithmetic_follows_numpy(f, arg):
+    """Integer/bool arithmetic is not unrolled into Python ints (which neither wrap nor stay bool)."""
+    with np.errstate(over="ignore"):
+        out, ref = npdiff.numpify(f, arg)(arg), f(arg)
+    assert np.asarray(out).dtype == np.asarray(ref).dtype
+    np.testing.assert_array_equal(out, ref)

@@ -226,3 +226,45 @@ def test_scaled_bessel_j_and_y_on_the_real_line():
     check_derivatives(f, [P23])
     with pytest.raises(npdiff.UnsupportedOperationError, match="jve"):
         npdiff.jvp(lambda z: sc.jve(1.0, z), (np.array([1.0 + 0.5j]),), (np.array([1.0 + 0j]),))
+
+
+def test_solve_sylvester_with_real_and_complex_arguments_solves_the_equation():
+    """SciPy mixes a real Schur form with a complex solve when only some arguments are complex (and then
+    returns a wrong X if a real matrix has complex eigenvalues); npdiff solves in the common dtype."""
+    from util import fd_complex_grad
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(3, 3)) + 3 * np.eye(3)  # complex eigenvalues, as b's
+    b = np.array([[-3.0, 0.6], [-0.5, -3.2]])
+    q = rng.normal(size=(3, 2))
+    ac = a + 0.3j * rng.normal(size=(3, 3))
+    w = np.array([[0.3 + 0.2j, -1.0], [0.5j, 2.0], [1.0, -0.7 + 0.1j]])
+    for args, i in (((ac, b, q), 0), ((a, b, q + 1j * q[::-1]), 2), ((a, b + 0.2j, q), 1)):
+        f = lambda *v: sla.solve_sylvester(*v)
+        x = npdiff.numpify(f, *args)(*args)
+        want = sla.solve_sylvester(*(np.asarray(v, complex) for v in args))
+        assert_close(x.real, want.real, 1e-12, 1e-12, "real part")
+        assert_close(x.imag, want.imag, 1e-12, 1e-12, "imag part")
+        assert_close(np.abs(args[0] @ x + x @ args[1] - args[2]), np.zeros((3, 2)), 0, 1e-12, "residual")
+
+        def loss(z):
+            v = list(args)
+            v[i] = z
+            return np.sum(np.real(w * sla.solve_sylvester(*(np.asarray(u, complex) for u in v))))
+        g = npdiff.grad(lambda z: np.sum(np.real(w * f(*args[:i], z, *args[i + 1:]))))(args[i])
+        ref = fd_complex_grad(loss, args[i]) if np.iscomplexobj(args[i]) else fd_complex_grad(loss, args[i]).real
+        assert g.dtype == args[i].dtype
+        assert_close(g.real, ref.real, 1e-6, 1e-8, f"d/d arg {i} (real part)")
+        assert_close(g.imag, ref.imag, 1e-6, 1e-8, f"d/d arg {i} (imag part)")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64, np.float64])
+def test_scipy_linalg_det_is_double_precision_as_scipy(dtype):
+    a = (np.array([[2.0, 0.3], [-0.4, 1.5]]) + (0.2j if np.dtype(dtype).kind == "c" else 0)).astype(dtype)
+    want = sla.det(a)
+    got = npdiff.numpify(lambda a: sla.det(a), a)(a)
+    assert np.asarray(got).dtype == np.asarray(want).dtype
+    assert_close(np.abs(got - want), 0.0, 0, 1e-6)
+    if np.dtype(dtype).kind == "f":
+        g = npdiff.grad(lambda a: sla.det(a))(a)
+        assert g.dtype == a.dtype
+        assert_close(g, np.linalg.det(a.astype(float)) * np.linalg.inv(a.astype(float)).T, 1e-6, 1e-6)

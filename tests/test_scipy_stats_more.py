@@ -315,3 +315,103 @@ def test_log_cdf_with_traced_shape_parameters_equals_scipy(name, shapes):
         with np.errstate(divide="ignore"):
             np.testing.assert_allclose(_values(f, x, *shapes), f(x, *shapes), rtol=1e-13, atol=1e-300,
                                        err_msg=f"{name}.{method}")
+
+
+# SciPy's argument checks: nan where scale <= 0 or a shape parameter is outside its domain
+INVALID = [("norm", (), -2.0), ("norm", (), 0.0), ("expon", (), -1.0), ("laplace", (), 0.0), ("logistic", (), -1.0),
+           ("cauchy", (), -1.0), ("uniform", (), -1.0), ("gamma", (-0.5,), 1.0), ("gamma", (0.0,), 1.0),
+           ("chi2", (-1.0,), 1.0), ("beta", (-0.5, 2.0), 1.0), ("beta", (2.0, 0.0), 1.0), ("t", (-1.0,), 1.0),
+           ("lognorm", (-0.7,), 1.0), ("gamma", (2.0,), -1.0), ("t", (3.0,), 0.0)]
+
+
+@pytest.mark.parametrize("name,shapes,scale", INVALID)
+@pytest.mark.parametrize("method", ["logpdf", "pdf", "cdf", "sf", "logcdf", "logsf"])
+def test_invalid_scale_or_shape_gives_nan_as_scipy(name, shapes, scale, method):
+    f = lambda x: getattr(getattr(st, name), method)(x, *shapes, scale=scale)
+    x = np.array([-1.0, 0.0, 0.3, 1.0, 2.0])
+    with np.errstate(all="ignore"):
+        want = f(x)
+        assert np.isnan(want).all()
+        np.testing.assert_array_equal(_values(f, x), want)
+
+
+def test_traced_invalid_parameters_give_nan_only_where_invalid_and_valid_derivatives():
+    x = np.array([0.5, 1.0, 1.5])
+    scale = np.array([1.3, -1.0, 0.7])
+    f = lambda x, s: st.norm.cdf(x, 0.2, s)
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(_values(f, x, scale), f(x, scale), rtol=1e-13)
+        for g in (lambda s: st.norm.ppf(np.array([0.2, 0.6, 0.9]), 0.2, s), lambda a: st.gamma.logpdf(x, a),
+                  lambda a: st.gamma.sf(x, np.array([2.0, 3.0, 0.5]), scale=a)):
+            np.testing.assert_allclose(_values(g, scale), g(scale), rtol=1e-13)
+    ok = np.array([1.3, 0.9, 0.7])
+    J = npdiff.jacfwd(lambda s: f(x, s))(ok)
+    assert_close(J, fd_jac(lambda s: f(x, s), [ok], 0), 1e-6, 1e-9, "d norm.cdf / d scale")
+
+
+@pytest.mark.parametrize("name,shapes", [("norm", ()), ("expon", ()), ("logistic", ()), ("t", (4.0,)),
+                                         ("beta", (2.0, 3.0)), ("lognorm", (0.7,)), ("uniform", ())])
+@pytest.mark.parametrize("method", ["logpdf", "cdf", "sf", "logcdf", "logsf"])
+def test_float32_data_gives_scipy_float64_results(name, shapes, method):
+    x = np.array([0.2, 0.5, 0.9], np.float32)
+    f = lambda x: getattr(getattr(st, name), method)(x, *shapes)
+    want = f(x)
+    got = npdiff.numpify(f, x)(x)
+    assert got.dtype == want.dtype == np.float64
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    g = npdiff.grad(lambda x: np.sum(f(x)))(x)
+    assert g.dtype == np.float32
+    assert_close(g, fd_jac(lambda x: np.sum(f(x)), [x], 0).reshape(3), 1e-5, 1e-7, "float32 grad")
+
+
+def test_float32_norm_ppf_and_poisson_counts_give_float64():
+    q = np.array([0.1, 0.5, 0.8], np.float32)
+    for f in (lambda q: st.norm.ppf(q, 0.5, 2.0), lambda q: st.norm.isf(q),
+              lambda mu: st.poisson.logpmf(np.array([1, 2, 3], np.float32), mu[0] * 4)):
+        want = f(q)
+        got = npdiff.numpify(f, q)(q)
+        assert got.dtype == want.dtype == np.float64
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name,shapes,xs", [
+    ("beta", (1.0, 2.0), [0.0, 1.0]), ("beta", (2.0, 1.0), [0.0, 1.0]), ("beta", (1.0, 1.0), [0.0, 1.0]),
+    ("beta", (0.5, 0.5), [0.0, 1.0]), ("gamma", (1.0,), [0.0]), ("gamma", (0.5,), [0.0]), ("gamma", (2.0,), [0.0]),
+    ("chi2", (2.0,), [0.0]), ("chi2", (1.0,), [0.0]), ("t", (np.inf,), [-1.5, 0.5]),
+    ("logistic", (), [np.inf, -np.inf, 50.0, -800.0]), ("beta", (2.0, 3.0), [np.nan, 0.5]),
+    ("gamma", (2.0,), [np.nan, 1.0]), ("expon", (), [np.nan]), ("uniform", (), [np.nan, 0.5]),
+    ("lognorm", (0.5,), [np.nan, 0.0])])
+@pytest.mark.parametrize("method", ["logpdf", "pdf", "cdf", "sf", "logcdf", "logsf"])
+def test_support_boundaries_infinite_df_and_nan_follow_scipy(name, shapes, xs, method):
+    """SciPy's densities include the closed ends of the support, t with df=inf is normal, nan stays nan."""
+    f = lambda x: getattr(getattr(st, name), method)(x, *shapes)
+    x = np.array(xs)
+    with np.errstate(all="ignore"):
+        np.testing.assert_allclose(_values(f, x), f(x), rtol=1e-13, atol=0, equal_nan=True)
+
+
+def test_logistic_and_t_with_infinite_df_derivatives():
+    x = np.array([-3.0, -0.2, 0.0, 0.4, 5.0])
+    g = npdiff.grad(lambda x: np.sum(st.logistic.logpdf(x)))(x)
+    assert_close(g, -np.tanh(x / 2), 1e-12, 1e-14, "logistic d/dx")
+    assert npdiff.hessian(lambda x: st.logistic.logpdf(x))(0.0) == pytest.approx(-0.5)
+    assert_close(npdiff.grad(lambda x: np.sum(st.t.logpdf(x, np.inf)))(x), -x, 1e-12, 1e-14, "t df=inf")
+    df = np.array([3.0, np.inf, 4.0])
+    f = lambda d: st.t.logpdf(x[:3], d)
+    np.testing.assert_allclose(_values(f, df), f(df), rtol=1e-13)
+    g = npdiff.jacfwd(f)(df)
+    finite = np.array([3.0, 1e300, 4.0])
+    assert_close(np.diag(g)[[0, 2]], np.diag(fd_jac(f, [finite], 0))[[0, 2]], 1e-6, 1e-9, "d t.logpdf / d df")
+    assert np.diag(g)[1] == 0.0
+
+
+def test_parameters_given_as_lists_including_traced_values():
+    x = np.array([0.5, 1.0])
+    cases = [lambda x: st.norm.logpdf(x, [0.0, 1.0], [1.0, 2.0]), lambda x: st.gamma.logpdf(x, [2.0, 3.0]),
+             lambda x: st.norm.cdf(x, scale=[1.0, 2.0]), lambda x: st.beta.cdf(x / 2, [2.0, 3.0], (1.0, 2.0)),
+             lambda x: st.norm.logpdf(x, scale=[x[0], 2.0]), lambda x: st.gamma.logpdf(x, [x[1], 2.0]),
+             lambda x: st.poisson.logpmf([1, 2], [x[0], 2.0]), lambda x: st.norm.ppf([0.2, 0.7], x, [1.0, 2.0])]
+    for f in cases:
+        np.testing.assert_allclose(_values(f, x), f(x), rtol=1e-13)
+        s = lambda x: np.sum(f(x))
+        assert_close(npdiff.grad(s)(x), fd_jac(s, [x], 0).ravel(), 1e-6, 1e-8, "list parameters")

@@ -109,6 +109,16 @@ def _is_int_literal(s: str) -> bool:
         return False
 
 
+# Integer and bool results are unrolled only for operations whose Python meaning is NumPy's: moving
+# elements, selecting, comparing, logic and max/min. Arithmetic on Python ints neither wraps (int8
+# 100 + 100 is -56) nor keeps bools bool (True + True is True), so it takes the array version.
+INT_SAFE = frozenset({"broadcast_to", "concatenate", "gather", "reshape", "stack", "transpose", "where",
+                      "set_index", "guard", "stop_gradient", "no_derivative", "maximum", "minimum",
+                      "reduce_max", "reduce_min", "convert"})
+BOOL_SAFE = frozenset({"equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and",
+                       "logical_or", "logical_not", "logical_xor", "isfinite", "isinf", "isnan", "signbit"})
+
+
 class ScalarEmitter:
     """Emits element-by-element Python-float code; node values are object arrays of expressions."""
 
@@ -126,9 +136,9 @@ class ScalarEmitter:
         p = self.base.bind_input(node, name)
         self.ints = self.ints or node.dtype.kind in "iub"
         lines = self.base.writer.arg_checks(p, node.shape)
-        if node.ndim == 0:
+        if node.ndim == 0:  # a Python float, or the exact Python int / bool of an integer / bool input
             elems = [self.base.fresh(f"{p}_")]
-            lines.append(f"{elems[0]} = float({p})")
+            lines.append(f"{elems[0]} = float({p})" if node.dtype.kind == "f" else f"{elems[0]} = {p}.item()")
         else:
             elems = [self.base.fresh(f"{p}_{k}") for k in range(node.size)]
             src = f"{p}.tolist()" if node.ndim == 1 else f"{p}.ravel().tolist()"
@@ -201,6 +211,8 @@ class ScalarEmitter:
                 continue
             if node.op == "input":
                 raise NotScalar("unbound input")
+            if node.dtype.kind in "iub" and node.op not in INT_SAFE and node.op not in BOOL_SAFE:
+                raise NotScalar(f"{node.dtype.name} arithmetic")  # Python ints do not wrap; bools become ints
             self.vals[id(node)] = _obj(self.rule(node))
         return self.lines
 

@@ -52,18 +52,24 @@ def _path_changed(where):
 _MODULE_REF = re.compile(r"(?<![\w.])(math|os|scipy(?:\.[a-z]\w*)?)\.")
 
 
+def _float_source(value: float) -> str:
+    if math.isfinite(value):
+        return repr(value)
+    return "np.inf" if value > 0 else "-np.inf" if value < 0 else "np.nan"
+
+
 def literal(value) -> str | None:
     """Return Python source for a weak scalar constant, or None."""
     if isinstance(value, (bool, int)):
         return repr(value)
     if isinstance(value, float):
-        if math.isfinite(value):
-            return repr(value)
-        return "np.inf" if value > 0 else "-np.inf" if value < 0 else "np.nan"
-    if isinstance(value, complex) and math.isfinite(value.real) and math.isfinite(value.imag):
-        # a Python complex stays weak (float32 * 1j is complex64, as while tracing); signed zeros exactly
-        if any(v == 0.0 and math.copysign(1.0, v) < 0 for v in (value.real, value.imag)):
-            return f"complex({value.real!r}, {value.imag!r})"
+        return _float_source(value)
+    if isinstance(value, complex):
+        # a Python complex stays weak (float32 * 1j is complex64, as while tracing); signed zeros,
+        # infinities and nans exactly (repr gives "infj", "nan+1j": not Python source)
+        parts = (value.real, value.imag)
+        if any(not math.isfinite(v) or (v == 0.0 and math.copysign(1.0, v) < 0) for v in parts):
+            return f"complex({_float_source(value.real)}, {_float_source(value.imag)})"
         return repr(value)
     return None
 
@@ -77,6 +83,9 @@ def array_source(arr: np.ndarray) -> str:
         return f"np.{dtype_name(arr.dtype)}({literal(v) if literal(v) else repr(v)})"
     if arr.size == 0:  # a nested empty list loses the shape ([] is (0,), never (0, 1))
         return f"np.empty({arr.shape}, dtype=np.{dtype_name(arr.dtype)})"
+    if arr.dtype.kind == "c":  # element by element: repr of a complex inf / nan is not Python source
+        body = "[" + ", ".join(literal(complex(v)) for v in arr.ravel().tolist()) + "]"
+        return f"np.array({body}, dtype=np.{dtype_name(arr.dtype)}).reshape({arr.shape})"
     body = repr(arr.tolist()).replace("inf", "np.inf").replace("nan", "np.nan")
     return f"np.array({body}, dtype=np.{dtype_name(arr.dtype)})"
 

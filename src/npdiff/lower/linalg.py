@@ -507,7 +507,9 @@ def _scipy_lowerings(sla):
         return W(apply("inv", _mat(a, "inv")))
 
     def det(a, overwrite_a=False, check_finite=True):
-        return W(apply("det", _mat(a, "det")))
+        d = apply("det", _mat(a, "det"))
+        dt = np.result_type(d.dtype, np.float64)  # SciPy's det is float64 / complex128 for any input
+        return W(d if d.dtype == dt else apply("convert", d, dtype=dt))
 
     def expm(A):
         return W(apply("expm", _mat(A, "expm")))

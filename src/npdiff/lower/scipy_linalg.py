@@ -30,8 +30,15 @@ def _as_inexact(x):
 
 
 def solve_sylvester(a, b, q):
-    a, b, q = (_as_inexact(N(v)) for v in (a, b, q))
-    return W(apply("sylvester", a, b, q))
+    """Return the node of X with A X + X B = Q, the three in one common dtype.
+
+    SciPy's own solver mixes a real Schur form (2x2 blocks for complex eigenvalues) with a complex
+    LAPACK call when only some of the arguments are complex, and then returns a wrong X (SciPy 1.17);
+    with a common dtype it solves the equation, whose derivative the primitive's rule is.
+    """
+    a, b, q = (N(v) for v in (a, b, q))
+    dt = inexact_dtype(a, b, q)
+    return W(apply("sylvester", *(v if v.dtype == dt else apply("convert", v, dtype=dt) for v in (a, b, q))))
 
 
 def _known_value(x):

@@ -146,7 +146,14 @@ def _dist_params(dist, args, kwargs, method, scale=True):
     missing = [n for n in names[:nshapes] if n not in vals]
     if missing:
         raise TypeError(f"{dist.name}.{method}() missing shape parameters {missing}")
-    return [vals[n] for n in names[:nshapes]], vals.get("loc", 0.0), vals.get("scale", 1.0)
+    return [_param(vals[n]) for n in names[:nshapes]], _param(vals.get("loc", 0.0)), _param(vals.get("scale", 1.0))
+
+
+def _param(v):
+    """Return a parameter given as a list or tuple (of numbers or traced values) as an array, as SciPy reads it."""
+    if isinstance(v, (list, tuple)):
+        return W(N(v)) if is_traced(v) else np.asarray(v)
+    return v
 
 
 def _inside(z, lo=None, hi=None, closed=False):
@@ -159,18 +166,70 @@ def _inside(z, lo=None, hi=None, closed=False):
 
 
 def _supported(z, ok, safe, f, outside=-np.inf):
-    """Return f(z) where ok else ``outside``, evaluating f at a safe point outside (no nan derivatives)."""
-    return np.where(ok, f(np.where(ok, z, safe)), outside)
+    """Return f(z) where ok else ``outside`` (nan where z is nan, as SciPy), f evaluated at a safe point outside."""
+    return np.where(ok, f(np.where(ok, z, safe)), np.where(np.isnan(z), np.nan, outside))
 
 
 def _wrap(out):
     return out if isinstance(out, Tracer) else W(N(out))
 
 
+# SciPy's argument checks (``_argcheck`` and scale > 0): its methods return nan where they fail
+ARGCHECK = {
+    "gamma": lambda a: a > 0,
+    "chi2": lambda df: df > 0,
+    "beta": lambda a, b: np.logical_and(a > 0, b > 0),
+    "t": lambda df: df > 0,
+    "lognorm": lambda s: s > 0,
+}
+
+
+def _as_float64(x):
+    """Return x in SciPy's working dtype for it: its dtype promoted with float64 (float32 data gives float64)."""
+    if not is_traced(x):
+        a = np.asarray(x)
+        return a.astype(np.promote_types(a.dtype, np.float64)) if a.dtype.kind in "biuf" else x
+    n = N(x)
+    dt = np.promote_types(n.dtype, np.float64)
+    return x if n.dtype == dt and isinstance(x, Tracer) else W(n if n.dtype == dt else apply("convert", n, dtype=dt))
+
+
+def _nan_unless_valid(dist, shapes, scale, out):
+    """Return out, nan where SciPy's argument check fails (scale <= 0, a shape parameter outside its domain)."""
+    valid = scale > 0
+    check = ARGCHECK.get(dist.name)
+    if check is not None:
+        valid = np.logical_and(valid, check(*shapes))
+    if not is_traced(valid) and np.all(valid):
+        return out
+    return np.where(valid, out, np.nan)
+
+
 # -- log-densities ---------------------------------------------------------------------------
 
+def _logistic_logpdf(z):
+    """log of the logistic density, each side in its own stable form (-inf, not nan, at z = -inf)."""
+    neg = z < 0
+    zn, zp = np.where(neg, z, 0.0), np.where(neg, 0.0, z)
+    return np.where(neg, zn - 2.0 * np.logaddexp(0.0, zn), -zp - 2.0 * np.logaddexp(0.0, -zp))
+
+
+def _t_logpdf(z, df):
+    """Student's t log-density; the normal one where df is infinite (as SciPy)."""
+    inf = np.isinf(df)
+    if not is_traced(inf) and not np.any(inf):
+        d = df
+    else:
+        d = np.where(inf, 1.0, df)
+    out = (sc.gammaln(0.5 * (d + 1.0)) - sc.gammaln(0.5 * d) - 0.5 * np.log(d * math.pi)
+           - 0.5 * (d + 1.0) * np.log1p(z * z / d))
+    if d is df:
+        return out
+    return np.where(inf, -0.5 * z * z - LOG_SQRT_2PI, out)
+
+
 def _gamma_logpdf(z, a):
-    return _supported(z, _inside(z, 0.0), 1.0, lambda z: sc.xlogy(a - 1.0, z) - z - sc.gammaln(a))
+    return _supported(z, _inside(z, 0.0, closed=True), 1.0, lambda z: sc.xlogy(a - 1.0, z) - z - sc.gammaln(a))
 
 
 # standardised log-densities: logpdf(x) = LOGPDF[name]((x - loc) / scale, *shapes) - log(scale)
@@ -178,15 +237,14 @@ LOGPDF = {
     "norm": lambda z: -0.5 * z * z - LOG_SQRT_2PI,
     "expon": lambda z: _supported(z, _inside(z, 0.0, closed=True), 1.0, lambda z: -z),
     "laplace": lambda z: -np.abs(z) - math.log(2.0),
-    "logistic": lambda z: -z - 2.0 * np.logaddexp(0.0, -z),
+    "logistic": lambda z: _logistic_logpdf(z),
     "cauchy": lambda z: -np.log1p(z * z) - math.log(math.pi),
     "gamma": _gamma_logpdf,
-    "chi2": lambda z, df: _supported(z, _inside(z, 0.0), 1.0, lambda z: sc.xlogy(0.5 * df - 1.0, z) - 0.5 * z
+    "chi2": lambda z, df: _supported(z, _inside(z, 0.0, closed=True), 1.0, lambda z: sc.xlogy(0.5 * df - 1.0, z) - 0.5 * z
                                      - sc.gammaln(0.5 * df) - (0.5 * math.log(2.0)) * df),
-    "beta": lambda z, a, b: _supported(z, _inside(z, 0.0, 1.0), 0.5,
+    "beta": lambda z, a, b: _supported(z, _inside(z, 0.0, 1.0, closed=True), 0.5,
                                        lambda z: sc.xlogy(a - 1.0, z) + sc.xlog1py(b - 1.0, -z) - sc.betaln(a, b)),
-    "t": lambda z, df: (sc.gammaln(0.5 * (df + 1.0)) - sc.gammaln(0.5 * df) - 0.5 * np.log(df * math.pi)
-                        - 0.5 * (df + 1.0) * np.log1p(z * z / df)),
+    "t": lambda z, df: _t_logpdf(z, df),
     "lognorm": lambda z, s: _supported(z, _inside(z, 0.0), 1.0, lambda z: -np.log(s * z) - LOG_SQRT_2PI
                                        - np.log(z) ** 2 / (2.0 * s * s)),
     "uniform": lambda z: _supported(z, _inside(z, 0.0, 1.0, closed=True), 0.5, lambda z: 0.0 * z),
@@ -195,8 +253,8 @@ LOGPDF = {
 
 def _logpdf(self, x, *args, **kwargs):
     shapes, loc, scale = _dist_params(self, args, kwargs, "logpdf")
-    z = (x - loc) / scale
-    return _wrap(LOGPDF[self.name](z, *shapes) - np.log(scale))
+    z = (_as_float64(x) - loc) / scale
+    return _wrap(_nan_unless_valid(self, shapes, scale, LOGPDF[self.name](z, *shapes) - np.log(scale)))
 
 
 def _pdf(self, x, *args, **kwargs):
@@ -218,7 +276,7 @@ def _laplace_cdf(z):
 
 
 def _uniform_cdf(z):
-    return np.where(z >= 1.0, 1.0, np.where(z > 0.0, z, 0.0))
+    return np.where(z >= 1.0, 1.0, np.where(z > 0.0, z, np.where(np.isnan(z), np.nan, 0.0)))
 
 
 CDF = {
@@ -257,11 +315,10 @@ def _cdf_method(method):
             shapes = [no_derivative(p, f"npdiff has no derivative of scipy.stats.{self.name}.{method} in its "
                                        f"shape parameter {n!r} (it has no closed form); differentiate in x, loc "
                                        f"or scale, with {n} a constant") for p, n in zip(shapes, names)]
-        z = (x - loc) / scale
+        z = (_as_float64(x) - loc) / scale
         rules = CDF[self.name]
-        if rules[which] is not None:
-            return _wrap(rules[which](z, *shapes))
-        return _wrap(_log_tail(self, rules, which - 2, z, shapes))
+        out = rules[which](z, *shapes) if rules[which] is not None else _log_tail(self, rules, which - 2, z, shapes)
+        return _wrap(_nan_unless_valid(self, shapes, scale, out))
     return fn
 
 
@@ -287,23 +344,21 @@ def _log_tail(dist, rules, which, z, shapes):
     return np.where(near, np.log(rules[which](here, *shapes)), np.log1p(-rules[1 - which](far, *shapes)))
 
 
-def _norm_z(self, x, args, kwargs, method):
-    _, loc, scale = _dist_params(self, args, kwargs, method)
-    return (x - loc) / scale
-
-
-def _loc_scale(self, args, kwargs, method, z):
-    _, loc, scale = _dist_params(self, args, kwargs, method)
-    return loc + scale * z
+def _norm_method(method, f):
+    """Return scipy.stats.norm.<method> as f(x, loc, scale), nan where scale <= 0 (as SciPy)."""
+    def fn(self, x, *args, **kwargs):
+        _, loc, scale = _dist_params(self, args, kwargs, method)
+        return _wrap(_nan_unless_valid(self, (), scale, f(_as_float64(x), loc, scale)))
+    return fn
 
 
 NORM_EXTRA = {
-    "cdf": lambda self, x, *a, **k: sc.ndtr(_norm_z(self, x, a, k, "cdf")),
-    "logcdf": lambda self, x, *a, **k: sc.log_ndtr(_norm_z(self, x, a, k, "logcdf")),
-    "sf": lambda self, x, *a, **k: sc.ndtr(-_norm_z(self, x, a, k, "sf")),
-    "logsf": lambda self, x, *a, **k: sc.log_ndtr(-_norm_z(self, x, a, k, "logsf")),
-    "ppf": lambda self, q, *a, **k: _loc_scale(self, a, k, "ppf", sc.ndtri(q)),
-    "isf": lambda self, q, *a, **k: _loc_scale(self, a, k, "isf", -sc.ndtri(q)),
+    "cdf": _norm_method("cdf", lambda x, loc, scale: sc.ndtr((x - loc) / scale)),
+    "logcdf": _norm_method("logcdf", lambda x, loc, scale: sc.log_ndtr((x - loc) / scale)),
+    "sf": _norm_method("sf", lambda x, loc, scale: sc.ndtr(-((x - loc) / scale))),
+    "logsf": _norm_method("logsf", lambda x, loc, scale: sc.log_ndtr(-((x - loc) / scale))),
+    "ppf": _norm_method("ppf", lambda q, loc, scale: loc + scale * sc.ndtri(q)),
+    "isf": _norm_method("isf", lambda q, loc, scale: loc + scale * -sc.ndtri(q)),
 }
 
 
@@ -314,7 +369,7 @@ def _poisson_args(self, k, args, kwargs, method):
     (mu,), loc, _ = _dist_params(self, args, kwargs, method, scale=False)
     msg = (f"scipy.stats.poisson.{method} is not differentiable in {{!r}} (the count k is discrete); "
            f"differentiate in mu, with {{}} a constant")
-    kk = no_derivative(k, msg.format("k", "k")) - no_derivative(loc, msg.format("loc", "loc"))
+    kk = no_derivative(_as_float64(k), msg.format("k", "k")) - no_derivative(loc, msg.format("loc", "loc"))
     return kk, mu, np.logical_or(np.isnan(kk), np.logical_not(mu >= 0))
 
 
