@@ -175,13 +175,27 @@ SING = np.diag([1.5, 0.7, 0.0, 0.0])
 SING[0, 1] = SING[1, 0] = 0.2
 
 
+def _lower(sym):
+    """Return the gradient of a function of a symmetric matrix that reads only its lower triangle (as SciPy)."""
+    return np.tril(sym) + np.tril(sym, -1)
+
+
+def test_mvn_traced_covariance_reads_the_lower_triangle_as_scipy():
+    c = np.array([[2.0, 0.4], [0.1, 1.0]])  # not symmetric: SciPy uses the lower triangle
+    f = lambda c: st.multivariate_normal.logpdf(np.array([0.5, -0.3]), np.zeros(2), c)
+    assert_close(_values(f, c), f(c), 1e-13, 0)
+    assert_close(npdiff.grad(f)(c), fd_jac(f, [c], 0).reshape(2, 2), 1e-6, 1e-9)
+
+
 def test_mvn_entropy_closed_form_and_gradient():
     f = lambda m, c: st.multivariate_normal.entropy(m, c)
     m = np.array([0.3, -0.1, 2.0])
     assert_close(_values(f, m, COV3), 0.5 * np.linalg.slogdet(2 * np.pi * np.e * COV3)[1], 1e-13, 0)
     gm, gc = npdiff.grad(f, argnums=(0, 1))(m, COV3)
     assert_close(gm, np.zeros(3), 0, 0, "the mean does not enter")
-    assert_close(gc, 0.5 * np.linalg.inv(COV3), 1e-12, 1e-14, "d entropy / d cov = inv(cov) / 2")
+    assert_close(gc, _lower(0.5 * np.linalg.inv(COV3)), 1e-12, 1e-14, "d entropy / d cov: inv(cov) / 2, lower triangle")
+    fd = fd_jac(lambda c: st.multivariate_normal.entropy(m, c), [COV3], 0).reshape(3, 3)  # SciPy reads one triangle
+    assert_close(gc, fd, 1e-6, 1e-9, "against SciPy's finite differences")
     check_derivatives(lambda c: f(m, 0.5 * (c + c.T)), [COV3])
 
 
@@ -243,7 +257,7 @@ def test_frozen_multivariate_normal_with_traced_parameters():
     assert_close(_values(f, COV3), st.multivariate_normal(mean, COV3).pdf(x), 1e-13, 0, "pdf value")
     assert_close(npdiff.grad(f)(COV3), fd_jac(f, [COV3], 0).reshape(3, 3), 1e-6, 1e-9, "d pdf / dcov")
     g = npdiff.grad(lambda c: st.multivariate_normal(cov=c).entropy())(COV3)
-    assert_close(g, 0.5 * np.linalg.inv(COV3), 1e-12, 1e-14, "d entropy / dcov")
+    assert_close(g, _lower(0.5 * np.linalg.inv(COV3)), 1e-12, 1e-14, "d entropy / dcov")
     # SciPy's own frozen object (constant parameters) with a traced x
     frozen = st.multivariate_normal(mean, SING[:3, :3] + np.diag([0, 0, 0.5]))
     g = npdiff.grad(frozen.logpdf)(x)

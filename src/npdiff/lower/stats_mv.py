@@ -24,6 +24,7 @@ from .. import guards
 from ..errors import UnsupportedOperationError
 from ..graph import const
 from ..primitives import apply
+from ..primitives.linalg import herm_from
 from ._common import N, W
 from .stats import LazyTarget, stats_patch
 
@@ -56,6 +57,11 @@ def _full_cov(cn, dim):
     if cn.ndim == 1:
         return apply("multiply", apply("reshape", cn, shape=(1, dim)), const(np.eye(dim)))
     return cn
+
+
+def _lower_cov(cn):
+    """Return the symmetric covariance SciPy reads from a matrix: its lower triangle (as its eigh does)."""
+    return herm_from(cn, True)
 
 
 def _definite(cn, dim, what):
@@ -130,6 +136,7 @@ def _mvn_logpdf(x, mean=None, cov=1, allow_singular=False):
         if allow_singular:
             definite = _definite(cn, dim, "logpdf(allow_singular=True)")
         flat = apply("reshape", dev, shape=(int(np.prod(lead)), dim))
+        cn = _lower_cov(cn)
         sol = np.linalg.solve(W(cn), W(apply("transpose", flat, perm=(1, 0))))
         maha = apply("reshape", apply("reduce_sum", apply("multiply", apply("transpose", flat, perm=(1, 0)),
                                                                  N(sol)), axes=(0,)), shape=lead)
@@ -156,7 +163,7 @@ def _mvn_entropy(self, mean=None, cov=1):
         var = cn if cn.ndim == 1 else apply("broadcast_to", cn, shape=(dim,))
         logdet = apply("reduce_sum", apply("log", var), axes=(0,))
     else:
-        logdet = N(np.linalg.slogdet(W(cn))[1])
+        logdet = N(np.linalg.slogdet(W(_lower_cov(cn)))[1])
     out = apply("multiply", apply("add", logdet, dim * (LOG_2PI + 1.0)), 0.5)
     return W(apply("where", definite, out, np.nan))
 
