@@ -230,3 +230,14 @@ def test_check_grads_passes_and_fails():
     bad.defjvp(lambda primals, tangents: (np.sin(primals[0]), 2.0 * tangents[0]))
     with pytest.raises(AssertionError, match="mismatch"):
         npdiff.check_grads(lambda x: np.sum(bad(x)), (X,), order=1)
+
+
+def test_cotangent_of_a_float32_input_promoted_to_float64_is_float32():
+    """As JAX: grad/vjp of a float32 argument are float32 even when the function computes in float64."""
+    x32 = np.array([0.5, 1.5, -2.0], np.float32)
+    w = np.array([1.0, 2.0, 3.0])
+    g = npdiff.grad(lambda x: np.sum(np.sin(x) * w))(x32)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, np.cos(x32.astype(np.float64)) * w, rtol=1e-6)
+    ct = npdiff.vjp(lambda x: x * w, x32)[1](np.ones(3))[0]
+    assert ct.dtype == np.float32 and np.allclose(ct, w)

@@ -38,6 +38,9 @@ def transpose_nodes(lin_outputs: list, lin_inputs: list[Node], cts: list, nb: in
         for a, l, p in zip(node.args, lin, parts):
             if l and p is not None and p.dtype.kind == "c" and a.dtype.kind != "c":
                 p = apply("real", p)  # a real input promoted to complex: its cotangent is the real part
+            if l and p is not None and p.dtype != a.dtype and p.dtype.kind == a.dtype.kind and \
+                    p.dtype.itemsize > a.dtype.itemsize:
+                p = apply("convert", p, dtype=a.dtype)  # float32 promoted to float64: the cotangent is float32 (as JAX)
             if l and p is not None:
                 want = ct.shape[:nb] + a.shape
                 if p.shape != want:
