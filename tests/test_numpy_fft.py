@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import npdiff
-from util import assert_close, check_derivatives
+from util import assert_close, check_derivatives, fd_complex_grad as _fd_complex_grad
 
 F = np.fft
 NORMS = [None, "backward", "ortho", "forward"]
@@ -167,15 +167,6 @@ def test_jvp_and_vjp_on_complex_arrays(name, fn, is_complex, shape):
         lhs = np.real(np.sum(ct * v))
         rhs = np.real(np.sum(u * _fd_dir(fn, x, v)))
         assert abs(lhs - rhs) <= 1e-6 * (1 + abs(rhs)), (lhs, rhs)
-
-
-def _fd_complex_grad(f, z, eps=1e-6):
-    g = np.zeros(z.shape, complex)
-    for k in np.ndindex(z.shape):
-        e = np.zeros(z.shape, complex)
-        e[k] = eps
-        g[k] = (f(z + e) - f(z - e)) / (2 * eps) - 1j * (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("norm", NORMS)
