@@ -24,7 +24,7 @@ from .. import guards
 from ..errors import UnsupportedOperationError
 from ..graph import const
 from ..primitives import apply
-from ..primitives.linalg import herm_from
+from ..primitives.matrices import herm_from
 from ._common import N, W
 from .stats import LazyTarget, stats_patch
 

@@ -35,11 +35,15 @@ import numpy as np
 from .. import ops
 from ..errors import UnsupportedOperationError
 from ..graph import const
-from .contract import LETTERS
-from .helpers import dtype_kw, dtype_name, align, expand_to, sum_to, zeros
+from .helpers import dtype_kw, dtype_name, align, sum_to, zeros
 from . import xp
 from ..indexsets import DENSE
 from .registry import NOT_SCALAR, NOT_XP, Primitive, apply, register
+from .matrices import (
+    float_dtype, real_dtype, is_complex, re, as_dtype, check_square, mT, mH, mm, diag_part, diag_embed, eye,
+    tri, herm_from, trace_mm, rows, row, row_vec, col_vec, cat_rows, fit_batch, inv_gaps, batch_of,
+    flag_source,
+)
 
 
 @lru_cache(maxsize=None)
@@ -53,178 +57,13 @@ def _sla():
     return scipy.linalg
 
 
-# -- helpers on stacks of matrices ---------------------------------------------------
-
-def float_dtype(*xs, complex_ok: bool = False, what: str = "") -> np.dtype:
-    """Return the floating (or, where complex_ok, complex) result dtype of a linalg routine on these nodes."""
-    dt = np.result_type(*[x.dtype for x in xs])
-    if dt.kind == "c":
-        if complex_ok:
-            return dt
-        raise UnsupportedOperationError(
-            f"npdiff's linear algebra supports real matrices only{' in ' + what if what else ''}; complex "
-            f"matrices are supported by solve, inv, det, slogdet, cholesky, solve_triangular, qr, pinv, "
-            f"svd, eigh/eigvalsh, eig/eigvals, expm, lu_factor/lu_solve and norm")
-    return dt if dt.kind == "f" else np.dtype(np.float64)
-
-
-def real_dtype(dt) -> np.dtype:
-    """Return the real dtype of the same precision (float64 for complex128)."""
-    return np.finfo(dt).dtype if np.dtype(dt).kind in "fc" else np.dtype(np.float64)
-
-
-def is_complex(x) -> bool:
-    return x.dtype.kind == "c"
-
-
-def re(x):
-    """Return the real part of a node (x itself when real)."""
-    return ops.real(x) if is_complex(x) else x
-
-
-def as_dtype(x, dt):
-    """Return x converted to dtype dt (x itself when it already has it)."""
-    return x if x.dtype == dt else ops.convert(x, dtype=np.dtype(dt))
-
-
-def _square(a, what):
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise np.linalg.LinAlgError(f"{what}: last two dimensions of the array must be square, got {a.shape}")
-
-
-def mT(x):
-    """Return x with its last two axes swapped."""
-    return apply("transpose", x, perm=tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
-
-
-def mH(x):
-    """Return the conjugate transpose of the matrices in x (the transpose when x is real)."""
-    t = mT(x)
-    return ops.conj(t) if is_complex(x) else t
-
-
-def mm(a, b):
-    """Return a @ b for stacks of matrices (leading axes broadcast as in NumPy)."""
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    nbt = len(batch)
-    lead = LETTERS[:nbt]
-    i, k, j = LETTERS[nbt: nbt + 3]
-    args, subs = [], []
-    for x, rows, cols in ((a, i, k), (b, k, j)):
-        r = x.ndim - 2
-        want = batch[nbt - r:]
-        if x.shape[:-2] != want:
-            x = apply("broadcast_to", x, shape=want + x.shape[-2:])
-        args.append(x)
-        subs.append(lead[nbt - r:] + rows + cols)
-    return apply("einsum", *args, spec=f"{subs[0]},{subs[1]}->{lead}{i}{j}")
-
-
-def diag_part(x):
-    """Return the diagonals of a stack of square matrices, shape (..., n)."""
-    lead = LETTERS[: x.ndim - 2]
-    c = LETTERS[x.ndim - 2]
-    return apply("einsum", x, spec=f"{lead}{c}{c}->{lead}{c}")
-
-
-def diag_embed(v):
-    """Return the stack of diagonal matrices with diagonals v (..., n)."""
-    n = v.shape[-1]
-    return ops.mul(apply("reshape", v, shape=v.shape + (1,)), const(np.eye(n, dtype=v.dtype)))
-
-
-def eye(n, dtype):
-    return const(np.eye(n, dtype=dtype))
-
-
-def tri(x, k=0, lower=True):
-    """Return the lower (upper) triangle of the matrices in x, from diagonal k (np.tril / np.triu)."""
-    ones = np.ones(x.shape[-2:], dtype=bool)
-    mask = np.tril(ones, k) if lower else np.triu(ones, k)
-    return apply("where", const(mask), x, 0.0)
-
-
-def sym_from(t, lower=True):
-    """Return the symmetric matrices whose lower (upper) triangle is that of t."""
-    return ops.add(tri(t, 0, lower), mT(tri(t, -1 if lower else 1, lower)))
-
-
-def herm_from(t, lower=True):
-    """Return the Hermitian matrices whose strict lower (upper) triangle is that of t, diagonal Re(diag t).
-
-    LAPACK's Hermitian routines read one triangle and ignore the imaginary part of the diagonal;
-    for real t this is ``sym_from``.
-    """
-    if not is_complex(t):
-        return sym_from(t, lower)
-    strict = tri(t, -1 if lower else 1, lower)
-    d = diag_embed(as_dtype(ops.real(diag_part(t)), t.dtype))
-    return ops.add(ops.add(strict, ops.conj(mT(strict))), d)
-
-
-def trace_mm(x, t, nb):
-    """Return trace(x @ t) per matrix, where t has nb leading batch axes and x none."""
-    lead = LETTERS[: x.ndim - 2]
-    bl = LETTERS[x.ndim: x.ndim + nb]
-    i, j = LETTERS[x.ndim - 2], LETTERS[x.ndim - 1]
-    return apply("einsum", x, t, spec=f"{lead}{i}{j},{bl}{lead}{j}{i}->{bl}{lead}")
-
-
-def rows(x, start, stop):
-    """Return x[..., start:stop, :]."""
-    lead = tuple(("s", 0, d, 1) for d in x.shape[:-2])
-    return apply("gather", x, index=lead + (("s", start, stop, 1),))
-
-
-def row(x, r):
-    """Return x[..., r, :]."""
-    lead = tuple(("s", 0, d, 1) for d in x.shape[:-2])
-    return apply("gather", x, index=lead + (("i", r),))
-
-
-def _row_vec(v):
-    """Return v (..., n) as (..., 1, n)."""
-    return apply("reshape", v, shape=v.shape[:-1] + (1, v.shape[-1]))
-
-
-def _col_vec(v):
-    """Return v (..., n) as (..., n, 1)."""
-    return apply("reshape", v, shape=v.shape + (1,))
-
-
-def _cat_rows(*parts):
-    """Concatenate stacks of matrices (same leading axes) along their row axis."""
-    return apply("concatenate", *parts, axis=parts[0].ndim - 2)
-
-
-def _fit(t, out, nb):
-    """Return tangent t broadcast to batch + out.shape (a no-op when it already is)."""
-    if t is None or t.shape[nb:] == out.shape:
-        return t
-    return expand_to(t, out.shape, nb)
-
-
-def _inv_gaps(d):
-    """Return 1 / d off the diagonal and 0 on it (d has zeros on its diagonal)."""
-    i = eye(d.shape[-1], d.dtype)
-    return ops.sub(apply("reciprocal", ops.add(d, i)), i)
-
-
-def _batch(*xs):
-    return np.broadcast_shapes(*[x.shape[:-2] for x in xs])
-
-
-def _flag(v):
-    return "True" if v else "False"
-
-
 # -- solve(A, B): A^-1 B, linear in B -------------------------------------------------
 
 def _solve_rule(a, b, complex_ok=True, what="solve"):
-    _square(a, what)
+    check_square(a, what)
     if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
         raise ValueError(f"{what}: right-hand side of shape {b.shape} does not match {a.shape}")
-    return _batch(a, b) + b.shape[-2:], float_dtype(a, b, complex_ok=complex_ok, what=what)
+    return batch_of(a, b) + b.shape[-2:], float_dtype(a, b, complex_ok=complex_ok, what=what)
 
 
 def _solve_jvp(ts, a, b, out, nb):
@@ -233,7 +72,7 @@ def _solve_jvp(ts, a, b, out, nb):
     if ta is not None:
         d = mm(align(ta, nb, out.ndim), out)
         rhs = ops.neg(d) if rhs is None else ops.sub(rhs, d)
-    return _fit(apply("solve", a, rhs), out, nb)
+    return fit_batch(apply("solve", a, rhs), out, nb)
 
 
 def _solve_transpose(ct, a, b, lin, nb):
@@ -250,7 +89,7 @@ register(Primitive("solve", _solve_rule, lambda a, b: np.linalg.solve(a, b), "np
 
 def _same_shape_rule(what, complex_ok=False):
     def rule(a, **params):
-        _square(a, what)
+        check_square(a, what)
         return a.shape, float_dtype(a, complex_ok=complex_ok, what=what)
     return rule
 
@@ -258,7 +97,7 @@ def _same_shape_rule(what, complex_ok=False):
 def _det_rule(what, real=False):
     """Shape rule of det-like results (complex for complex input unless real)."""
     def rule(a):
-        _square(a, what)
+        check_square(a, what)
         dt = float_dtype(a, complex_ok=True, what=what)
         return a.shape[:-2], real_dtype(dt) if real else dt
     return rule
@@ -310,7 +149,7 @@ def _trsolve_emit(names, node):
     a, b = names
     if have_scipy():
         extra = (", trans='T'" if p["trans"] else "") + (", unit_diagonal=True" if p["unit"] else "")
-        return f"scipy.linalg.solve_triangular({a}, {b}, lower={_flag(p['lower'])}{extra})"
+        return f"scipy.linalg.solve_triangular({a}, {b}, lower={flag_source(p['lower'])}{extra})"
     k = (-1 if p["lower"] else 1) if p["unit"] else 0
     m = f"np.{'tril' if p['lower'] else 'triu'}({a}, {k})"
     if p["unit"]:
@@ -327,7 +166,7 @@ def _trsolve_jvp(ts, a, b, out, nb, lower, trans, unit):
         t = _trsolve_mask(ta, lower, unit)
         d = mm(align(mT(t) if trans else t, nb, out.ndim), out)
         rhs = ops.neg(d) if rhs is None else ops.sub(rhs, d)
-    return _fit(apply("triangular_solve", a, rhs, lower=lower, trans=trans, unit=unit), out, nb)
+    return fit_batch(apply("triangular_solve", a, rhs, lower=lower, trans=trans, unit=unit), out, nb)
 
 
 def _trsolve_transpose(ct, a, b, lin, nb, lower, trans, unit):
@@ -386,7 +225,7 @@ def _eigh_emit(names, node):
 
 
 def _eigh_rule(a, lower):
-    _square(a, "eigh")
+    check_square(a, "eigh")
     return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a, complex_ok=True, what="eigh")
 
 
@@ -399,9 +238,9 @@ def _eigh_jvp(ts, a, out, nb, lower):
     # dw = diag(V^H dA V), dV = V (F o V^H dA V) with F_ij = 1 / (w_j - w_i), F_ii = 0
     w, v = eigh_parts(out)
     p = _eig_proj(v, ts[0], nb, lower)
-    f = _inv_gaps(ops.sub(_row_vec(w), _col_vec(w)))
+    f = inv_gaps(ops.sub(row_vec(w), col_vec(w)))
     dv = mm(v, ops.mul(f, p))
-    return _cat_rows(_row_vec(as_dtype(re(diag_part(p)), out.dtype)), dv)
+    return cat_rows(row_vec(as_dtype(re(diag_part(p)), out.dtype)), dv)
 
 
 register(Primitive("eigh", _eigh_rule, _eigh_impl, _eigh_emit, jvp=_eigh_jvp,
@@ -409,7 +248,7 @@ register(Primitive("eigh", _eigh_rule, _eigh_impl, _eigh_emit, jvp=_eigh_jvp,
 
 
 def _eigvalsh_rule(a, lower):
-    _square(a, "eigvalsh")
+    check_square(a, "eigvalsh")
     return a.shape[:-1], real_dtype(float_dtype(a, complex_ok=True, what="eigvalsh"))
 
 
@@ -438,7 +277,7 @@ def eig_parts(p):
 
 
 def _eig_rule(a):
-    _square(a, "eig")
+    check_square(a, "eig")
     dt = np.result_type(float_dtype(a, complex_ok=True, what="eig"), np.complex64)
     return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), dt
 
@@ -457,11 +296,11 @@ def _eig_emit(names, node):
 def _eig_jvp(ts, a, out, nb):
     w, v = eig_parts(out)
     p = apply("solve", v, mm(ts[0], v))  # V^-1 dA V
-    f = _inv_gaps(ops.sub(_row_vec(w), _col_vec(w)))
+    f = inv_gaps(ops.sub(row_vec(w), col_vec(w)))
     dv = mm(v, ops.mul(f, p))
     c = re(diag_part(mm(mH(v), dv)))  # keep |v_j| = 1
-    dv = ops.sub(dv, ops.mul(v, _row_vec(as_dtype(c, out.dtype))))
-    return _cat_rows(_row_vec(diag_part(p)), dv)
+    dv = ops.sub(dv, ops.mul(v, row_vec(as_dtype(c, out.dtype))))
+    return cat_rows(row_vec(diag_part(p)), dv)
 
 
 register(Primitive("eig", _eig_rule, _eig_impl, _eig_emit, jvp=_eig_jvp,
@@ -505,8 +344,8 @@ def _svd_jvp(ts, a, out, nb):
     t = ts[0]
     tv = mm(t, v)
     dp = mm(mH(u), tv)
-    srow, scol = _row_vec(s), _col_vec(s)
-    f = _inv_gaps(ops.sub(ops.square(srow), ops.square(scol)))
+    srow, scol = row_vec(s), col_vec(s)
+    f = inv_gaps(ops.sub(ops.square(srow), ops.square(scol)))
     dps = ops.mul(dp, srow)
     sdp = ops.mul(scol, dp)
     du = mm(u, ops.mul(f, ops.add(dps, mH(dps))))
@@ -514,14 +353,14 @@ def _svd_jvp(ts, a, out, nb):
     ddp = diag_part(dp)
     if is_complex(dp):
         phase = ops.div(ops.sub(ddp, as_dtype(ops.real(ddp), ddp.dtype)), s)  # i Im(dP_ii) / s_i
-        du = ops.add(du, ops.mul(u, _row_vec(phase)))
+        du = ops.add(du, ops.mul(u, row_vec(phase)))
     k = min(m, n)
     if m > k:
         du = ops.add(du, ops.div(ops.sub(tv, mm(u, dp)), srow))
     if n > k:
         tu = mm(mH(t), u)
         dv = ops.add(dv, ops.div(ops.sub(tu, mm(v, mH(dp))), srow))
-    return _cat_rows(du, _row_vec(as_dtype(re(ddp), du.dtype)), dv)
+    return cat_rows(du, row_vec(as_dtype(re(ddp), du.dtype)), dv)
 
 
 register(Primitive("svd", _svd_rule, _svd_impl, _svd_emit, jvp=_svd_jvp,
@@ -584,7 +423,7 @@ def _qr_jvp(ts, a, out, nb):
         omega = ops.add(omega, diag_embed(ops.sub(dc, as_dtype(ops.real(dc), dc.dtype))))
     dq = ops.add(mm(q, ops.sub(omega, c)), b)
     dr = mm(ops.sub(c, omega), r)
-    return _cat_rows(dq, dr)
+    return cat_rows(dq, dr)
 
 
 register(Primitive("qr", _qr_rule, _qr_impl, _qr_emit, jvp=_qr_jvp,
@@ -643,7 +482,7 @@ def _block(a, e):
     e = apply("broadcast_to", e, shape=batch + (n, n))
     z = zeros(batch + (n, n), np.result_type(a.dtype, e.dtype))
     ax = a.ndim - 1
-    return _cat_rows(apply("concatenate", a, e, axis=ax), apply("concatenate", z, a, axis=ax))
+    return cat_rows(apply("concatenate", a, e, axis=ax), apply("concatenate", z, a, axis=ax))
 
 
 def _frechet_impl(a, e):
@@ -673,14 +512,14 @@ def _frechet_emit(names, node):
 
 def _frechet_jvp(ts, a, e, out, nb):
     ta, te = ts
-    res = None if te is None else _fit(apply("expm_frechet", a, align(te, nb, out.ndim)), out, nb)
+    res = None if te is None else fit_batch(apply("expm_frechet", a, align(te, nb, out.ndim)), out, nb)
     if ta is not None:
         # L(A, E) is the top-right block of expm([[A, E], [0, A]]): differentiate that in A
         n = a.shape[-1]
         t = apply("broadcast_to", align(ta, nb, out.ndim), shape=ta.shape[:nb] + out.shape)
         z = zeros(t.shape, t.dtype)
         ax = t.ndim - 1
-        dbig = _cat_rows(apply("concatenate", t, z, axis=ax), apply("concatenate", z, t, axis=ax))
+        dbig = cat_rows(apply("concatenate", t, z, axis=ax), apply("concatenate", z, t, axis=ax))
         big = apply("expm_frechet", _block(a, e), dbig)
         lead = tuple(("s", 0, d, 1) for d in big.shape[:-2])
         d = apply("gather", big, index=lead + (("s", 0, n, 1), ("s", n, 2 * n, 1)))
@@ -694,8 +533,8 @@ def _frechet_transpose(ct, a, e, lin, nb):
 
 
 def _frechet_rule(a, e):
-    _square(a, "expm_frechet")
-    return _batch(a, e) + a.shape[-2:], float_dtype(a, e, complex_ok=True, what="expm_frechet")
+    check_square(a, "expm_frechet")
+    return batch_of(a, e) + a.shape[-2:], float_dtype(a, e, complex_ok=True, what="expm_frechet")
 
 
 register(Primitive("expm", _same_shape_rule("expm", complex_ok=True), _expm_impl, "scipy.linalg.expm({0})",
@@ -715,7 +554,7 @@ def lu_parts(p):
 
 
 def _lu_rule(a):
-    _square(a, "lu_factor")
+    check_square(a, "lu_factor")
     return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a, complex_ok=True, what="lu_factor")
 
 
@@ -739,7 +578,7 @@ def _lu_jvp(ts, a, out, nb):
     ug = mm(u, apply("lu_solve", lu, piv, ts[0], trans=0))
     f = mT(apply("triangular_solve", lu, mT(ug), lower=False, trans=True, unit=False))
     dlu = ops.add(mm(l, tri(f, -1, True)), mm(tri(f, 0, False), u))
-    return _cat_rows(dlu, zeros(dlu.shape[:-2] + (1, n), dlu.dtype))
+    return cat_rows(dlu, zeros(dlu.shape[:-2] + (1, n), dlu.dtype))
 
 
 register(Primitive("lu_factor", _lu_rule, _lu_impl, _lu_emit, jvp=_lu_jvp,
@@ -756,7 +595,7 @@ def _lu_solve_impl(lu, piv, b, trans):
 
 def _lu_solve_jvp(ts, lu, piv, b, out, nb, trans):
     tlu, _, tb = ts
-    res = None if tb is None else _fit(apply("lu_solve", lu, piv, align(tb, nb, out.ndim), trans=trans), out, nb)
+    res = None if tb is None else fit_batch(apply("lu_solve", lu, piv, align(tb, nb, out.ndim), trans=trans), out, nb)
     if tlu is not None:
         t = align(tlu, nb, out.ndim)
         dl, du = tri(t, -1, True), tri(t, 0, False)
@@ -773,7 +612,7 @@ def _lu_solve_jvp(ts, lu, piv, b, out, nb, trans):
             z = apply("triangular_solve", lu, y, lower=True, trans=True, unit=True)
             inner = ops.add(mm(mT(du), y), mm(mT(tri(lu, 0, False)), mm(mT(dl), z)))
             d = apply("lu_solve", lu, piv, inner, trans=1)
-        d = _fit(ops.neg(d), out, nb)
+        d = fit_batch(ops.neg(d), out, nb)
         res = d if res is None else ops.add(res, d)
     return res
 

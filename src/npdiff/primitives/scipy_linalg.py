@@ -28,7 +28,7 @@ from ..graph import const
 from ..indexsets import DENSE
 from .helpers import align, sum_to, zeros
 from .indexing import gather_b
-from .linalg import mm, mT
+from .matrices import mm, mT
 from .registry import NOT_SCALAR, NOT_XP, Primitive, apply, register
 
 
