@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 import npdiff
-from npdiff import graph
+from npdiff.ir import graph
 
 DT = 0.01
 

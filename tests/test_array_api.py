@@ -86,8 +86,8 @@ def lib(request):
 def _check(out, expected, lib, rtol=1e-10, atol=1e-12):
     """Assert each leaf of out is an array of the library, equal to the NumPy backend's."""
     _, _, to_np, is_lib = lib
-    leaves, _ = npdiff.pytree.tree_flatten(out)
-    exp_leaves, _ = npdiff.pytree.tree_flatten(expected)
+    leaves, _ = npdiff.ir.pytree.tree_flatten(out)
+    exp_leaves, _ = npdiff.ir.pytree.tree_flatten(expected)
     assert len(leaves) == len(exp_leaves)
     for got, want in zip(leaves, exp_leaves):
         assert is_lib(got), f"result of type {type(got).__name__}, not an array of the arguments' library"

@@ -74,7 +74,7 @@ def run_main(workdir, capsys, monkeypatch):
 
 def exec_source(src, name):
     import math
-    from npdiff.generated import _bad_shape
+    from npdiff.emit.generated import _bad_shape
     ns = {"np": np, "math": math, "_bad_shape": _bad_shape}
     exec(src, ns)
     return ns[name]

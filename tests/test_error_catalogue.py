@@ -98,7 +98,7 @@ def _too_many_paths(monkeypatch):
 
 
 def _sparsity_too_large(monkeypatch):
-    from npdiff import pattern
+    from npdiff.transforms import sparsity as pattern
     monkeypatch.setattr(pattern, "MAX_NNZ_SPARSE", 4)
     npdiff.jacfwd(lambda x: x * np.sum(x), sparse=True)(np.ones(5))
 

@@ -6,7 +6,7 @@ import pytest
 from util import assert_close, fd_jac
 
 import npdiff
-from npdiff.graph import make_input
+from npdiff.ir.graph import make_input
 from npdiff.primitives.registry import apply
 
 

@@ -109,8 +109,8 @@ CASES = {
 def _check_case(name, f, args):
     """Generated values equal NumPy's; derivatives agree with finite differences."""
     gf = npdiff.numpify(f, *args)
-    leaves_a, _ = npdiff.pytree.tree_flatten(gf(*args))
-    leaves_b, _ = npdiff.pytree.tree_flatten(f(*args))
+    leaves_a, _ = npdiff.ir.pytree.tree_flatten(gf(*args))
+    leaves_b, _ = npdiff.ir.pytree.tree_flatten(f(*args))
     for x, y in zip(leaves_a, leaves_b):
         assert_close(x, y, 1e-10, 1e-12, f"{name} value")
     check(f, *args)
@@ -244,7 +244,7 @@ def test_triangular_solve_without_scipy(monkeypatch, lower, trans, unit):
     """Without SciPy, triangular solves are emitted as np.linalg.solve on the masked triangle."""
     from npdiff.primitives import apply
     from npdiff.primitives import linalg as pl
-    from npdiff.trace import Tracer, node_of
+    from npdiff.tracing.tracer import Tracer, node_of
     monkeypatch.setattr(pl, "have_scipy", lambda: False)
     a = A3 + 5.0 * np.triu(np.ones((3, 3)), 1) - 5.0 * np.tril(np.ones((3, 3)), -1)  # junk in both triangles
     f = lambda a, b: Tracer(apply("triangular_solve", node_of(a), node_of(b), lower=lower, trans=trans, unit=unit))
@@ -268,14 +268,14 @@ def test_single_direction_jvp_and_vjp(name):
     f, args = CASES[name]
     x = args[0]
     t = np.random.default_rng(1).normal(size=x.shape)
-    g = lambda x: npdiff.pytree.tree_flatten(f(x))[0]
+    g = lambda x: npdiff.ir.pytree.tree_flatten(f(x))[0]
     eps = 1e-6
     want = [(p - m) / (2 * eps) for p, m in zip(g(x + eps * t), g(x - eps * t))]
-    out, tout = npdiff.jvp(lambda x: tuple(npdiff.pytree.tree_flatten(f(x))[0]), (x,), (t,))
+    out, tout = npdiff.jvp(lambda x: tuple(npdiff.ir.pytree.tree_flatten(f(x))[0]), (x,), (t,))
     for a, b in zip(tout, want):
         assert_close(a, b, 1e-5, 1e-6, f"{name} jvp")
     cts = [np.random.default_rng(2).normal(size=np.shape(o)) for o in out]
-    _, pullback = npdiff.vjp(lambda x: tuple(npdiff.pytree.tree_flatten(f(x))[0]), x)
+    _, pullback = npdiff.vjp(lambda x: tuple(npdiff.ir.pytree.tree_flatten(f(x))[0]), x)
     (ct_x,) = pullback(tuple(cts))
     lhs = np.sum(ct_x * t)
     rhs = sum(np.sum(c * np.asarray(b)) for c, b in zip(cts, tout))

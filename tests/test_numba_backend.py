@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import npdiff
-from npdiff import emit_numba
+from npdiff.emit import fused as emit_numba
 from npdiff.api.core import generate
 from npdiff.primitives import PRIMS
 from npdiff.primitives.registry import apply
@@ -51,7 +51,7 @@ def _nin(name, prim):
 
 def _fusable_cases():
     """Return {name: nin} of the elementwise primitives the numba backend fuses (float arguments)."""
-    xs = [npdiff.graph.make_input(f"x{i}", (3,), np.dtype(np.float64)) for i in range(3)]
+    xs = [npdiff.ir.graph.make_input(f"x{i}", (3,), np.dtype(np.float64)) for i in range(3)]
     out = {}
     for name, prim in sorted(PRIMS.items()):
         if not prim.elementwise or name in ("where", "convert"):

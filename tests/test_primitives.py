@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 
 import npdiff
-from npdiff.graph import toposort
+from npdiff.ir.graph import toposort
 from npdiff.primitives import PRIMS
 from util import assert_close, check_derivatives, fd_jac
 
 def _reached(f, args) -> set[str]:
     """Return the primitives tracing f and its reverse-mode derivative reach."""
     from npdiff.api.core import aval
-    from npdiff.trace import trace
-    from npdiff.pytree import tree_flatten
+    from npdiff.tracing.tracer import trace
+    from npdiff.ir.pytree import tree_flatten
     # transposes such as scatter_add appear only in the derivative; their own rules are checked at
     # second order
     ops = set()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import npdiff
-from npdiff.pytree import tree_flatten, tree_unflatten
+from npdiff.ir.pytree import tree_flatten, tree_unflatten
 from util import assert_close
 
 State = namedtuple("State", "pos vel")

@@ -39,7 +39,7 @@ def missing_facts(prim: Primitive) -> list[str]:
     if prim.commutative and prim.augmented is None:
         bad.append("commutative (only means something with augmented)")
     if not (prim.nondiff or callable(prim.sparsity)):
-        bad.append("sparsity (a rule from npdiff.indexsets, or DENSE to opt out)")
+        bad.append("sparsity (a rule from npdiff.ir.indexsets, or DENSE to opt out)")
     if not (prim.xp_emit is NOT_XP or isinstance(prim.xp_emit, str) or callable(prim.xp_emit)):
         bad.append("xp_emit")
     if isinstance(prim.xp_emit, str) and re.search(r"(?<![\w.])(np|scipy|math)\.", prim.xp_emit):
@@ -125,7 +125,7 @@ def test_generated_source_does_not_depend_on_the_hash_seed():
 
 def test_sparsity_rules_are_the_generic_kinds_where_they_apply():
     """Elementwise primitives use the elementwise rule; shape primitives the index-map rule."""
-    from npdiff.indexsets import DENSE, ELEMENTWISE
+    from npdiff.ir.indexsets import DENSE, ELEMENTWISE
     for name, prim in PRIMS.items():
         if prim.elementwise and name != "where":
             assert prim.sparsity is ELEMENTWISE, name

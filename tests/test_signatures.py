@@ -18,7 +18,8 @@ import signature_table as T
 from util import assert_close, fd_jac, flat
 
 import npdiff
-from npdiff import TracingError, UnsupportedOperationError, trace
+from npdiff import TracingError, UnsupportedOperationError
+from npdiff.tracing import tracer as trace
 
 
 def _names_of(obj) -> list[str]:
@@ -118,7 +119,7 @@ def _cases():
 
 
 def _leaves(out):
-    leaves, _ = npdiff.pytree.tree_flatten(out)
+    leaves, _ = npdiff.ir.pytree.tree_flatten(out)
     return [np.asarray(leaf) for leaf in leaves]
 
 

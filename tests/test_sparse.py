@@ -4,11 +4,11 @@ import pytest
 from util import assert_close, fd_jac
 
 import npdiff
-from npdiff import colouring
-from npdiff.graph import const
-from npdiff.indexsets import Pattern
+from npdiff.transforms import colouring
+from npdiff.ir.graph import const
+from npdiff.ir.indexsets import Pattern
 from npdiff.primitives import apply
-from npdiff.trace import Tracer
+from npdiff.tracing.tracer import Tracer
 
 
 def rosen(x):

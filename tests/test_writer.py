@@ -7,7 +7,7 @@ import pytest
 
 import npdiff
 from npdiff import export
-from npdiff.writer import LITERAL_MAX, TEXT_MAX, ModuleWriter, bad_shape
+from npdiff.emit.writer import LITERAL_MAX, TEXT_MAX, ModuleWriter, bad_shape
 
 SMALL = np.arange(1.0, LITERAL_MAX + 1.0)  # exactly at the threshold: printed
 LARGE = np.arange(1.0, LITERAL_MAX + 2.0) / 7  # one element more: stored

@@ -227,8 +227,8 @@ def test_signature_table_functions_on_an_empty_first_axis(name, entry):
             got = npdiff.numpify(call, x)(x)
         except npdiff.UnsupportedOperationError:
             pytest.skip("not supported for other reasons")
-        leaves_ref = npdiff.pytree.tree_flatten(ref)[0]
-        leaves_got = npdiff.pytree.tree_flatten(got)[0]
+        leaves_ref = npdiff.ir.pytree.tree_flatten(ref)[0]
+        leaves_got = npdiff.ir.pytree.tree_flatten(got)[0]
         assert len(leaves_got) == len(leaves_ref)
         for a, b in zip(leaves_got, leaves_ref):
             a, b = np.asarray(a), np.asarray(b)
@@ -239,5 +239,5 @@ def test_signature_table_functions_on_an_empty_first_axis(name, entry):
                 assert np.array_equal(a, b)
         if entry.deriv and all(np.asarray(leaf).dtype.kind == "f" for leaf in leaves_ref):
             for op in (npdiff.jacrev, npdiff.jacfwd):
-                J = npdiff.pytree.tree_flatten(op(call)(x))[0]
+                J = npdiff.ir.pytree.tree_flatten(op(call)(x))[0]
                 assert [np.shape(j) for j in J] == [np.shape(r) + x.shape for r in leaves_ref]

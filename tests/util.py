@@ -5,10 +5,11 @@ import numpy as np
 
 import npdiff
 from npdiff.check import fd_jacobian
+from npdiff.ir.pytree import tree_flatten
 
 
 def flat(out):
-    leaves, _ = npdiff.pytree.tree_flatten(out) if hasattr(npdiff, "pytree") else ([out], None)
+    leaves, _ = tree_flatten(out)
     return np.concatenate([np.ravel(np.asarray(l, dtype=np.float64)) for l in leaves])
 
 

@@ -6,7 +6,7 @@ from . import primitives as _primitives  # noqa: F401  (registers the primitive 
 from . import lower as _lower  # noqa: F401  (registers the NumPy lowerings)
 from .errors import PathChangedError, TracingError, UnsupportedOperationError
 from .check import check_grads
-from .generated import GeneratedFunction
+from .emit.generated import GeneratedFunction
 from .api.core import ShapeDtype
 from .api.custom import custom_jvp, custom_vjp
 from .api.mici_style import (grad_and_value, hessian_grad_and_value, jacobian_and_value,
@@ -14,8 +14,8 @@ from .api.mici_style import (grad_and_value, hessian_grad_and_value, jacobian_an
 from . import diffops
 from .api.jax_style import (grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, linearize, numpify,
                             numpify_func, sparsity, value_and_grad, vjp)
-from .api.adjoint import transform, transform_expr
-from .export import export
+from .api.adjoint.transform import transform, transform_expr
+from .emit.export import export
 from . import mici  # Mici autodiff backend (imports Mici only in mici.register())
 
 __version__ = "0.1.0"

@@ -5,7 +5,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .pytree import tree_flatten
+from .ir.pytree import tree_flatten
 
 
 def _flat_out(f, args):

@@ -364,7 +364,7 @@ def main(argv=None) -> int:
         else:
             text = result.source
             if args.output:
-                from .export import export
+                from .emit.export import export
                 key = result.__name__ if result.__name__.isidentifier() else "f"
                 export({key: result}, args.output)
                 print(f"npdiff: wrote {args.output} (defines {key})", file=sys.stderr)
@@ -407,9 +407,9 @@ def _add_show_parser(sub, common) -> None:
 def show_text(func, args) -> str:
     """Return the report of ``npdiff show``: graph sizes, then the numbered source."""
     from .api.core import aval
-    from .graph import Node, toposort
-    from .pytree import tree_flatten
-    from .trace import trace
+    from .ir.graph import Node, toposort
+    from .ir.pytree import tree_flatten
+    from .tracing.tracer import trace
     fname = getattr(func, "__name__", "function")
     specs = _specs(args, func, fname, "show")
     _, out = trace(func, [aval(s) for s in specs])

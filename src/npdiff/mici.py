@@ -79,7 +79,7 @@ from typing import Callable
 import numpy as np
 
 from .api import mici_style as _bundles
-from .trace import is_traced
+from .tracing.tracer import is_traced
 
 #: Mici's differential-operator names (``mici.autodiff.DIFF_OPS`` in Mici 0.4.1).
 DIFF_OPS = (

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from . import trace
+from .tracing import tracer as trace
 
 # namespaces searched for public names, in order of preference
 NAMESPACES = ("numpy", "numpy.linalg", "numpy.fft", "scipy.special", "scipy.linalg", "scipy.stats")

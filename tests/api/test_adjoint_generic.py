@@ -4,8 +4,8 @@ import ast
 import numpy as np
 import pytest
 
-from npdiff.api import adjoint_generic as ag
-from npdiff.api.adjoint_generic import transform_expr_generic, transform_generic
+from npdiff.api.adjoint import generic as ag
+from npdiff.api.adjoint.generic import transform_expr_generic, transform_generic
 from npdiff.errors import UnsupportedOperationError
 from util import fd_vjp
 

@@ -7,7 +7,7 @@ import pytest
 from util import fd_jac
 
 from npdiff import transform
-from npdiff.api.adjoint_partials import differentiable
+from npdiff.api.adjoint.partials import differentiable
 from npdiff.errors import UnsupportedOperationError
 from npdiff.primitives import PRIMS, apply
 

@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 
 import npdiff
-from npdiff.pytree import tree_flatten, tree_unflatten
+from npdiff.ir.pytree import tree_flatten, tree_unflatten
 
 STEP = 1e-6
 ATOL = 1e-6

@@ -16,7 +16,7 @@ import types
 import numpy as np
 
 import npdiff
-from npdiff.pytree import tree_flatten, tree_unflatten
+from npdiff.ir.pytree import tree_flatten, tree_unflatten
 
 from . import checks
 
@@ -196,7 +196,7 @@ def make_ggnvp(f, g=lambda y: 0.5 * np.sum(y ** 2, axis=-1), f_argnum=0):
 
 def _isbox(x) -> bool:
     """Return True for a value npdiff is tracing (autograd's box)."""
-    from npdiff.trace import is_traced
+    from npdiff.tracing.tracer import is_traced
     return is_traced(x)
 
 

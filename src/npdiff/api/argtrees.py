@@ -16,9 +16,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..pytree import (LEAF, has_namedtuple, plain_structure, restore, tree_flatten, tree_paths,
+from ..ir.pytree import (LEAF, has_namedtuple, plain_structure, restore, tree_flatten, tree_paths,
                       tree_unflatten)
-from ..trace import trace
+from ..tracing.tracer import trace
 from .checks import _describe
 
 CONTAINERS = (tuple, list, dict)

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..graph import Node, const, make_input
+from ..ir.graph import Node, const, make_input
 from ..transforms import jvp_nodes, vjp_nodes
 from . import checks
 from .core import Operator, arg_names, call_on_nodes, zero_if_none

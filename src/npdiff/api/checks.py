@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..pytree import tree_flatten
+from ..ir.pytree import tree_flatten
 
 NUMERIC_KINDS = "biufc"  # bool, signed/unsigned int, float, complex
 

@@ -9,16 +9,16 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from ..codegen import emit_function
+from ..emit.codegen import emit_function
 from ..errors import PathChangedError, TracingError
-from ..guards import values_known
-from ..generated import GeneratedFunction
-from ..graph import Node, const, make_input, toposort
+from ..tracing.guards import values_known
+from ..emit.generated import GeneratedFunction
+from ..ir.graph import Node, const, make_input, toposort
 from ..transforms import substitute
 from ..primitives import apply
 from ..primitives.helpers import zeros
-from ..pytree import restore, tree_flatten, tree_unflatten
-from ..trace import Tracer, is_traced, node_of, tracing, tracing_now
+from ..ir.pytree import restore, tree_flatten, tree_unflatten
+from ..tracing.tracer import Tracer, is_traced, node_of, tracing, tracing_now
 from . import checks as _checks
 from .argtrees import (CONTAINERS, TreeFunction, TreeKey, arg_leaf, fast_key, flatten_args, is_tree_call,
                        leaf_labels, leaf_names, trace_trees, tree_build, unflatten_args)
@@ -57,11 +57,11 @@ def check_backend(backend: str) -> str:
     if backend == "numpy":
         return backend
     if backend == "array_api":
-        from ..emit_xp import require_compat
+        from ..emit.array_api import require_compat
         require_compat()
         return backend
     if backend == "numba":
-        from ..emit_numba import require_numba
+        from ..emit.fused import require_numba
         require_numba()
         return backend
     raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")

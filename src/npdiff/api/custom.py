@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 
 from ..errors import UnsupportedOperationError
-from ..graph import Node
+from ..ir.graph import Node
 from ..primitives import apply
 from ..primitives.custom import RULES, STRUCTS, new_key
-from ..pytree import tree_flatten, tree_unflatten
-from ..trace import Tracer, is_traced, node_of, tracing
+from ..ir.pytree import tree_flatten, tree_unflatten
+from ..tracing.tracer import Tracer, is_traced, node_of, tracing
 
 
 def _leaves(tree) -> list[Node]:

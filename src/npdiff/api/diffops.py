@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..generated import GeneratedFunction
+from ..emit.generated import GeneratedFunction
 from .bundles import Bundle
 from .core import aval, arg_names, func_name, generate
 

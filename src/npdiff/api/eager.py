@@ -7,11 +7,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..generated import GeneratedFunction
-from ..graph import make_input
-from ..pytree import has_namedtuple, restore, tree_flatten, tree_unflatten
+from ..emit.generated import GeneratedFunction
+from ..ir.graph import make_input
+from ..ir.pytree import has_namedtuple, restore, tree_flatten, tree_unflatten
 from ..transforms import substitute, vjp_nodes, jvp_nodes
-from ..trace import Tracer, is_traced, node_of, tracing_now
+from ..tracing.tracer import Tracer, is_traced, node_of, tracing_now
 from . import checks
 from .argtrees import flatten_args, gather, is_tree_call, leaf_labels, leaf_names, leaves_like, structure_of, \
     trace_trees, tree_build, unflatten_args

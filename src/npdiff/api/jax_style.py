@@ -6,10 +6,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..generated import GeneratedFunction
-from ..graph import Node, const, toposort
+from ..emit.generated import GeneratedFunction
+from ..ir.graph import Node, const, toposort
 from ..primitives import apply  # "to_csr" (sparse=True output) is primitives/sparse.py
-from ..pytree import tree_flatten, tree_unflatten
+from ..ir.pytree import tree_flatten, tree_unflatten
 from ..transforms import jvp_nodes, vjp_nodes
 from . import checks
 from .argtrees import (CONTAINERS, TreeFunction, flatten_args, gather, leaf_labels, leaf_names, leaves_like,
@@ -163,7 +163,7 @@ def jac_nodes(outs, wrt: list[Node], mode: str, sparse: bool = False, symmetric:
 
 def _plan(leaves, w, mode, sparse, symmetric=False):
     """Return a function (leaf index, leaf) -> Jacobian block of that leaf w.r.t. w."""
-    from .. import pattern
+    from ..transforms import sparsity as pattern
     n, m = w.size, sum(l.size for l in leaves)
     deps = pattern.dependency(leaves, w, pattern.MAX_NNZ_SPARSE if sparse else pattern.MAX_NNZ)
     if deps is None and sparse:
@@ -236,7 +236,7 @@ def _max_column_count(deps):
 
 def stack_patterns(deps):
     """Return the patterns of several outputs stacked row-wise (one Jacobian over all outputs)."""
-    from ..indexsets import stack_rows
+    from ..ir.indexsets import stack_rows
     return stack_rows(deps)
 
 
@@ -375,8 +375,8 @@ def sparsity(func: Callable, *arg_shapes, argnums=0):
     evaluating func and without building the dense matrix (SciPy needed).
     """
     import scipy.sparse
-    from .. import pattern as sp
-    from ..trace import trace
+    from ..transforms import sparsity as sp
+    from ..tracing.tracer import trace
     avals = [aval(a) for a in arg_shapes]
     ins, out = trace(func, avals)
     if not isinstance(out, Node):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Node, const
+from ..ir.graph import Node, const
 from ..primitives import apply
-from ..trace import Tracer, is_traced, node_of
+from ..tracing.tracer import Tracer, is_traced, node_of
 
 W = Tracer  # wrap a node
 NOVALUE = getattr(np, "_NoValue", object())  # NumPy's "argument not given" sentinel
@@ -136,7 +136,7 @@ def const_mask(where, shape, what):
 def register_ufunc(uf, fn) -> None:
     """Register fn as the lowering of ufunc uf (skipping names this NumPy lacks)."""
     if isinstance(uf, np.ufunc):
-        from ..trace import UFUNCS
+        from ..tracing.tracer import UFUNCS
         UFUNCS[uf] = fn
 
 

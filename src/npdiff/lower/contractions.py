@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import apply
 from ..primitives.contract import fresh
 from ..primitives.helpers import stack_nodes, zeros
-from ..trace import FUNCTIONS, METHODS, UFUNCS, declare, implements
+from ..tracing.tracer import FUNCTIONS, METHODS, UFUNCS, declare, implements
 from ._common import (
     LETTERS,
     N,

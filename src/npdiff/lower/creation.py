@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..buffer import TraceBuffer, _unbuffer
-from ..graph import const
+from ..tracing.buffer import TraceBuffer, _unbuffer
+from ..ir.graph import const
 from ..primitives import apply
 from ..primitives.helpers import zeros as _zeros
-from ..dispatch import _refuse_keyword
-from ..trace import _ORIG, _PATCHES, Tracer, implements, intercepting, is_traced, node_of, scipy_converting
+from ..tracing.dispatch import _refuse_keyword
+from ..tracing.tracer import _ORIG, _PATCHES, Tracer, implements, intercepting, is_traced, node_of, scipy_converting
 
 
 def _convert(node, dtype):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOperationError
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import apply
-from ..trace import FUNCTIONS, METHODS, Tracer, declare, implements
+from ..tracing.tracer import FUNCTIONS, METHODS, Tracer, declare, implements
 from ._common import (
     NOVALUE,
     N,

@@ -8,10 +8,10 @@ import math
 import numpy as np
 
 from ..errors import TracingError, user_frame_description
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import PRIMS, apply
 from ..primitives.helpers import zeros
-from ..trace import METHODS, UFUNCS, declare, implements
+from ..tracing.tracer import METHODS, UFUNCS, declare, implements
 from ._common import NOVALUE, N, W, nan_to, to_float
 
 

@@ -12,10 +12,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import apply
 from ..primitives.fft import SWAP
-from ..trace import implements
+from ..tracing.tracer import implements
 from ._common import N, W, slice_along
 from .shape import roll
 

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import apply
-from ..trace import implements
+from ..tracing.tracer import implements
 from ._common import N, W, to_float
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOperationError, user_frame_description
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import apply
-from ..trace import _ORIG, _PATCHES, Tracer, intercepting, is_traced, node_of
+from ..tracing.tracer import _ORIG, _PATCHES, Tracer, intercepting, is_traced, node_of
 
 
 class _Concatenator:

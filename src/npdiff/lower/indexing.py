@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import TracingError, UnsupportedOperationError, user_frame_description
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import apply
-from ..trace import METHODS, Tracer, declare, implements, node_of, write_back
+from ..tracing.tracer import METHODS, Tracer, declare, implements, node_of, write_back
 from ._common import N, W, filled, flat_axis, take_along
 
 

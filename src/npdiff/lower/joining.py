@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..primitives import apply
 from ..primitives.helpers import stack_nodes
-from ..trace import EXTRA_PATCHES, FUNCTIONS, METHODS, Tracer, implements, intercepting, is_traced, node_of
+from ..tracing.tracer import EXTRA_PATCHES, FUNCTIONS, METHODS, Tracer, implements, intercepting, is_traced, node_of
 from ._common import N, W, cat, filled, flat_axis, full_slices, take_along
 from .shape import atleast_3d
 

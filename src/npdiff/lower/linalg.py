@@ -11,13 +11,13 @@ from operator import itemgetter
 
 import numpy as np
 
-from .. import guards
+from ..tracing import guards
 from ..errors import TracingError, UnsupportedOperationError
-from ..graph import Node
+from ..ir.graph import Node
 from ..primitives import apply
 from ..primitives.linalg import eig_parts, eigh_parts, lu_parts, qr_parts, svd_parts
 from ..primitives.matrices import herm_from, mH, mm, mT, sym_from
-from ..trace import EXTRA_PATCHES, FUNCTIONS, Tracer, implements, intercepting, is_traced, refuses
+from ..tracing.tracer import EXTRA_PATCHES, FUNCTIONS, Tracer, implements, intercepting, is_traced, refuses
 from . import contractions
 from ._common import N, W, full_slices, keep_dims, patch_when_traced, to_float
 

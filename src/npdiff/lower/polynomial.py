@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOperationError
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import apply
 from ..primitives.helpers import zeros
-from ..trace import Tracer, implements
+from ..tracing.tracer import Tracer, implements
 from ._common import N, W, filled, slice_along, take_along, to_float
 
 

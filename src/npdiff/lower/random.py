@@ -19,11 +19,11 @@ from operator import index as _index
 
 import numpy as np
 
-from .. import trace as _trace
+from ..tracing import tracer as _trace
 from ..errors import UnsupportedOperationError, user_frame_description
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import apply
-from ..trace import (
+from ..tracing.tracer import (
     ALIAS_HOOKS,
     EXTRA_PATCHES,
     GUARD_PATCHES,

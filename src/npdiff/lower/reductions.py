@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import apply
-from ..trace import EXTRA_PATCHES, FUNCTIONS, METHODS, Tracer, declare, implements, intercepting, is_traced, node_of
+from ..tracing.tracer import EXTRA_PATCHES, FUNCTIONS, METHODS, Tracer, declare, implements, intercepting, is_traced, node_of
 from ._common import (
     NOVALUE,
     N,

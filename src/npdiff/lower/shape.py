@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import UnsupportedOperationError
 from ..primitives import apply
-from ..trace import METHODS, Tracer, declare, implements
+from ..tracing.tracer import METHODS, Tracer, declare, implements
 from ._common import N, W, axes_of, slice_along
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOperationError
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import apply
-from ..trace import FUNCTIONS, METHODS, declare, implements, write_back
+from ..tracing.tracer import FUNCTIONS, METHODS, declare, implements, write_back
 from ._common import (
     N,
     W,

@@ -20,9 +20,9 @@ import math
 import numpy as np
 
 from ..errors import TracingError, UnsupportedOperationError
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import PRIMS, apply
-from ..trace import EXTRA_PATCHES, UFUNCS, Tracer, declare, is_traced
+from ..tracing.tracer import EXTRA_PATCHES, UFUNCS, Tracer, declare, is_traced
 from ._common import N, W, axes_of, kept_shape, to_float
 from .ufuncs import _ufunc_lowering
 

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..primitives import apply
 from ..primitives.special import LOG_SQRT_2PI
-from ..trace import ALIAS_HOOKS, EXTRA_PATCHES, UFUNCS, Tracer, is_traced
+from ..tracing.tracer import ALIAS_HOOKS, EXTRA_PATCHES, UFUNCS, Tracer, is_traced
 from ._common import N, W
 from .ufuncs import _ufunc_lowering
 

@@ -20,9 +20,9 @@ import math
 
 import numpy as np
 
-from .. import guards
+from ..tracing import guards
 from ..errors import UnsupportedOperationError
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import apply
 from ..primitives.matrices import herm_from
 from ._common import N, W

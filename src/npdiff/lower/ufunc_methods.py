@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import const
+from ..ir.graph import const
 from ..primitives import apply
 from ..primitives.helpers import stack_nodes
-from ..trace import FUNCTIONS, UFUNCS, declare
+from ..tracing.tracer import FUNCTIONS, UFUNCS, declare
 from ._common import NOVALUE, N, W, axes_of, const_mask, filled, merge_last, slice_along
 from .reductions import _reduce_node
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..primitives import PRIMS, apply
-from ..dispatch import _refuse_keyword
-from ..trace import UFUNCS, declare
+from ..tracing.dispatch import _refuse_keyword
+from ..tracing.tracer import UFUNCS, declare
 from ._common import N, W, register_ufunc, to_float
 
 # -- ufuncs ---------------------------------------------------------------------------

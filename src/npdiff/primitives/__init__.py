@@ -1,5 +1,5 @@
 """The primitive registry and its rule files (imported for registration)."""
-from .. import ops  # noqa: F401  (operators on nodes, used by the rules)
+from . import ops  # noqa: F401  (operators on nodes, used by the rules)
 from . import registry, elementwise, shape, indexing, contract  # noqa: F401
 from .registry import NOT_SCALAR, PRIMS, Primitive, apply, register, short_name  # noqa: F401
 from . import special  # noqa: F401,E402  (scipy.special, sort/argsort/searchsorted, cumprod)

@@ -5,30 +5,14 @@ diagonal all lower onto it; the printer turns common patterns back into
 """
 from __future__ import annotations
 
-import string
-
 import numpy as np
 
-from ..graph import const
+from ..ir.graph import const
 from .helpers import add_any
 from .registry import Primitive, apply, register
 from . import xp
-from ..indexsets import EINSUM
-
-LETTERS = string.ascii_lowercase + string.ascii_uppercase
-
-
-def parse(spec):
-    """Return (list of operand subscripts, output subscripts)."""
-    ins, out = spec.split("->")
-    return ins.split(","), out
-
-
-def fresh(used, k):
-    """Return k letters not in ``used``."""
-    free = [c for c in LETTERS if c not in used]
-    return "".join(free[:k])
-
+from ..ir.indexsets import EINSUM
+from ..ir.specs import LETTERS, fresh, parse  # noqa: F401  (public here too)
 
 def _rule(*xs, spec):
     ins, out = parse(spec)

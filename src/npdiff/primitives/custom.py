@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from .helpers import zeros
 from .indexing import gather_b
-from ..indexsets import DENSE
+from ..ir.indexsets import DENSE
 from .registry import NOT_SCALAR, NOT_XP, Primitive, apply, register
 
 RULES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # key -> rule object (not kept alive)

@@ -12,12 +12,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import ops
-from ..graph import broadcast_shapes, const
+from . import ops
+from ..ir.graph import broadcast_shapes, const
 from .helpers import dtype_name, align, expand_to, is_one_const, is_zero_const, sum_to
 from .registry import NOT_SCALAR, Primitive, apply, register
 from . import xp
-from ..indexsets import ELEMENTWISE, elementwise_of
+from ..ir.indexsets import ELEMENTWISE, elementwise_of
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
 

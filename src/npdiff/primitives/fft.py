@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
-from ..graph import const
-from ..indexsets import DENSE
+from . import ops
+from ..ir.graph import const
+from ..ir.indexsets import DENSE
 from .helpers import shift_axes
 from .registry import NOT_SCALAR, Primitive, apply, register
 

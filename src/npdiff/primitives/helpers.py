@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Node, broadcast_shapes
+from ..ir.graph import Node, broadcast_shapes
 from .registry import apply
 
 
@@ -46,7 +46,7 @@ def expand_to(x: Node, shape: tuple, nb: int = 0) -> Node:
 
 def zeros(shape: tuple, dtype) -> Node:
     """Return a symbolic array of zeros (a broadcast scalar, never a big constant)."""
-    from ..graph import const
+    from ..ir.graph import const
     return apply("broadcast_to", const(np.zeros((), dtype)), shape=tuple(shape))
 
 

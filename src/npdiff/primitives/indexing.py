@@ -11,55 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from . import ops
 from .helpers import dtype_kw, align, sum_to, zeros
 from .registry import Primitive, apply, register
 from . import xp
-from ..indexsets import INDEX_ADD, SCATTER_ADD, index_map
-
-
-def build_index(entries, arrays):
-    """Return the Python index tuple for entries with the given index arrays."""
-    out = []
-    for e in entries:
-        kind = e[0]
-        if kind == "i":
-            out.append(e[1])
-        elif kind == "s":
-            start, stop, step = e[1:]
-            if step < 0 and stop < 0:
-                stop = None
-            out.append(slice(start, stop, step))
-        elif kind == "n":
-            out.append(None)
-        else:
-            out.append(arrays[e[1]])
-    return tuple(out)
-
-
-def _dummy(shape):
-    return np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape, (0,) * len(shape))
-
-
-def _arr_stub(node):
-    if node.op == "const":
-        return node.value
-    return np.zeros(node.shape, node.dtype)
-
-
-def index_shape(shape, entries, arrays):
-    """Return the shape of x[index] for an x of this shape."""
-    return _dummy(shape)[build_index(entries, [_arr_stub(a) for a in arrays])].shape
-
-
-def is_basic(entries) -> bool:
-    """Return True if no entry is an index array."""
-    return all(e[0] != "a" for e in entries)
-
-
-def full_slices(shape):
-    """Return entries selecting every element of axes with these sizes."""
-    return tuple(("s", 0, d, 1) for d in shape)
+from ..ir.indexsets import INDEX_ADD, SCATTER_ADD, index_map
+from ..ir.specs import build_index, full_slices, index_shape, is_basic  # noqa: F401  (public here too)
 
 
 def _move_batch(x, nb, to_end):
@@ -299,7 +256,7 @@ def _jvp_set(ts, y, v, *arrays, out, nb, index):
     if ty is None:
         ty = zeros(b + y.shape, out.dtype)
     if tv is None:
-        from ..graph import const
+        from ..ir.graph import const
         tv = const(0.0)
     return set_b(ty, tv, arrays, index, nb)
 
@@ -321,7 +278,7 @@ def _last_writes(shape, index, arrays):
 
 
 def _t_set(ct, y, v, *arrays, lin, nb, index):
-    from ..graph import const
+    from ..ir.graph import const
     cy = set_b(ct, const(0.0), arrays, index, nb) if lin[0] else None
     cv = None
     if lin[1]:

@@ -32,12 +32,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import ops
+from . import ops
 from ..errors import UnsupportedOperationError
-from ..graph import const
+from ..ir.graph import const
 from .helpers import dtype_kw, dtype_name, align, sum_to, zeros
 from . import xp
-from ..indexsets import DENSE
+from ..ir.indexsets import DENSE
 from .registry import NOT_SCALAR, NOT_XP, Primitive, apply, register
 from .matrices import (
     float_dtype, real_dtype, is_complex, re, as_dtype, check_square, mT, mH, mm, diag_part, diag_embed, eye,

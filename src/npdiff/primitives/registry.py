@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import UnsupportedOperationError
-from ..graph import Node, const, intern
+from ..ir.graph import Node, const, intern
 
 PRIMS: dict[str, "Primitive"] = {}
 FOLD_LIMIT = 1 << 16  # never fold constants into arrays larger than this

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
-from ..graph import const
-from ..indexsets import DENSE
+from . import ops
+from ..ir.graph import const
+from ..ir.indexsets import DENSE
 from .helpers import align, sum_to, zeros
 from .indexing import gather_b
 from .matrices import mm, mT

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
-from ..graph import broadcast_shapes
+from . import ops
+from ..ir.graph import broadcast_shapes
 from .helpers import dtype_kw, align, shift_axes, sum_to, zeros
 from .registry import NOT_SCALAR, Primitive, apply, register
 from . import xp
-from ..indexsets import INDEX_MAP, PREFIX, REDUCE
+from ..ir.indexsets import INDEX_MAP, PREFIX, REDUCE
 
 
 def _axes_str(axes):

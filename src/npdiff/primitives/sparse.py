@@ -5,7 +5,7 @@ An output format only: it has no derivative and is never unrolled.
 from __future__ import annotations
 
 from ..errors import UnsupportedOperationError
-from ..indexsets import DENSE
+from ..ir.indexsets import DENSE
 from .registry import NOT_SCALAR, NOT_XP, Primitive, register
 
 

@@ -12,14 +12,14 @@ import math
 
 import numpy as np
 
-from .. import ops
-from ..graph import const
+from . import ops
+from ..ir.graph import const
 from .elementwise import defew
 from ..errors import UnsupportedOperationError
 from .helpers import align, expand_to, shift_axes
 from .indexing import gather_b
 from .registry import NOT_SCALAR, Primitive, apply, register
-from ..indexsets import DENSE, PREFIX
+from ..ir.indexsets import DENSE, PREFIX
 
 SQRT_PI = math.sqrt(math.pi)
 SQRT_2PI = math.sqrt(2.0 * math.pi)

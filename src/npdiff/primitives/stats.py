@@ -12,7 +12,7 @@ other arguments works and one in this argument is refused, never silently zero.
 from __future__ import annotations
 
 from ..errors import UnsupportedOperationError
-from ..indexsets import ELEMENTWISE
+from ..ir.indexsets import ELEMENTWISE
 from .registry import Primitive, register
 
 
@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - SciPy is optional
     sc = None
 
 if sc is not None:
-    from .. import ops
+    from . import ops
     from .elementwise import defew
     from .special import _dbetainc, _jvp_last_only, _sp
 

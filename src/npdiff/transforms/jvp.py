@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import UnsupportedOperationError
-from ..graph import Node, toposort
+from ..ir.graph import Node, toposort
 from ..primitives import PRIMS
 
 

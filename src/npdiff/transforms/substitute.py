@@ -1,7 +1,7 @@
 """Rebuild a graph with some nodes replaced (wiring a traced function's inputs to other nodes)."""
 from __future__ import annotations
 
-from ..graph import Node, intern, toposort
+from ..ir.graph import Node, intern, toposort
 from ..primitives.registry import apply
 
 

@@ -6,7 +6,7 @@ reverse rule follows from its forward rule, so both modes agree at any order.
 from __future__ import annotations
 
 from ..errors import UnsupportedOperationError
-from ..graph import Node, make_input, toposort
+from ..ir.graph import Node, make_input, toposort
 from ..primitives import PRIMS, apply
 from ..primitives.helpers import add_any
 from .jvp import jvp_nodes

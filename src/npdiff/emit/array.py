@@ -12,10 +12,10 @@ import keyword
 
 import numpy as np
 
-from .graph import Node, depends_on, toposort
-from .primitives import PRIMS
-from .primitives.registry import owns_result, short_name
-from .pytree import tree_flatten
+from ..ir.graph import Node, depends_on, toposort
+from ..primitives import PRIMS
+from ..primitives.registry import owns_result, short_name
+from ..ir.pytree import tree_flatten
 from .writer import ModuleWriter, literal
 
 INPLACE_UNARY_MIN = 4096  # np.f(a, out=a) pays off only for large arrays

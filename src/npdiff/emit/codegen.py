@@ -8,12 +8,12 @@ results keep NumPy's inf/nan semantics. Otherwise the array backend
 """
 from __future__ import annotations
 
-from .emit import ArrayBackend, function_lines, module_source
-from .emit_scalar import NotScalar, ScalarBackend, eligible, prefer_scalar
-from .emit_numba import emit_numba_function
-from .emit_xp import XpBackend
-from .graph import Node, toposort
-from .pytree import tree_flatten
+from .array import ArrayBackend, function_lines, module_source
+from .scalar import NotScalar, ScalarBackend, eligible, prefer_scalar
+from .fused import emit_numba_function
+from .array_api import XpBackend
+from ..ir.graph import Node, toposort
+from ..ir.pytree import tree_flatten
 from .writer import ModuleWriter
 
 

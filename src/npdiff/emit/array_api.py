@@ -15,10 +15,10 @@ import importlib.util
 
 import numpy as np
 
-from .emit import Emitter
-from .errors import UnsupportedOperationError
-from .graph import Node
-from .primitives.registry import NOT_XP
+from .array import Emitter
+from ..errors import UnsupportedOperationError
+from ..ir.graph import Node
+from ..primitives.registry import NOT_XP
 from .writer import ModuleWriter
 
 EXTRA = "array-api"  # the optional dependency group that installs array-api-compat

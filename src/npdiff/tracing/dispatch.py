@@ -12,7 +12,7 @@ import inspect
 
 import numpy as np
 
-from .errors import UnsupportedOperationError, user_frame_description
+from ..errors import UnsupportedOperationError, user_frame_description
 
 UFUNCS: dict = {}  # np.ufunc -> lowering function
 FUNCTIONS: dict = {}  # NumPy API function -> lowering function

@@ -17,10 +17,10 @@ import ast
 
 import numpy as np
 
-from .. import ops
-from ..writer import array_source as _array_source, literal
-from ..graph import Node, const, make_input, toposort
-from ..primitives import PRIMS
+from ...primitives import ops
+from ...emit.writer import array_source as _array_source, literal
+from ...ir.graph import Node, const, make_input, toposort
+from ...primitives import PRIMS
 
 __all__ = ["ShapeDependent", "contribution", "differentiable", "forward_expr", "nondiff", "prim_of_ufunc"]
 

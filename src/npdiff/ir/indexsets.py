@@ -24,6 +24,8 @@ import itertools
 
 import numpy as np
 
+from .specs import build_index, parse
+
 _LIMIT = [1 << 24]
 _ATOM = itertools.count()
 
@@ -263,8 +265,7 @@ def index_map(ndata: int | None = None):
     The primitive's ``impl`` is run on element numbers to find each output
     element's source.
     """
-    def rule(node, pats):
-        from .primitives.registry import PRIMS
+    def rule(node, pats, record):
         k = len(node.args) if ndata is None else ndata
         if any(a.op != "const" for a in node.args[k:]):
             return DENSE(node, pats)
@@ -274,9 +275,10 @@ def index_map(ndata: int | None = None):
             call.append(np.arange(off, off + a.size, dtype=np.int64).reshape(a.shape))
             off += a.size
         call += [a.value for a in node.args[k:]]
-        src = np.asarray(PRIMS[node.op].impl(*call, **node.p))
+        src = np.asarray(record.impl(*call, **node.p))
         return take(stack_rows(filled[:k]), np.broadcast_to(src, node.shape).ravel())
     rule.__name__ = "INDEX_MAP" if ndata is None else f"index_map({ndata})"
+    rule.wants_record = True  # the driver passes the primitive's record (its impl finds the sources)
     return rule
 
 
@@ -325,7 +327,6 @@ def DENSE(node, pats):
 
 def _targets(node, shape, first):
     """Return, per element of x[index] for x of ``shape``, its element number in x."""
-    from .primitives.indexing import build_index
     idx = build_index(node.p["index"], [a.value for a in node.args[first:]])
     return np.arange(int(np.prod(shape, dtype=np.int64)), dtype=np.int64).reshape(shape)[idx]
 
@@ -370,7 +371,6 @@ def INDEX_ADD(node, pats):
 
 def EINSUM(node, pats):
     """Contraction: structural, with constant operands' zeros taken into account."""
-    from .primitives.contract import parse
     ins, out = parse(node.p["spec"])
     sizes = {c: d for sub, a in zip(ins, node.args) for c, d in zip(sub, a.shape)}
     filled = _filled(node, pats)

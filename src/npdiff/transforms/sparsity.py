@@ -11,9 +11,9 @@ few jvp / vjp passes are in colouring.py.
 from __future__ import annotations
 
 from .colouring import colour_columns, colour_symmetric  # noqa: F401 - re-exported
-from .graph import Node, toposort
-from .indexsets import DENSE, Pattern, TooLarge, empty, identity, set_limit, union
-from .primitives import PRIMS
+from ..ir.graph import Node, toposort
+from ..ir.indexsets import DENSE, Pattern, TooLarge, empty, identity, set_limit, union
+from ..primitives import PRIMS
 
 MAX_NNZ = 1 << 22  # patterns of dense Jacobians give up (None) above this many entries per node
 MAX_NNZ_SPARSE = 1 << 26  # the same limit when a sparse result is asked for
@@ -32,8 +32,9 @@ def dependency(outputs: list[Node], wrt: Node, max_nnz: int = MAX_NNZ) -> list[P
             if node.op in ("const", "input") or all(a is None for a in args) or PRIMS[node.op].nondiff:
                 pats[id(node)] = None
                 continue
-            rule = PRIMS[node.op].sparsity or DENSE  # tests/test_registry.py: every primitive decides
-            pats[id(node)] = rule(node, args)
+            rec = PRIMS[node.op]
+            rule = rec.sparsity or DENSE  # tests/test_registry.py: every primitive decides
+            pats[id(node)] = rule(node, args, rec) if getattr(rule, "wants_record", False) else rule(node, args)
     except TooLarge:
         return None
     finally:

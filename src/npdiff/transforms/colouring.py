@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .indexsets import Pattern
+from ..ir.indexsets import Pattern
 
 MAX_CONFLICTS = 1 << 25  # above this many column pairs sharing a row, fall back to one colour per column
 

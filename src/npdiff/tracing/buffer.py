@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import TracingError, user_frame_description
-from .graph import const
-from .primitives import apply
-from .trace import METHODS, Tracer, is_traced
+from ..errors import TracingError, user_frame_description
+from ..ir.graph import const
+from ..primitives import apply
+from .tracer import METHODS, Tracer, is_traced
 
 _TRACER_METHODS = ("sum", "mean", "prod", "max", "min", "reshape", "transpose", "dot", "copy", "ravel",
                    "flatten", "squeeze", "astype", "var", "std", "cumsum", "cumprod", "clip", "trace",

@@ -9,7 +9,6 @@ import types
 
 import numpy as np
 
-from .trace import Tracer
 from .writer import bad_shape as _bad_shape  # noqa: F401  (the helper generated code calls)
 from .writer import namespace
 
@@ -106,7 +105,7 @@ class GeneratedFunction:
                             f"exactly the arguments it was generated for")
         for a, d in zip(args, self.arg_dtypes):
             if a.__class__ is not np.ndarray or a.dtype is not d:
-                if any(isinstance(v, Tracer) for v in args):  # called inside a trace: trace the array version
+                if any(getattr(type(v), "_npdiff_traced", False) for v in args):  # called inside a trace: trace the array version
                     return self._trace_target(*args)
                 return self._fn(*self._converted(args))
         return self._fn(*args)

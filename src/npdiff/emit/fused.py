@@ -16,12 +16,12 @@ import heapq
 
 import numpy as np
 
-from .emit import ArrayBackend, function_lines, module_source
-from .graph import Node, toposort
-from .primitives import PRIMS
-from .primitives.helpers import dtype_name
-from .primitives.registry import short_name
-from .pytree import tree_flatten
+from .array import ArrayBackend, function_lines, module_source
+from ..ir.graph import Node, toposort
+from ..primitives import PRIMS
+from ..primitives.helpers import dtype_name
+from ..primitives.registry import short_name
+from ..ir.pytree import tree_flatten
 from .writer import ModuleWriter, literal
 
 PARALLEL_MIN = 1 << 18  # elements from which a kernel runs its outer loop with numba.prange ...

@@ -27,15 +27,15 @@ from typing import Callable
 
 import numpy as np
 
-from ..emit import Emitter, _tree_source
-from ..generated import GeneratedFunction
-from ..graph import Node, make_input, toposort
-from ..pytree import tree_flatten
-from ..trace import Tracer, trace, tracing
-from ..transforms import vjp_nodes
-from ..writer import npz_path
-from .adjoint_generic import expr_inputs, transform_expr_generic, transform_generic
-from .core import ShapeDtype, aval, func_name
+from ...emit.array import Emitter, _tree_source
+from ...emit.generated import GeneratedFunction
+from ...ir.graph import Node, make_input, toposort
+from ...ir.pytree import tree_flatten
+from ...tracing.tracer import Tracer, trace, tracing
+from ...transforms import vjp_nodes
+from ...emit.writer import npz_path
+from .generic import expr_inputs, transform_expr_generic, transform_generic
+from ..core import ShapeDtype, aval, func_name
 
 __all__ = ["transform", "transform_expr"]
 
@@ -209,7 +209,7 @@ def _transform_traced(func, arg_shapes, out_file) -> str:
 
 
 def _param_names(func, n: int) -> list[str]:
-    from .core import arg_names
+    from ..core import arg_names
     names = list(getattr(func, "arg_names", None) or ())
     if isinstance(func, GeneratedFunction) and len(names) == n:
         return names

@@ -39,9 +39,9 @@ import ast
 import inspect
 import textwrap
 
-from ..errors import UnsupportedOperationError
-from .adjoint_ast import Transformer
-from .adjoint_runtime import (
+from ...errors import UnsupportedOperationError
+from .lowering import Transformer
+from .runtime import (
     _unbroadcast,  # noqa: F401  (re-exported for tests and users)
     helper_source,
 )

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import TracingError, UnsupportedOperationError, user_frame_description
-from .graph import SMALL_CONST, Node, const, make_input, pop_shared, push_shared
-from .primitives.helpers import stack_nodes
+from ..errors import TracingError, UnsupportedOperationError, user_frame_description
+from ..ir.graph import SMALL_CONST, Node, const, make_input, pop_shared, push_shared
+from ..primitives.helpers import stack_nodes
 
 from .dispatch import (FUNCTIONS, METHODS, UFUNC_DEFAULTS, UFUNCS, check_keywords, declare,  # noqa: F401
                        implements, numpy_defaults, refuses)
@@ -31,6 +31,7 @@ class Tracer:
 
     __slots__ = ("node", "_view")
     __array_priority__ = 1000.0
+    _npdiff_traced = True  # how code below tracing (a GeneratedFunction) recognises a traced value
 
     def __init__(self, node: Node):
         self.node = node
@@ -116,7 +117,7 @@ class Tracer:
 
     # -- value-dependent Python control flow ---------------------------------------
     # Answered from the concrete values when the trace has them (a guard is recorded,
-    # see npdiff.guards); a TracingError naming the line otherwise.
+    # see npdiff.tracing.guards); a TracingError naming the line otherwise.
     def _concrete(self, kind, *args):
         if self.node.op == "const":
             v = np.asarray(self.node.value)
@@ -515,7 +516,7 @@ def trace(func, avals, names=None, bind=None):
     ``bind``: the outer nodes the fresh inputs stand for (their values, when
     known, flow into this trace so value-dependent decisions become guards).
     """
-    from .pytree import tree_map
+    from ..ir.pytree import tree_map
     names = names or [f"x{i}" for i in range(len(avals))]
     inputs = [make_input(n, shape, dtype) for n, (shape, dtype) in zip(names, avals)]
     if bind is not None:

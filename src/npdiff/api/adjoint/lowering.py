@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import UnsupportedOperationError
-from ..primitives import PRIMS
-from .adjoint_partials import (
+from ...errors import UnsupportedOperationError
+from ...primitives import PRIMS
+from .partials import (
     ShapeDependent,
     contribution,
     differentiable,
@@ -27,7 +27,7 @@ from .adjoint_partials import (
     nondiff,
     prim_of_ufunc,
 )
-from .adjoint_runtime import HELPERS
+from .runtime import HELPERS
 
 HINT = ("pass argument shapes to transform() to use the traced (shape-specialised) "
         "mode, which supports every operation npdiff traces")

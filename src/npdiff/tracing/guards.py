@@ -22,11 +22,11 @@ import threading
 
 import numpy as np
 
-from .errors import TracingError, user_frame_description, user_line_short
-from .graph import Node
-from .transforms.substitute import substitute
-from .primitives import PRIMS, apply
-from .primitives import guard as _guard  # noqa: F401  (registers the guard primitive)
+from ..errors import TracingError, user_frame_description, user_line_short
+from ..ir.graph import Node
+from ..transforms.substitute import substitute
+from ..primitives import PRIMS, apply
+from ..primitives import guard as _guard  # noqa: F401  (registers the guard primitive)
 
 _local = threading.local()
 
@@ -88,7 +88,7 @@ class ValueTrace:
         preds = [g[0] for g in self.guards]
         mapping = {k: outer for k, (_, outer) in self.alias.items()}
         for _ in range(100):  # each round replaces one level of nesting
-            from .graph import toposort
+            from ..ir.graph import toposort
             if not any(n.op == "input" and id(n) in mapping for n in toposort(preds)):
                 break
             preds = substitute(preds, mapping)
@@ -192,7 +192,7 @@ def decide(node: Node, kind: str, *args):
         outcome = v.item(*args)
         flat = int(np.ravel_multi_index(args, v.shape)) if len(args) > 1 else int(args[0])
         node = apply("reshape", node, shape=(node.size,))
-        from .trace import METHODS, Tracer
+        from .tracer import METHODS, Tracer
         node = METHODS["__getitem__"](Tracer(node), flat).node
         v = np.asarray(outcome)
     conv = {"int": int, "index": operator.index, "float": float, "complex": complex, "item": np.ndarray.item}[kind]

@@ -21,8 +21,8 @@ import re
 
 import numpy as np
 
-from .errors import path_changed
-from .primitives.helpers import dtype_name
+from ..errors import path_changed
+from ..primitives.helpers import dtype_name
 
 __all__ = ["LITERAL_MAX", "PATH_CHANGED_PRELUDE", "SHAPE_PRELUDE", "TEXT_MAX", "ModuleWriter", "array_source", "bad_shape", "literal",
            "namespace", "npz_path", "npz_prelude"]

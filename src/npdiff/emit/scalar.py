@@ -19,12 +19,12 @@ import math
 
 import numpy as np
 
-from .emit import Emitter
-from .graph import Node, toposort
-from .primitives import PRIMS
-from .primitives.contract import parse
-from .primitives.indexing import build_index
-from .primitives.registry import NOT_SCALAR, short_name
+from .array import Emitter
+from ..ir.graph import Node, toposort
+from ..primitives import PRIMS
+from ..primitives.contract import parse
+from ..primitives.indexing import build_index
+from ..primitives.registry import NOT_SCALAR, short_name
 from .writer import ModuleWriter
 
 SCALAR_MAX = 256  # largest array (in elements) that may be unrolled

@@ -5,8 +5,8 @@ primitives and can be differentiated again.
 """
 from __future__ import annotations
 
-from .graph import Node
-from .primitives.registry import apply
+from ..ir.graph import Node
+from .registry import apply
 
 
 def add(a, b): return apply("add", a, b)
