@@ -1,6 +1,7 @@
 """Static-parameter languages of primitives: einsum subscripts and index specs (parse, build, shape)."""
 from __future__ import annotations
 
+import functools
 import string
 
 import numpy as np
@@ -51,7 +52,14 @@ def _arr_stub(node):
 
 def index_shape(shape, entries, arrays):
     """Return the shape of x[index] for an x of this shape."""
+    if not arrays:  # basic indexing: the shape depends on (shape, entries) alone, asked again and again in loops
+        return _basic_shape(tuple(shape), tuple(entries))
     return _dummy(shape)[build_index(entries, [_arr_stub(a) for a in arrays])].shape
+
+
+@functools.lru_cache(maxsize=4096)
+def _basic_shape(shape, entries):
+    return _dummy(shape)[build_index(entries, [])].shape
 
 
 def is_basic(entries) -> bool:
