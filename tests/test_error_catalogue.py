@@ -89,13 +89,6 @@ def _custom_without_rule():
     npdiff.grad(f)(0.5)
 
 
-def _too_many_paths(monkeypatch):
-    from npdiff.api import core
-    monkeypatch.setattr(core, "MAX_PATHS", 3)
-    g = npdiff.grad(_many_paths)
-    for v in range(6):
-        g(np.array([v + 0.5]))
-
 
 def _sparsity_too_large(monkeypatch):
     from npdiff.transforms import sparsity as pattern
@@ -145,7 +138,6 @@ TRIGGERS = {  # fragment -> callable(monkeypatch) raising it
     "depends on a value not known while tracing (a tangent": lambda mp: _tangent_decision(),
     "so shapes alone do not determine its code": lambda mp: (npdiff.grad(_branchy)(X), None)
     and [g := npdiff.grad(_branchy), g(X), g.specialize((3,))],
-    "different paths through the function": _too_many_paths,
     "indexing with a traced boolean mask": lambda mp: npdiff.grad(lambda x: np.sum(x[x > 0]))(X),
     "np.where(cond) with one argument": lambda mp: npdiff.grad(lambda x: np.sum(x[np.where(x > 0)]))(X),
     "writes into an existing array, which npdiff cannot trace":

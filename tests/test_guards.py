@@ -6,12 +6,12 @@ form) of the plain NumPy function, on each path.
 import math
 import pickle
 import threading
+import warnings
 
 import numpy as np
 import pytest
 
 import npdiff
-from npdiff.api import core
 
 from util import assert_close, fd_jac
 
@@ -132,22 +132,47 @@ def test_assert_on_values():
     assert_close(g(x * 2), 0.5 / x, 1e-12, 0, "grad log again")
 
 
-def test_too_many_paths_error_suggests_np_where(monkeypatch):
-    assert core.MAX_PATHS == 64
+def test_paths_past_max_paths_are_dropped_least_recently_used_with_one_warning(monkeypatch):
+    assert npdiff.config.max_paths == 64
 
     def f(x):
         n = int(x[0])  # a new path for every integer part
         return np.sum(x ** 2) * n
-    monkeypatch.setattr(core, "MAX_PATHS", 5)
+    monkeypatch.setattr(npdiff.config, "max_paths", 5)
     g = npdiff.grad(f)
-    for k in range(5):
-        x = np.array([k + 0.5, 1.0])
-        assert_close(g(x), fd_jac(f, [x], 0).ravel(), 1e-6, 1e-8, "grad")
-    with pytest.raises(npdiff.TracingError, match=r"more than 5 different paths.*np\.where") as e:
-        g(np.array([7.5, 1.0]))
-    assert "int(x[0])" in str(e.value)
-    x = np.array([2.5, 1.0])  # known paths still work
-    assert_close(g(x), fd_jac(f, [x], 0).ravel(), 1e-6, 1e-8, "grad")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning while the paths fit
+        for k in range(5):
+            x = np.array([k + 0.5, 1.0])
+            assert_close(g(x), fd_jac(f, [x], 0).ravel(), 1e-6, 1e-8, "grad")
+        g(np.array([0.5, 1.0]))  # path 0 is now the most recently used
+    with pytest.warns(npdiff.PathChurnWarning, match=r"more than 5 different paths.*np\.where") as rec:
+        x = np.array([7.5, 1.0])
+        assert_close(g(x), fd_jac(f, [x], 0).ravel(), 1e-6, 1e-8, "grad on a new path past the bound")
+    assert "int(x[0])" in str(rec[0].message) and rec[0].filename == __file__
+    assert g.cache_info().paths == (5,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once only; dropped paths come back traced again
+        for k in (0, 1, 2, 9, 10, 11, 1):
+            x = np.array([k + 0.5, 1.0])
+            assert_close(g(x), fd_jac(f, [x], 0).ravel(), 1e-6, 1e-8, "grad after churn")
+    assert g.cache_info().paths == (5,)
+
+
+def test_a_call_on_another_path_runs_only_its_decisions_before_switching():
+    def f(x):
+        if np.sum(x) > 0:
+            return np.sum(np.sin(x) * np.exp(x))
+        return np.sum(np.tanh(x))
+    g = npdiff.grad(f)
+    a, b = np.linspace(0.1, 1.0, 40), -np.linspace(0.1, 1.0, 40)
+    g(a), g(b)
+    paths = g._paths[next(iter(g._paths))].gfs
+    assert len(paths) == 2
+    for gf in paths:  # the decision comes before any of the path's own arithmetic
+        lines = [l.strip() for l in gf.source.splitlines()]
+        first_math = min(i for i, l in enumerate(lines) if "np.sin" in l or "np.tanh" in l or "math." in l)
+        assert max(i for i, l in enumerate(lines) if "_path_changed" in l) < first_math, gf.source
 
 
 def test_threads_on_different_paths_get_correct_results():

@@ -4,7 +4,8 @@ See API.md for the contract; every operator ends in a GeneratedFunction.
 """
 from . import primitives as _primitives  # noqa: F401  (registers the primitive table)
 from . import lower as _lower  # noqa: F401  (registers the NumPy lowerings)
-from .errors import PathChangedError, TracingError, UnsupportedOperationError
+from .errors import PathChangedError, PathChurnWarning, TracingError, UnsupportedOperationError
+from . import config
 from .check import check_grads
 from .emit.generated import GeneratedFunction
 from .api.core import ShapeDtype
@@ -21,7 +22,8 @@ from . import mici  # Mici autodiff backend (imports Mici only in mici.register(
 __version__ = "0.1.0"
 
 __all__ = [
-    "GeneratedFunction", "ShapeDtype", "PathChangedError", "TracingError", "UnsupportedOperationError",
+    "GeneratedFunction", "ShapeDtype", "PathChangedError", "PathChurnWarning", "TracingError",
+    "UnsupportedOperationError", "config",
     "numpify", "numpify_func", "grad", "value_and_grad", "jacfwd", "jacrev", "jacobian", "hessian",
     "hvp", "jvp", "vjp", "linearize", "sparsity", "check_grads", "custom_jvp", "custom_vjp", "diffops",
     "grad_and_value", "jacobian_and_value", "hessian_grad_and_value", "vjp_and_value",

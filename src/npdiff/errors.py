@@ -25,6 +25,10 @@ class PathChangedError(Exception):
     """
 
 
+class PathChurnWarning(RuntimeWarning):
+    """A lazy operator keeps tracing new paths: more than ``npdiff.config.max_paths`` for one argument shape."""
+
+
 def path_changed(where: str):
     """Raise PathChangedError for the guard at ``where`` (called by generated code)."""
     raise PathChangedError(

@@ -4,13 +4,16 @@ function on given nodes, lazy shape-specialised functions and code generation.
 from __future__ import annotations
 
 import inspect
+import re
 import threading
+import warnings
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
+from .. import config
 from ..emit.codegen import emit_function
-from ..errors import PathChangedError, TracingError
+from ..errors import PathChangedError, PathChurnWarning, TracingError
 from ..tracing.guards import values_known
 from ..emit.generated import GeneratedFunction
 from ..ir.graph import Node, const, make_input, toposort
@@ -237,7 +240,6 @@ def _refuse_foreign_inputs(out, inputs, name):
             f"the outer trace, or pass the outer value as an argument.")
 
 
-MAX_PATHS = 64  # paths (GeneratedFunctions) kept per argument shapes before refusing
 
 
 class Paths:
@@ -245,25 +247,30 @@ class Paths:
 
     ``make(values)`` traces the function with these argument values and returns
     the GeneratedFunction of the path they take (its guards raise
-    PathChangedError on other paths). Thread-safe: the tuple of paths is
-    replaced, never mutated, and new paths are traced under a lock.
+    PathChangedError on other paths). The paths are kept most recently used
+    first; past ``config.max_paths`` the least recently used is dropped.
+    Thread-safe: the tuple of paths is replaced, never mutated, and new paths
+    are traced under a lock.
     """
 
-    __slots__ = ("make", "label", "gfs", "lock")
+    __slots__ = ("make", "label", "gfs", "lock", "warned")
 
     def __init__(self, make: Callable, label: str):
         self.make, self.label = make, label
         self.gfs: tuple = ()
         self.lock = threading.RLock()
+        self.warned = False
 
     def call(self, args, skip=None):
         """Return (GeneratedFunction used, its result) for these arguments, tracing a new path if needed."""
         for gf in self.gfs:
             if gf is not skip:
                 try:
-                    return gf, gf(*args)
+                    out = gf(*args)
                 except PathChangedError:
                     continue
+                self.touch(gf)
+                return gf, out
         gf = self.find_or_add(args, skip)
         try:
             return gf, gf(*args)
@@ -273,22 +280,40 @@ class Paths:
                 f"on a value is too close to call (the traced and generated arithmetic differ in the "
                 f"last bit).\n{e}") from None
 
+    def touch(self, gf: GeneratedFunction) -> None:
+        """Make gf the most recently used path."""
+        gfs = self.gfs
+        if gfs and gfs[0] is not gf:
+            self.gfs = (gf,) + tuple(g for g in gfs if g is not gf)
+
     def find_or_add(self, args, skip=None) -> GeneratedFunction:
         """Return the path for these argument values (traced, checked and cached if new)."""
         with self.lock:
             for gf in self.gfs:  # another thread may have added it meanwhile
                 if gf is not skip and _accepts(gf, args):
                     return gf
-            if len(self.gfs) >= MAX_PATHS:
-                raise TracingError(
-                    f"{self.label}: more than {MAX_PATHS} different paths through the function for "
-                    f"arguments of these shapes; each path is traced and compiled separately. Write the "
-                    f"value-dependent branches with np.where(cond, a, b) (or np.maximum/np.clip), or "
-                    f"bound the loop count, so one code path covers the inputs. Decisions of the last "
-                    f"path:\n  " + "\n  ".join(_guard_lines(self.gfs[-1])))
             gf = self.make([np.asarray(a) for a in args])
-            self.gfs = self.gfs + (gf,)
+            keep = max(int(config.max_paths), 1)
+            if len(self.gfs) >= keep:
+                self._churned(gf, self.gfs[keep - 1:], keep)
+            self.gfs = (gf,) + self.gfs[:keep - 1]
             return gf
+
+    def _churned(self, new: GeneratedFunction, dropped: tuple, keep: int) -> None:
+        """Warn once that paths are being dropped, naming the decisions where the new path differs."""
+        if self.warned:
+            return
+        self.warned = True
+        old = set(_guard_lines(dropped[0], None))
+        changed = list(dict.fromkeys(g for g in _guard_lines(new, None) if g not in old))[:8] \
+            or list(dict.fromkeys(_guard_lines(new, None)))[:8]
+        warnings.warn(
+            f"{self.label}: more than {keep} different paths through the function for arguments of these "
+            f"shapes (npdiff.config.max_paths); the least recently used is dropped and traced again when "
+            f"it returns, so calls keep tracing new code. Write the value-dependent branches with "
+            f"np.where(cond, a, b) (or np.maximum/np.clip), or bound the loop count, so one code path "
+            f"covers the inputs; or raise npdiff.config.max_paths. The decisions that keep changing:\n  "
+            + "\n  ".join(changed), PathChurnWarning, stacklevel=_user_stacklevel())
 
 
 def _accepts(gf: GeneratedFunction, args) -> bool:
@@ -301,9 +326,19 @@ def _accepts(gf: GeneratedFunction, args) -> bool:
     return True
 
 
-def _guard_lines(gf: GeneratedFunction) -> list[str]:
-    import re
-    return re.findall(r"_path_changed\((.*)\)\s*$", gf.source, flags=re.M)[:8]
+def _user_stacklevel() -> int:
+    """Return the warnings stacklevel of the first frame outside npdiff (the user's call)."""
+    root = __file__.rsplit("api", 1)[0]
+    frame, level = inspect.currentframe(), 1
+    while frame is not None and frame.f_code.co_filename.startswith(root):
+        frame, level = frame.f_back, level + 1
+    return level - 1
+
+
+def _guard_lines(gf: GeneratedFunction, most: int | None = 8) -> list[str]:
+    """Return the guard lines (decisions) of a path's source."""
+    found = re.findall(r"_path_changed\((.*)\)\s*$", gf.source, flags=re.M)
+    return found[:most] if most is not None else found
 
 
 def spec_leaf(x) -> bool:
@@ -368,7 +403,7 @@ class LazyFunction:
                 try:
                     return gf._fn(*args)
                 except PathChangedError:  # only generated code with guards raises this
-                    return self._call_paths(key, args, gf)
+                    return self._other_path(key, args, gf)
         if self._tree_cache:  # pytree arguments seen: the cached path of their flat key first
             fast = fast_key(args)
             if fast is not None:
@@ -442,6 +477,20 @@ class LazyFunction:
         if gf is None:
             gf = self.specialize(*[ShapeDtype(s, d) for s, d in key])
         return gf._fn(*args)
+
+    def _other_path(self, key, args, skip):
+        """Return the result of the first other known path accepting these exact arrays, or trace one."""
+        paths = self._paths.get(key)
+        for gf in () if paths is None else paths.gfs:
+            if gf is not skip:
+                try:
+                    out = gf._fn(*args)
+                except PathChangedError:
+                    continue
+                paths.touch(gf)
+                self._cache[key] = gf
+                return out
+        return self._call_paths(key, args, skip)
 
     def _call_paths(self, key, args, skip=None):
         gf, out = self._paths_of(key).call(args, skip)

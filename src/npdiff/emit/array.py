@@ -255,7 +255,9 @@ def function_lines(be, name, arg_names, inputs, leaves, structure, closures, doc
         pre = [a for n in toposort(ileaves) if id(n) in dep for a in n.args if id(a) not in dep
                and a.op not in ("const",)]
         outer_nodes += pre + [l for l in ileaves if id(l) not in dep]
-    outer_nodes += list(reversed(checks))  # guards (emitted first, in order; never returned)
+    # guards first (in order; never returned): a call on another path fails after computing only what the
+    # decisions need, not the whole body
+    outer_nodes = list(reversed(checks)) + outer_nodes
     body += be.emit(outer_nodes)
     exprs = []
     for i, leaf in enumerate(leaves):
