@@ -52,6 +52,15 @@ def test_optimize_sparse():
     assert float(re.search(r"max constraint=(\S+)", out).group(1)) <= 0.4 + 1e-6
 
 
+def test_solvers_inside():
+    pytest.importorskip("scipy")
+    out = run_example("solvers_inside.py")
+    lines = [line for line in out.splitlines() if "max |npdiff - reference|" in line]
+    assert len(lines) == 4, out
+    for line in lines:
+        assert float(line.rsplit("=", 1)[1]) < 1e-6, line
+
+
 def test_max_likelihood():
     pytest.importorskip("scipy")
     out = run_example("max_likelihood.py")

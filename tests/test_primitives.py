@@ -16,6 +16,22 @@ from npdiff.ir.graph import toposort
 from npdiff.primitives import PRIMS
 from util import assert_close, check_derivatives, fd_jac
 
+try:
+    import scipy.integrate as _sint
+    import scipy.optimize as _sopt
+except ImportError:  # SciPy is optional: solver_call and solver_lin are then not exercised
+    _sopt = None
+
+
+def _ode_loss(x):
+    saved, npdiff.config.ode_adjoint_min_params = npdiff.config.ode_adjoint_min_params, 12  # read when traced
+    try:
+        sol = _sint.solve_ivp(lambda t, y: x[:9].reshape(3, 3) @ y - 0.1 * y ** 3, (0.0, 1.0), x[9:] + 1.0,
+                              t_eval=[0.5, 1.0], method="DOP853", rtol=1e-11, atol=1e-12)
+    finally:
+        npdiff.config.ode_adjoint_min_params = saved
+    return np.sum(sol.y[:, -1] ** 2)
+
 def _reached(f, args) -> set[str]:
     """Return the primitives tracing f and its reverse-mode derivative reach."""
     from npdiff.api.core import aval
@@ -141,6 +157,10 @@ STRUCTURAL = {
                (lambda a, b: np.tensordot(a, b, axes=([1], [0])), [A23, M33])],
     "where": [(lambda x: np.where(x > 0, x ** 2, -x), [A23]), (lambda x: np.clip(x, -0.6, 0.6) * x, [V3])],
     "custom_jvp_out": [(lambda x: _cj(x) * x, [V3])],
+    **({"solver_call": [(lambda x: _sopt.root(lambda z: z + 0.3 * np.tanh(z[::-1]) - x, np.zeros(3), tol=1e-13).x ** 2,
+                         [V3], 1e-5)],
+        # 9 + 3 parameters: the ODE's reverse mode is the adjoint method (solver_lin)
+        "solver_lin": [(lambda x: _ode_loss(x), [np.linspace(-0.4, 0.5, 12)], 1e-5)]} if _sopt is not None else {}),
     "custom_vjp_out": [(lambda x: np.sum(_cv(x) * x), [V3], 1e-5, "rev")],
     "custom_vjp_out-sum": [(lambda x: np.sum(_cv(x)), [V3], 1e-5, "rev")],
     "cumprod": [(lambda x: np.cumprod(x, axis=1), [A23]),
@@ -236,4 +256,6 @@ def test_every_primitive_is_exercised():
         for f, args, *_ in cases:
             covered |= _reached(f, args)
     untested = {n for n, p in PRIMS.items() if not p.nondiff and n not in covered} - {"custom_vjp_lin", "to_csr"}
+    if _sopt is None:
+        untested -= {"solver_call", "solver_lin"}
     assert not untested, f"primitives without a test case: {sorted(untested)}"

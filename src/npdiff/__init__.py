@@ -10,6 +10,7 @@ from .check import check_grads
 from .emit.generated import GeneratedFunction
 from .api.core import ShapeDtype
 from .api.custom import custom_jvp, custom_vjp
+from .lower.custom_root import custom_root, fixed_point
 from .api.mici_style import (grad_and_value, hessian_grad_and_value, jacobian_and_value,
                              mhp_jacobian_and_value, mtp_hessian_grad_and_value, vjp_and_value)
 from . import diffops
@@ -25,7 +26,7 @@ __all__ = [
     "GeneratedFunction", "ShapeDtype", "PathChangedError", "PathChurnWarning", "TracingError",
     "UnsupportedOperationError", "config",
     "numpify", "numpify_func", "grad", "value_and_grad", "jacfwd", "jacrev", "jacobian", "hessian",
-    "hvp", "jvp", "vjp", "linearize", "sparsity", "check_grads", "custom_jvp", "custom_vjp", "diffops",
+    "hvp", "jvp", "vjp", "linearize", "sparsity", "check_grads", "custom_jvp", "custom_vjp", "custom_root", "fixed_point", "diffops",
     "grad_and_value", "jacobian_and_value", "hessian_grad_and_value", "vjp_and_value",
     "mhp_jacobian_and_value", "mtp_hessian_grad_and_value",
     "transform", "transform_expr", "export", "mici",

@@ -5,7 +5,14 @@
 argument shapes and dtypes. Beyond it the least recently used path is dropped
 (and traced again if it comes back), with one ``PathChurnWarning`` naming the
 decisions that keep changing.
+
+``npdiff.config.ode_adjoint_min_params`` (default 128): reverse mode through
+``scipy.integrate.solve_ivp`` / ``odeint`` with at least this many parameters
+(the traced values the right-hand side reads, plus the initial state) uses the
+adjoint method (one backward solve) instead of forward sensitivities (one
+augmented solve of ``n (1 + P)`` states). Read when the ODE call is traced.
 """
 from __future__ import annotations
 
 max_paths: int = 64
+ode_adjoint_min_params: int = 128

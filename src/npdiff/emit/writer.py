@@ -49,7 +49,7 @@ def _path_changed(where):
                            f"code was generated for: the decision at {where} goes the other way")'''
 
 # modules generated statements may name, as they are written in the source
-_MODULE_REF = re.compile(r"(?<![\w.])(math|os|scipy(?:\.[a-z]\w*)?)\.")
+_MODULE_REF = re.compile(r"(?<![\w.])(math|os|npdiff\.primitives\.solvers|scipy(?:\.[a-z]\w*)?)\.")
 
 
 def _float_source(value: float) -> str:

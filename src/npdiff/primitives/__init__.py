@@ -9,3 +9,4 @@ from . import custom, sparse  # noqa: F401  (custom_jvp/custom_vjp outputs, to_c
 from . import random  # noqa: F401,E402  (random draws)
 from . import stats  # noqa: F401,E402  (no_derivative: arguments scipy.stats is not differentiated in)
 from . import fft  # noqa: F401,E402  (numpy.fft: fft, rfft, irfft)
+from . import solvers  # noqa: F401,E402  (solver_call: SciPy solvers, ODEs and quadrature at run time)
