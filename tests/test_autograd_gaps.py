@@ -1,9 +1,9 @@
 """Gaps found by running autograd's NumPy-level tests on npdiff, each fixed and checked here.
 
 Derivatives are compared with central finite differences (complex inputs: along
-the real and imaginary directions). The last test runs the whole adapter
-(``python -m tests.autograd_suite``) when autograd's tests are available
-(``NPDIFF_AUTOGRAD_TESTS=dir``) and skips otherwise.
+the real and imaginary directions). The last test runs autograd's own test files
+through ``npdiff.compat.autograd`` (``python -m tests.autograd_suite``: a module swap only) when
+autograd's tests are available (``NPDIFF_AUTOGRAD_TESTS=dir``) and skips otherwise.
 """
 from __future__ import annotations
 
@@ -133,10 +133,10 @@ def test_reduction_of_a_list_of_traced_arrays(name, f):
         assert_close(J, fd_jac(f, [x], 0).reshape(np.shape(J)), 1e-6, 1e-6, f"{name} {jac.__name__}")
 
 
-# -- the whole adapter -------------------------------------------------------------------------------
+# -- autograd's suite through npdiff.compat.autograd ----------------------------------------------------
 
 def test_autograd_suite_pass_rate(tmp_path):
-    """autograd's applicable NumPy-level tests pass on npdiff at a rate of at least 95%."""
+    """autograd's applicable tests pass through npdiff.compat.autograd (module swap only) at a rate of at least 98%."""
     directory = os.environ.get("NPDIFF_AUTOGRAD_TESTS")
     if not directory:
         pytest.skip("set NPDIFF_AUTOGRAD_TESTS to a directory holding autograd's tests/*.py")
@@ -150,4 +150,4 @@ def test_autograd_suite_pass_rate(tmp_path):
     failed = "\n".join(f"{name}: {reason}" for name, (outcome, reason) in sorted(report["results"].items())
                         if outcome == "failed")
     assert summary["passed"] + summary["failed"] > 100, summary
-    assert summary["rate"] >= 0.95, f"{summary}\nfailed:\n{failed}"
+    assert summary["rate"] >= 0.98, f"{summary}\nfailed:\n{failed}"

@@ -1,8 +1,8 @@
 """python -m tests.autograd_suite --autograd-tests DIR [--json FILE] [--min-rate 0.95] [-k EXPR]
 
-Runs autograd's NumPy-level test files found in DIR (exported from autograd's
-repository) against npdiff through the ``autograd`` shim, and prints passed /
-failed / not applicable with the reason of each failure.
+Runs autograd's test files found in DIR (autograd's source distribution) against
+npdiff.compat.autograd (``autograd`` in sys.modules is the compat module), and prints
+passed / failed / not applicable with the reason of each failure.
 """
 from __future__ import annotations
 
@@ -18,14 +18,13 @@ APPLICABLE_FILES = ["test_numpy.py", "test_systematic.py", "test_linalg.py", "te
                     "test_direct.py", "test_graphs.py", "test_wrappers.py", "test_fft.py",
                     # plain containers as arguments (pytrees); autograd.builtins' own constructors and
                     # isinstance are stubs (not applicable when called)
-                    "test_dict.py", "test_list.py", "test_tuple.py", "test_builtins.py"]
+                    "test_dict.py", "test_list.py", "test_tuple.py", "test_builtins.py", "test_misc.py",
+                    "test_tests.py"]
 
 # Files that test autograd itself, with the reason they do not apply to npdiff.
 NOT_APPLICABLE_FILES = {
     "test_core.py": "autograd's core (make_vjp on Python scalars, vspaces)",
     "test_vspaces.py": "autograd's vector spaces",
-    "test_misc.py": "autograd.misc (const_graph, flatten) and its tracer",
-    "test_tests.py": "autograd's extension API (defvjp) tested by its own test helpers",
     "test_ufunc_dispatch.py": "xarray containers around autograd boxes",
     "test_performance.py": "autograd's performance",
 }
@@ -39,16 +38,21 @@ NOT_APPLICABLE_TESTS = {
     "test_numpy.py::test_diagonal": "autograd.numpy.make_diagonal, an autograd extension (not NumPy)",
     "test_numpy.py::test_make_diagonal": "autograd.numpy.make_diagonal, an autograd extension (not NumPy)",
     "test_linalg.py::test_pinv": "autograd.numpy.linalg._dot and .T, autograd helpers (not NumPy)",
+    "test_misc.py::test_const_graph": "autograd's graph replay (const_graph), counted by Python side effects",
+    "test_misc.py::test_const_graph_args": "autograd's graph replay (const_graph), counted by Python side effects",
+    "test_wrappers.py::test_deprecated_defgrad_wrapper": "autograd's pre-1.2 extension API (fun.defgrad on vspaces)",
+    "test_wrappers.py::test_deprecated_defvjp_wrapper": "autograd's pre-1.2 extension API (fun.defvjp on vspaces)",
+    "test_wrappers.py::test_deprecated_defvjp_is_zero_wrapper": "autograd's pre-1.2 extension API (fun.defvjp_is_zero)",
+    "test_wrappers.py::test_deprecated_quick_grad_check_wrapper": "autograd.util.quick_grad_check, deprecated in autograd",
     "test_fft.py::test_rfftn_odd_not_implemented": ("autograd's own limitation (its rfftn gradient raises for an odd "
                                                     "last axis); npdiff differentiates it (tests/test_numpy_fft.py)"),
 }
 
 
 class Recorder:
-    """A pytest plugin: turns NotApplicable into a skip and records every outcome."""
+    """A pytest plugin: skips the tests listed as not applicable and records every outcome."""
 
-    def __init__(self, shim):
-        self.shim = shim
+    def __init__(self):
         self.results: dict = {}
 
     def pytest_collection_modifyitems(self, items):
@@ -58,15 +62,8 @@ class Recorder:
             if key in NOT_APPLICABLE_TESTS:
                 item.add_marker(pytest.mark.skip(reason="not applicable: " + NOT_APPLICABLE_TESTS[key]))
 
-    def pytest_runtest_makereport(self, item, call):
-        if call.excinfo is not None and call.excinfo.errisinstance(self.shim.NotApplicable):
-            import pytest
-            item.add_marker(pytest.mark.skip)  # reported below as not applicable
-            item.npdiff_not_applicable = str(call.excinfo.value)
-
     def pytest_runtest_logreport(self, report):
         nodeid = report.nodeid.split("/")[-1]
-        na = getattr(report, "npdiff_not_applicable", None)
         if report.when == "call" or (report.when == "setup" and not report.passed):
             if report.skipped:
                 reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -74,13 +71,9 @@ class Recorder:
             elif report.failed:
                 msg = str(report.longrepr.reprcrash.message) if hasattr(report.longrepr, "reprcrash") \
                     else str(report.longrepr)
-                if "NotApplicable" in msg:
-                    self.results[nodeid] = ("not applicable", msg.split("NotApplicable: ", 1)[-1])
-                else:
-                    self.results[nodeid] = ("failed", msg.splitlines()[0][:300] if msg else "")
+                self.results[nodeid] = ("failed", msg.splitlines()[0][:300] if msg else "")
             else:
                 self.results[nodeid] = ("passed", "")
-        del na
 
 
 def run(directory: str, keyword: str | None = None, files=None) -> dict:
@@ -89,7 +82,7 @@ def run(directory: str, keyword: str | None = None, files=None) -> dict:
 
     from . import shim
     shim.install()
-    recorder = Recorder(shim)
+    recorder = Recorder()
     paths = [os.path.join(directory, f) for f in (files or APPLICABLE_FILES)
              if os.path.exists(os.path.join(directory, f))]
     if not paths:

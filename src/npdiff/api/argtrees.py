@@ -16,8 +16,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..ir.pytree import (LEAF, has_namedtuple, plain_structure, restore, tree_flatten, tree_paths,
-                      tree_unflatten)
+from ..ir.pytree import (LEAF, NODES, children, has_namedtuple, is_node, plain_structure, restore, tree_flatten,
+                         tree_paths, tree_unflatten)
 from ..tracing.tracer import trace
 from .checks import _describe
 
@@ -42,13 +42,13 @@ def _literal_shape(x):
 def arg_leaf(x) -> bool:
     """Return True if x is one array argument: not a container, or a rectangular nested list/tuple of numbers."""
     if not isinstance(x, CONTAINERS):
-        return x is not None  # None is an empty pytree
+        return x is not None and not is_node(x)  # None is an empty pytree
     return not isinstance(x, dict) and _literal_shape(x) is not None
 
 
 def is_tree_call(args) -> bool:
     """Return True if some argument is a pytree (a dict, a namedtuple, a list/tuple holding arrays or containers)."""
-    return any((isinstance(a, CONTAINERS) or a is None) and not arg_leaf(a) for a in args)
+    return any((isinstance(a, CONTAINERS) or a is None or is_node(a)) and not arg_leaf(a) for a in args)
 
 
 _F64 = ((), np.dtype(np.float64))
@@ -100,6 +100,11 @@ def fast_key(args):
         elif isinstance(t, tuple) and hasattr(t, "_fields"):
             toks.append(("n", c))
             for e in t:
+                rec(e)
+        elif c in NODES:  # a registered class: its class and aux data, then its children
+            kids, aux = NODES[c][0](t)
+            toks.append(("c", c, aux))
+            for e in kids:
                 rec(e)
         elif isinstance(t, _PLAIN_SCALARS):
             a = np.asarray(t)
@@ -174,6 +179,8 @@ def _kind(s) -> str:
         return f"a dict with keys {list(s[1])}"
     if kind == "namedtuple":
         return f"a {s[1].__name__} (namedtuple)"
+    if kind == "node":
+        return f"a {s[1].__name__} (registered pytree node)"
     if kind in ("tuple", "list"):
         return f"a {kind} of {len(s[1])} items"
     return "None" if kind == "none" else "an array"
@@ -206,6 +213,14 @@ def leaves_like(tree, structure, what: str, op: str) -> list:
                 fail(path, s, t)
             for k, c in zip(s[1], s[2]):
                 rec(t[k], c, path + (k,))
+        elif kind == "node":
+            if t.__class__ is not s[1]:
+                fail(path, s, t)
+            kids, _ = NODES[s[1]][0](t)
+            if len(kids) != len(s[3]):
+                fail(path, s, t)
+            for i, (e, c) in enumerate(zip(kids, children(s))):
+                rec(e, c, path + (i,))
         else:
             items = s[2] if kind == "namedtuple" else s[1]
             if not isinstance(t, (list, tuple)) or len(t) != len(items):

@@ -20,7 +20,7 @@ from ..ir.graph import Node, const, make_input, toposort
 from ..transforms import substitute
 from ..primitives import apply
 from ..primitives.helpers import zeros
-from ..ir.pytree import restore, tree_flatten, tree_unflatten
+from ..ir.pytree import NODES, restore, tree_flatten, tree_unflatten
 from ..tracing.tracer import Tracer, is_traced, node_of, tracing, tracing_now
 from . import checks as _checks
 from .argtrees import (CONTAINERS, TreeFunction, TreeKey, arg_leaf, fast_key, flatten_args, is_tree_call,
@@ -416,7 +416,7 @@ class LazyFunction:
                     if out is not None:
                         return out if gf.out_tree is None else restore(out, gf.out_tree)
         for a in args:
-            if isinstance(a, CONTAINERS) or a is None:  # maybe a pytree (or an array literal: a list of numbers)
+            if isinstance(a, CONTAINERS) or a is None or a.__class__ in NODES:  # maybe a pytree (or an array literal)
                 if is_tree_call(args):
                     return self._call_tree(args)
                 break
@@ -431,7 +431,7 @@ class LazyFunction:
     def _tree_defs(self, args, is_leaf=arg_leaf):
         """Return (leaves, structures) of pytree arguments, refused by operators that take arrays only."""
         if not self._trees:
-            bad = next(a for a in args if isinstance(a, CONTAINERS) and not is_leaf(a))
+            bad = next(a for a in args if (isinstance(a, CONTAINERS) or a.__class__ in NODES) and not is_leaf(a))
             raise TypeError(f"{self.__name__}: this operator takes array arguments; got "
                             f"{_checks._describe(bad)} (pytree arguments are for the JAX-style operators)")
         return flatten_args(args, is_leaf)

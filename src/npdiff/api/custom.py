@@ -1,5 +1,5 @@
 """custom_jvp and custom_vjp: user-supplied derivative rules, with JAX's names
-and semantics. Function and rules are plain NumPy code traced like everything
+and semantics; stop_gradient, the identity whose derivative is zero. Function and rules are plain NumPy code traced like everything
 else, so generated code stays plain NumPy.
 
 The primitives (``custom_jvp_out``, ``custom_vjp_out``, ``custom_vjp_lin``)
@@ -14,7 +14,7 @@ from ..errors import UnsupportedOperationError
 from ..ir.graph import Node
 from ..primitives import apply
 from ..primitives.custom import RULES, STRUCTS, new_key
-from ..ir.pytree import tree_flatten, tree_unflatten
+from ..ir.pytree import num_leaves, tree_flatten, tree_map, tree_unflatten
 from ..tracing.tracer import Tracer, is_traced, node_of, tracing
 
 
@@ -48,8 +48,8 @@ class custom_jvp:
         outs = [apply("custom_jvp_out", node_of(l), *nodes, rule=self.key, index=i) for i, l in enumerate(leaves)]
         return tree_unflatten(s, [Tracer(o) for o in outs])
 
-    def tangent(self, args: list[Node], tangents: list[Node], index: int) -> Node:
-        """Return the tangent of output ``index`` from the user's rule, traced at args."""
+    def tangent(self, args: list[Node], tangents: list[Node], index: int, present=None) -> Node:
+        """Return the tangent of output ``index`` from the user's rule, traced at args (``present``: unused here)."""
         with tracing():
             _, tout = self.jvp_rule(tuple(Tracer(a) for a in args), tuple(Tracer(t) for t in tangents))
         return _leaves(tout)[index]
@@ -90,10 +90,10 @@ class custom_vjp:
         rl, rs = tree_flatten(res)
         return [node_of(r) for r in rl], rs
 
-    def cotangents(self, res_struct, res_nodes, out_struct, index: int, ct: Node, nargs: int) -> list:
+    def cotangents(self, res_struct, res_nodes, out_struct, index: int, ct: Node, nargs: int, needed=None) -> list:
         """Return the cotangents of the arguments (Node or None) from the user's bwd, given the
-        cotangent ``ct`` of output ``index`` (the other outputs' cotangents are zero)."""
-        n_out = len(_count(out_struct))
+        cotangent ``ct`` of output ``index`` (the other outputs' cotangents are zero; ``needed``: unused here)."""
+        n_out = num_leaves(out_struct)
         leaves = [ct if i == index else None for i in range(n_out)]
         ct_tree = tree_unflatten(out_struct, [Tracer(l) if l is not None else None for l in leaves])
         if n_out == 1:
@@ -105,17 +105,8 @@ class custom_vjp:
         return [None if g is None else node_of(g) for g in grads]
 
 
-def _count(struct):
-    leaves = []
-
-    def rec(s):
-        if s[0] == "leaf":
-            leaves.append(0)
-        elif s[0] in ("tuple", "list"):
-            for e in s[1]:
-                rec(e)
-        elif s[0] == "dict":
-            for e in s[2]:
-                rec(e)
-    rec(struct)
-    return leaves
+def stop_gradient(x):
+    """Return x unchanged, with a zero derivative (JAX's lax.stop_gradient; pytrees leaf by leaf)."""
+    def one(leaf):
+        return Tracer(apply("stop_gradient", node_of(leaf))) if is_traced(leaf) else leaf
+    return tree_map(one, x)

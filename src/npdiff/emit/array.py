@@ -202,8 +202,10 @@ def _tree_source(structure, exprs: list[str]) -> str:
             return next(it)
         if kind == "none":
             return "None"
-        if kind == "namedtuple":
-            raise TypeError("a generated function cannot return a namedtuple; return a tuple or dict")
+        if kind in ("namedtuple", "node"):
+            what = "a namedtuple" if kind == "namedtuple" else f"a {s[1].__name__} (a registered pytree node)"
+            raise TypeError(f"a generated function of array arguments cannot return {what}; return a tuple or dict "
+                            "(operators called with pytree arguments rebuild them)")
         if kind in ("tuple", "list"):
             inner = ", ".join(rec(e) for e in s[1])
             if kind == "tuple":

@@ -1,15 +1,34 @@
-"""Minimal pytrees: nested tuples, lists, dicts and namedtuples with array leaves.
+"""Minimal pytrees: nested tuples, lists, dicts, namedtuples and registered classes with array leaves.
 
 A structure is a hashable nested tuple: ``("leaf",)``, ``("none",)``,
-``("tuple", children)``, ``("list", children)``, ``("dict", keys, children)`` or
-``("namedtuple", cls, children)``; two trees with the same leaf shapes but
-other keys or container types have different structures.
+``("tuple", children)``, ``("list", children)``, ``("dict", keys, children)``,
+``("namedtuple", cls, children)`` or ``("node", cls, aux, children)`` for a
+class registered with ``register_node`` (its ``aux`` data must be hashable);
+two trees with the same leaf shapes but other keys or container types have
+different structures.
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
 LEAF = ("leaf",)
+
+# class -> (flatten(obj) -> (children, aux), unflatten(aux, children) -> obj)
+NODES: dict[type, tuple[Callable, Callable]] = {}
+
+
+def register_node(cls: type, flatten: Callable, unflatten: Callable) -> None:
+    """Register cls as a pytree node: flatten(obj) -> (children, aux); unflatten(aux, children) -> obj."""
+    if not isinstance(cls, type):
+        raise TypeError(f"register_pytree_node: expected a class, got {cls!r}")
+    if cls in (tuple, list, dict, type(None)):
+        raise ValueError(f"register_pytree_node: {cls.__name__} is already a pytree node")
+    NODES[cls] = (flatten, unflatten)
+
+
+def is_node(x) -> bool:
+    """Return True if x is an instance of a registered pytree node class."""
+    return x.__class__ in NODES
 
 
 def tree_flatten(tree, is_leaf: Callable | None = None) -> tuple[list, Any]:
@@ -20,6 +39,10 @@ def tree_flatten(tree, is_leaf: Callable | None = None) -> tuple[list, Any]:
         if is_leaf is not None and is_leaf(t):
             leaves.append(t)
             return LEAF
+        node = NODES.get(t.__class__)
+        if node is not None:
+            kids, aux = node[0](t)
+            return ("node", t.__class__, aux, tuple(rec(e) for e in kids))
         if isinstance(t, tuple) and hasattr(t, "_fields"):  # a namedtuple: a node, not a leaf
             return ("namedtuple", type(t), tuple(rec(e) for e in t))
         if isinstance(t, tuple):
@@ -51,6 +74,8 @@ def tree_unflatten(structure, leaves) -> Any:
             return tuple(rec(e) for e in s[1])
         if kind == "namedtuple":
             return s[1](*[rec(e) for e in s[2]])
+        if kind == "node":
+            return NODES[s[1]][1](s[2], [rec(e) for e in s[3]])
         if kind == "list":
             return [rec(e) for e in s[1]]
         return {k: rec(e) for k, e in zip(s[1], s[2])}
@@ -71,6 +96,8 @@ def children(structure) -> tuple:
         return structure[1]
     if kind in ("dict", "namedtuple"):
         return structure[2]
+    if kind == "node":
+        return structure[3]
     return ()
 
 
@@ -89,8 +116,8 @@ def tree_paths(structure) -> list[tuple]:
         kind = s[0]
         if kind == "leaf":
             out.append(path)
-        elif kind in ("tuple", "list"):
-            for i, c in enumerate(s[1]):
+        elif kind in ("tuple", "list", "node"):
+            for i, c in enumerate(children(s)):
                 rec(c, path + (i,))
         elif kind == "dict":
             for k, c in zip(s[1], s[2]):
@@ -104,15 +131,15 @@ def tree_paths(structure) -> list[tuple]:
 
 
 def has_namedtuple(structure) -> bool:
-    """Return True if the structure holds a namedtuple anywhere."""
-    return structure[0] == "namedtuple" or any(has_namedtuple(c) for c in children(structure))
+    """Return True if the structure holds a namedtuple or a registered node anywhere (generated code returns tuples)."""
+    return structure[0] in ("namedtuple", "node") or any(has_namedtuple(c) for c in children(structure))
 
 
 def plain_structure(structure):
-    """Return the structure with every namedtuple replaced by a tuple (what generated code returns)."""
+    """Return the structure with every namedtuple or registered node replaced by a tuple (what generated code returns)."""
     kind = structure[0]
-    if kind == "namedtuple":
-        return ("tuple", tuple(plain_structure(c) for c in structure[2]))
+    if kind in ("namedtuple", "node"):
+        return ("tuple", tuple(plain_structure(c) for c in children(structure)))
     if kind in ("tuple", "list"):
         return (kind, tuple(plain_structure(c) for c in structure[1]))
     if kind == "dict":
@@ -127,6 +154,8 @@ def restore(tree, structure):
         return tree
     if kind == "namedtuple":
         return structure[1](*[restore(e, c) for e, c in zip(tree, structure[2])])
+    if kind == "node":
+        return NODES[structure[1]][1](structure[2], [restore(e, c) for e, c in zip(tree, structure[3])])
     if kind == "tuple":
         return tuple(restore(e, c) for e, c in zip(tree, structure[1]))
     if kind == "list":

@@ -9,9 +9,11 @@ primitives ask the rule object (``RULES[rule]``, registered by api/custom.py)
 to trace it, so this file knows nothing of tracing.
 
 A rule object provides
-  ``tangent(args, tangents, index) -> Node`` (custom_jvp),
+  ``tangent(args, tangents, index, present) -> Node`` (custom_jvp; ``present[i]``: argument i has a
+  tangent, the others get zeros),
   ``residuals(args) -> (list of Node, structure)`` and
-  ``cotangents(res_struct, res_nodes, out_struct, index, ct, nargs) -> list of Node | None``
+  ``cotangents(res_struct, res_nodes, out_struct, index, ct, nargs, needed) -> list of Node | None``
+  (``needed[i]``: the cotangent of argument i is used)
   (custom_vjp).
 """
 from __future__ import annotations
@@ -61,9 +63,11 @@ def _jvp_custom_jvp(ts, primal, *args, out, nb, rule, index):
     if all(t is None for t in arg_ts):
         return None
 
+    present = tuple(t is not None for t in arg_ts)  # the arguments with a tangent (the others get zeros)
+
     def one(tangents):
         tans = [t if t is not None else zeros(a.shape, a.dtype) for t, a in zip(tangents, args)]
-        return obj.tangent(args, tans, index)
+        return obj.tangent(args, tans, index, present)
     if nb == 0:
         return one(arg_ts)
     return per_batch(one, arg_ts, nb)
@@ -103,8 +107,10 @@ def _t_custom_vjp_lin(ct, *args, lin, nb, rule, index, struct, nargs, res, shape
     obj = RULES[rule]
     res_nodes = args[nargs:]
 
+    needed = tuple(bool(lin[j]) for j in range(nargs))  # the arguments whose cotangent is used
+
     def one(c):
-        return obj.cotangents(STRUCTS[res], res_nodes, STRUCTS[struct], index, c, nargs)
+        return obj.cotangents(STRUCTS[res], res_nodes, STRUCTS[struct], index, c, nargs, needed)
     if nb == 0:
         grads = one(ct)
     else:

@@ -302,7 +302,8 @@ def tracing_here() -> bool:
 def _from_library(depth=2) -> bool:
     import sys
     g = sys._getframe(depth).f_globals.get("__name__", "") or ""
-    return g.startswith(("numpy", "npdiff", "scipy")) and not g.startswith("npdiff.tests")
+    # npdiff.compat calls the user's NumPy functions for them (compat.autograd's argnum wrappers): user code
+    return g.startswith(("numpy", "npdiff", "scipy")) and not g.startswith(("npdiff.tests", "npdiff.compat."))
 
 
 def tracing_now() -> bool:
@@ -414,7 +415,9 @@ def _cover(func, depth=0, seen=None) -> list:
         return keys
     seen.add(id(func))
     with _lock:
-        library = str(g.get("__name__") or "").startswith(("npdiff.", "numpy", "scipy")) if isinstance(g, dict) else True
+        mod = str(g.get("__name__") or "") if isinstance(g, dict) else None
+        # npdiff.compat wraps the user's functions in closures (compat.autograd's argnum handling): covered as user code
+        library = mod is None or (mod.startswith(("npdiff.", "numpy", "scipy")) and not mod.startswith("npdiff.compat."))
         if not library and id(g) not in seen:
             seen.add(id(g))
             for name, value in list(g.items()):

@@ -1,4 +1,4 @@
-"""Derivative checks with autograd.test_util's call signatures, written on npdiff.
+"""autograd.test_util: derivative checks with autograd's call signatures, written on npdiff.
 
 ``check_grads(fun, argnum=0, modes=None, order=2)(*args, **kwargs)`` checks the
 derivatives of fun with respect to the argument(s) ``argnum``: forward mode
@@ -13,8 +13,10 @@ import itertools
 
 import numpy as np
 
-import npdiff
-from npdiff.ir.pytree import tree_flatten, tree_unflatten
+from ...api import jax_style as npdiff  # the operators (npdiff itself imports the layers above api)
+from ...tree_util import tree_flatten, tree_unflatten
+
+__all__ = ["check_grads", "combo_check", "check_equivalent", "scalar_close"]
 
 STEP = 1e-6
 ATOL = 1e-6
@@ -102,7 +104,7 @@ def _check(f0, xs, modes, order, name):
         _, tangent = npdiff.jvp(f, tuple(xs), tuple(vs))
         u = _random_cotangent(y)
         exact, approx = _pair(u, tangent), _pair(u, numeric)
-        assert scalar_close(exact, approx), f"jvp check of {name}: npdiff {exact}, differences {approx}"
+        assert scalar_close(exact, approx), f"(JVP) check of {name} failed: npdiff {exact}, finite differences {approx}"
         if order > 1:
             n = len(xs)
             jvp_f = lambda *a: npdiff.jvp(f, tuple(a[:n]), tuple(a[n:]))[1]
@@ -114,7 +116,7 @@ def _check(f0, xs, modes, order, name):
         for g, x in zip(grads, xs):
             assert np.shape(g) == np.shape(x), f"vjp of {name}: shape {np.shape(g)} for an input {np.shape(x)}"
         exact, approx = _pair(list(grads), list(vs)), _pair(u, numeric)
-        assert scalar_close(exact, approx), f"vjp check of {name}: npdiff {exact}, differences {approx}"
+        assert scalar_close(exact, approx), f"(VJP) check of {name} failed: npdiff {exact}, finite differences {approx}"
         if order > 1:
             n = len(xs)
             u_leaves, u_struct = tree_flatten(u)  # a tuple output's cotangent: one argument per leaf
