@@ -89,9 +89,18 @@ UFUNC_ARGS = {
     "logical_not": (U,), "jv": (U, U2), "yv": (U + 1, U2), "iv": (U, U2), "kv": (U, U2),
     "ive": (U, U2), "kve": (U, U2), "yn": (np.array([1, 2]), U2),
     "jve": (U, U2), "yve": (U + 1, U2),
+    "_zeta": (U + 1.5, U2), "hyp1f1": (U, U2 + 1.0, U), "hyp2f1": (U, U2, U2 + 1.0, U * 0.5),
+    "wright_bessel": (U, U2, U), "log_wright_bessel": (U, U2, U),
+    "_binom_cdf": (np.array([1.0, 2.0]), np.array([4.0, 5.0]), U), "_binom_sf": (np.array([1.0, 2.0]), np.array([4.0, 5.0]), U),
+    "_binom_pmf": (np.array([1.0, 2.0]), np.array([4.0, 5.0]), U),
+    "_beta_ppf": (U, U2 + 1.0, U + 1.0), "_log1mexp": (-U - 0.2,),
+    "_nbinom_cdf": (np.array([1.0, 2.0]), U2 + 1.0, U), "_nbinom_sf": (np.array([1.0, 2.0]), U2 + 1.0, U),
+    "bitwise_and": (UMASK, ~UMASK), "bitwise_or": (UMASK, ~UMASK), "bitwise_xor": (UMASK, ~UMASK), "invert": (UMASK,),
 }
 UFUNC_NO_DERIV = {"expn", "divmod", "jv", "yv", "iv", "kv", "ive", "kve", "gammainc", "gammaincc", "gammaincinv",
-                  "gammainccinv", "stdtr", "yn", "jve", "yve"}  # npdiff differentiates these in their last argument only
+                  "gammainccinv", "stdtr", "yn", "jve", "yve", "_zeta", "_riemann_zeta", "hyp1f1", "hyp2f1",
+                  "wright_bessel", "log_wright_bessel", "_binom_cdf", "_binom_sf", "_binom_pmf", "_nbinom_cdf",
+                  "_nbinom_sf", "_beta_ppf", "bitwise_and", "bitwise_or", "bitwise_xor", "invert"}  # npdiff differentiates these in their last argument only
 
 
 CPLX = np.array([1.0 + 0.5j, -0.3 + 1.0j, 0.7 - 0.2j])  # makes complex FFT inputs from real x
@@ -218,6 +227,9 @@ ENTRIES: dict[str, E] = {
     # -- indexing
     "numpy.take": e(lambda a, **kw: np.take(a, [0, 2, 1], **kw), A, mode=["wrap", "clip"]),
     "numpy.take_along_axis": e(_take_along, A, axis=[0]),
+    "numpy.lib.stride_tricks.sliding_window_view": e(
+        lambda a, **kw: np.lib.stride_tricks.sliding_window_view(a, 2, **kw) * 1.0, A,
+        axis=[0], subok=[True], writeable=[True]),
     "numpy.compress": e(lambda a, **kw: np.compress([True, False, True], a, **kw), A),
     # -- sorting and statistics
     "numpy.sort": e(None, A, axis=[0], kind=["stable"], order=["f0"], stable=[True]),

@@ -62,8 +62,11 @@ def test_masked_assignment_with_traced_mask_is_a_select():
     x = np.array([-1.0, 0.5, 2.0, -0.3])
     expect = np.where(x > 0, 0.5, 4.0 * x)
     assert np.allclose(npdiff.grad(f)(x), expect)
+    # a value of several elements is placed by the mask's value on this path (guarded: tests/test_masks.py)
+    g = npdiff.grad(lambda x: np.sum(_set_mask_array(x) ** 2))(x)
+    assert np.allclose(g, 2 * _set_mask_array(x) * (x <= 0) + np.r_[2 * x[:2], 0, 0])
     with pytest.raises(npdiff.TracingError, match="np.where"):
-        npdiff.grad(lambda x: np.sum(_set_mask_array(x)))(x)
+        npdiff.numpify(_set_mask_array, (4,))
 
 
 def _set_mask_array(x):

@@ -113,6 +113,27 @@ def _no_mici(monkeypatch):
     npdiff.mici.register()
 
 
+def _compiled_call():
+    spatial = pytest.importorskip("scipy.spatial")
+    tree = spatial.cKDTree(np.eye(3))
+    npdiff.grad(lambda x: np.sum(tree.query(x)[0]))(X)
+
+
+def _stats_untraceable():
+    st = pytest.importorskip("scipy.stats")
+    npdiff.grad(lambda p: st.argus.logcdf(0.3, p[0]))(np.array([1.0]))
+
+
+def _stats_count():
+    st = pytest.importorskip("scipy.stats")
+    npdiff.grad(lambda k: np.sum(st.binom.logpmf(k, 8, 0.3)))(np.array([1.0, 2.0]))
+
+
+def _blas_call():
+    blas = pytest.importorskip("scipy.linalg.blas")
+    npdiff.grad(lambda x: blas.ddot(x, x))(X)
+
+
 def _scipy_order():
     special = pytest.importorskip("scipy.special")
     npdiff.grad(lambda x: special.jv(x[0], x[1]))(np.array([1.5, 2.0]))
@@ -138,8 +159,12 @@ TRIGGERS = {  # fragment -> callable(monkeypatch) raising it
     "depends on a value not known while tracing (a tangent": lambda mp: _tangent_decision(),
     "so shapes alone do not determine its code": lambda mp: (npdiff.grad(_branchy)(X), None)
     and [g := npdiff.grad(_branchy), g(X), g.specialize((3,))],
-    "indexing with a traced boolean mask": lambda mp: npdiff.grad(lambda x: np.sum(x[x > 0]))(X),
-    "np.where(cond) with one argument": lambda mp: npdiff.grad(lambda x: np.sum(x[np.where(x > 0)]))(X),
+    "with a traced mask: the result's shape depends on the mask's values":
+        lambda mp: npdiff.numpify(lambda x: np.sum(x[np.where(x > 0)]), (3,)),
+    "received a traced array and cannot trace it": lambda mp: _compiled_call(),
+    "npdiff cannot trace scipy.stats.": lambda mp: _stats_untraceable(),
+    "is not differentiable in": lambda mp: _stats_count(),
+    "converted a traced array to a concrete NumPy array, which npdiff cannot trace": lambda mp: _blas_call(),
     "writes into an existing array, which npdiff cannot trace":
         lambda mp: npdiff.grad(lambda x: np.sum(np.multiply(x, 2.0, out=np.ones(3))))(X),
     "a traced array was converted to a concrete NumPy array": lambda mp: npdiff.grad(_writes_outside)(X),

@@ -178,6 +178,11 @@ STRUCTURAL = {
         **{k: [(lambda x, k=k: PRIMS[k].impl(2.5, x ** 2 * 0.3 + 0.1), [V3])] for k in ("gammaincinv", "gammainccinv")},
         **{k: [(lambda x, k=k: PRIMS[k].impl(2.5, 1.5, x ** 2 * 0.3 + 0.1), [V3])]
            for k in ("betainc", "betaincc", "betaincinv")},
+        "zeta": [(lambda x: PRIMS["zeta"].impl(2.5, x ** 2 + 0.5), [V3])],
+        "hyp1f1": [(lambda x: PRIMS["hyp1f1"].impl(0.5, 1.5, x), [V3])],
+        "hyp2f1": [(lambda x: PRIMS["hyp2f1"].impl(0.5, 1.5, 2.0, x ** 2 * 0.1), [V3])],
+        **{k: [(lambda x, k=k: PRIMS[k].impl(0.5, 1.5, x ** 2 + 0.5), [V3])]
+           for k in ("wright_bessel", "log_wright_bessel")},
         # a count that is traced but not differentiated: no_derivative passes it through (refusal: test_scipy_stats_more)
         "no_derivative": [(lambda x, st=__import__("scipy.stats").stats: st.poisson.pmf(np.round(x ** 2 * 3.0),
                                                                                        x ** 2 + 0.5), [V3])],
@@ -246,6 +251,8 @@ def test_every_primitive_is_exercised():
     # custom_vjp_lin lives only between linearization and transposition; its
     # transpose is exactly what the custom_vjp-out cases above differentiate through.
     # to_csr is an output format (sparse=True), checked in test_sparse.py.
+    # dynamic_slice/dynamic_pad need the values of their integer start (slices X[i * bs:(i + 1) * bs]
+    # with i an argument): value, gradient, Hessian and third order in tests/test_model_idioms.py.
     rng = np.random.default_rng(0)
     covered = set()
     for name, prim in PRIMS.items():  # each elementwise primitive is the subject of test_elementwise
@@ -255,7 +262,7 @@ def test_every_primitive_is_exercised():
     for cases in STRUCTURAL.values():
         for f, args, *_ in cases:
             covered |= _reached(f, args)
-    untested = {n for n, p in PRIMS.items() if not p.nondiff and n not in covered} - {"custom_vjp_lin", "to_csr"}
+    untested = {n for n, p in PRIMS.items() if not p.nondiff and n not in covered} - {"custom_vjp_lin", "to_csr", "dynamic_slice", "dynamic_pad"}
     if _sopt is None:
         untested -= {"solver_call", "solver_lin"}
     assert not untested, f"primitives without a test case: {sorted(untested)}"

@@ -75,6 +75,8 @@ def supported_functions() -> list[str]:
         found = [f"{ns}.{n}" for ns, table in index.items() for n in table.get(id(obj), [])]
         if found:
             return found
+        if str(getattr(obj, "__name__", "")).startswith("_"):  # a library's private helper (scipy.special._ufuncs._zeta)
+            return []
         return [f"{getattr(obj, '__module__', None) or 'numpy'}.{getattr(obj, '__name__', repr(obj))}"]
 
     for obj in _supported_objects():

@@ -30,7 +30,8 @@ def _split_aux(out, has_aux, op="has_aux"):
 
 
 def _scalar(node: Node, op: str) -> Node:
-    checks.scalar_output(node, op)
+    if not (isinstance(node, Node) and node.size == 1):  # a (1,) or (1, 1) output is a scalar, as in autograd
+        checks.scalar_output(node, op)
     checks.real_output(node, op)
     return node
 
@@ -44,8 +45,8 @@ def _wrt_floats(func, nodes, nums, op):
             checks.differentiable(leaf, label, op)
 
 
-def _one(dtype) -> Node:
-    return const(np.ones((), dtype))
+def _one(dtype, shape=()) -> Node:
+    return const(np.ones(shape, dtype))
 
 
 # -- numpify --------------------------------------------------------------------------
@@ -89,7 +90,7 @@ def _value_and_grad_nodes(func, argnums, has_aux, op):
             value = _scalar(value, op)
             uniq = list(dict.fromkeys(nums))  # argnums=(0, 0): each argument once, then repeated
             wrt, regroup = gather(ins, uniq)  # the leaves of pytree arguments
-            cts = vjp_nodes([value], wrt, [_one(value.dtype)])
+            cts = vjp_nodes([value], wrt, [_one(value.dtype, value.shape)])
             by = dict(zip(uniq, regroup([zero_if_none(c, w.shape, w.dtype) for c, w in zip(cts, wrt)])))
             grads = tuple(by[i] for i in nums)
             return value, aux, grads if multi else grads[0]

@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (every family registers its lowerings on import)
     integrate,
     joining,
     linalg,
+    masks,
     minimize,
     ode,
     optimize,
@@ -21,9 +22,12 @@ from . import (  # noqa: F401  (every family registers its lowerings on import)
     shape,
     sorting,
     special,
+    special_more,
     stats,
+    stats_generic,
     stats_mv,
     ufunc_methods,
     ufuncs,
+    views,
 )
 reductions.alias_list_patches()  # after every family registered its lowerings

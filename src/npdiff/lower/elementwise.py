@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 
-from ..errors import TracingError, user_frame_description
 from ..ir.graph import const
 from ..primitives import PRIMS, apply
 from ..primitives.helpers import zeros
@@ -17,9 +16,9 @@ from ._common import NOVALUE, N, W, nan_to, to_float
 
 @implements(np.where, honours=("x", "y"))
 def where(condition, x=None, y=None):
-    if x is None and y is None:
-        raise TracingError("np.where(cond) with one argument returns value-dependent indices, which "
-                           "npdiff cannot trace; use np.where(cond, a, b).\n  at " + user_frame_description())
+    if x is None and y is None:  # the indices of the nonzero elements: read from the values, guarded
+        from .masks import nonzero
+        return nonzero(condition)
     c = N(condition)
     if c.dtype != np.bool_:
         c = apply("not_equal", c, 0)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import TracingError, UnsupportedOperationError, user_frame_description
 from ..ir.graph import const
 from ..primitives import apply
 from ..tracing.tracer import METHODS, Tracer, declare, implements, node_of, write_back
 from ._common import N, W, filled, flat_axis, take_along
+from .dynamic_index import dynamic_read, split
+from .masks import concrete_mask, mask_index
 
 
 def canonical_index(index, shape):
@@ -24,13 +25,14 @@ def canonical_index(index, shape):
         if hasattr(it, "op"):  # a node
             if it.op == "const":
                 it = np.asarray(it.value)
-            elif it.dtype == np.bool_:
-                raise TracingError("indexing with a traced boolean mask gives a value-dependent shape; "
-                                   "use np.where(mask, x, 0) instead.\n  at " + user_frame_description())
+            elif it.dtype == np.bool_:  # a traced mask: its value on this path, guarded
+                it = mask_index(it)
             elif not np.issubdtype(it.dtype, np.integer):
                 raise IndexError("arrays used as indices must be of integer type")
         items.append(it)
     used = sum(_consumed(it) for it in items if it is not Ellipsis)
+    if used > len(shape):  # NumPy's error (p[0][:, None] on a 1-d p: p[0] is 0-d)
+        raise IndexError(f"too many indices for array: array is {len(shape)}-dimensional, but {used} were indexed")
     entries, arrays, axis = [], [], 0
     for it in items:
         if it is Ellipsis:
@@ -76,8 +78,49 @@ def _consumed(it):
     return 1
 
 
+def _is_scalar_mask(it) -> bool:
+    node = it.node if isinstance(it, Tracer) else it
+    if isinstance(it, (bool, np.bool_)):
+        return True
+    return getattr(node, "dtype", None) == np.bool_ and getattr(node, "ndim", 1) == 0
+
+
+def _scalar_masks(index, ndim):
+    """Return (index, output axes): 0-d boolean masks (x[True], x[c] with c 0-d) as None, and the output
+    axes the False ones make (NumPy: x[True] is x[None], x[False] is x[None][:0])."""
+    items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(it, (list, np.ndarray, Tracer)) and not _is_scalar_mask(it) for it in items):
+        raise IndexError("npdiff supports a 0-d boolean index only together with integers and slices")
+    used = sum(1 for it in items if isinstance(it, (int, np.integer, slice)) and not isinstance(it, (bool, np.bool_)))
+    out, empty, axis = [], [], 0
+    for it in items:
+        if _is_scalar_mask(it):
+            node = it.node if isinstance(it, Tracer) else it
+            v = bool(mask_index(node)) if hasattr(node, "op") else bool(np.asarray(node))
+            if not v:
+                empty.append(axis)
+            out.append(None)
+            axis += 1
+        else:
+            out.append(it)
+            axis += {type(Ellipsis): ndim - used}.get(type(it), 0 if isinstance(it, (int, np.integer)) else 1)
+    return tuple(out), empty
+
+
 def getitem(self, index):
     x = node_of(self)
+    dyn = split(index, x.ndim)
+    if dyn is not None:  # X[i * bs:(i + 1) * bs]: a run-time start, only the length guarded
+        node = dynamic_read(x, dyn[0], dyn[1])
+        if node is not None:
+            rest = dyn[2]
+            return Tracer(node) if all(r == slice(None) for r in rest) else getitem(Tracer(node), rest)
+    if any(_is_scalar_mask(it) for it in (index if isinstance(index, tuple) else (index,))):
+        index, empty = _scalar_masks(index, x.ndim)
+        out = getitem(Tracer(x), index)
+        if empty:
+            out = getitem(out, tuple(slice(0, 0) if k in empty else slice(None) for k in range(max(empty) + 1)))
+        return out
     entries, arrays = canonical_index(index, x.shape)
     out = Tracer(apply("gather", x, *arrays, index=entries))
     if isinstance(self, Tracer) and not arrays and out.node.ndim:  # basic indexing gives a view
@@ -88,17 +131,33 @@ def getitem(self, index):
 def setitem(self, index, value):
     y = node_of(self)
     v = node_of(value)
+    if _is_scalar_mask(index):  # y[c] = v with c 0-d: y[None] = v where c holds (apply_where on 0-d arrays)
+        return _set_scalar_mask(y, v, index)
     mask = index.node if isinstance(index, Tracer) else None
-    if mask is not None and mask.dtype == np.bool_ and mask.op != "const" and mask.shape == y.shape:
-        # y[x > 0] = v with a traced mask of y's shape is an elementwise select
-        if v.ndim:
-            raise TracingError("y[mask] = v with a traced mask needs a scalar v (its size would depend on "
-                               "the mask); use y = np.where(mask, values, y).\n  at " + user_frame_description())
+    if (mask is not None and mask.dtype == np.bool_ and mask.op != "const" and mask.shape == y.shape
+            and v.size == 1 and v.ndim <= y.ndim):
+        # y[x > 0] = c with a traced mask of y's shape is an elementwise select: no guard, static shape
+        # (a value of several elements is placed by the mask's value on this path, guarded)
+        v = apply("reshape", v, shape=()) if v.ndim else v
         return Tracer(apply("where", mask, apply("convert", v, dtype=y.dtype) if not v.weak else v, y))
     entries, arrays = canonical_index(index, y.shape)
     if v.dtype != y.dtype and not v.weak:
         v = apply("convert", v, dtype=y.dtype)
     return Tracer(apply("set_index", y, v, *arrays, index=entries))
+
+
+def _set_scalar_mask(y, v, index):
+    c = index.node if isinstance(index, Tracer) else const(np.asarray(index))
+    if v.size == 0:  # y[False] = [] leaves y as it is
+        return Tracer(y)
+    if v.dtype != y.dtype and not v.weak:
+        v = apply("convert", v, dtype=y.dtype)
+    shape = (1,) + y.shape
+    vv = apply("broadcast_to", v, shape=np.broadcast_shapes(v.shape, shape)) if v.shape != shape else v
+    vv = apply("reshape", vv, shape=y.shape)
+    if c.op == "const":
+        return Tracer(vv if bool(c.value) else y)
+    return Tracer(apply("where", c, vv, y))
 
 
 METHODS["__getitem__"] = getitem
@@ -157,12 +216,10 @@ def take_along_axis(arr, indices, axis=-1):
 @implements(np.compress, honours=("axis",))
 def compress(condition, a, axis=None, out=None):
     c = N(condition)
-    if c.op != "const":
-        raise UnsupportedOperationError("npdiff supports numpy.compress with a constant condition only "
-                                        "(a traced condition gives a value-dependent shape)")
+    cv = np.asarray(c.value) if c.op == "const" else concrete_mask(c, "numpy.compress")  # traced: guarded
     x = N(a)
     x, axis = flat_axis(x, axis)
-    return W(take_along(x, int(axis) % x.ndim, np.nonzero(np.ravel(c.value))[0]))
+    return W(take_along(x, int(axis) % x.ndim, np.nonzero(np.ravel(cv))[0]))
 
 
 @implements(np.extract)

@@ -120,9 +120,18 @@ def log_softmax(x, axis=None):
 
 
 def polygamma(n, x):
-    if is_traced(n) and N(n).op != "const":
-        raise UnsupportedOperationError("npdiff supports scipy.special.polygamma(n, x) with a constant order n")
-    nv = np.asarray(N(n).value)
+    if is_traced(n) and N(n).op != "const" and N(n).dtype.kind == "f":
+        raise UnsupportedOperationError("npdiff supports scipy.special.polygamma(n, x) with a constant or integer "
+                                        "order n (polygamma has no derivative in n)")
+    if is_traced(n) and N(n).op != "const":  # an integer order computed from traced values: its value, guarded
+        from ..tracing.guards import decide
+        try:
+            nv = np.asarray(decide(N(n), "array", N(n).dtype))
+        except TracingError:
+            raise UnsupportedOperationError("npdiff supports scipy.special.polygamma(n, x) with an order n known "
+                                            "while tracing (a constant, or computed from arguments given as arrays)") from None
+    else:
+        nv = np.asarray(N(n).value)
     if np.any(nv != np.floor(nv)) or np.any(nv < 0):
         raise ValueError("polygamma: n must be a non-negative integer")
     x = N(x)

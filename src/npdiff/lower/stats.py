@@ -251,13 +251,22 @@ LOGPDF = {
 }
 
 
+# the generic version of each method (stats_generic.py), for subclasses of the classes patched here that are
+# other distributions (erlang is a gamma_gen): their formulas are not in the tables above
+FALLBACK: dict = {}
+
+
 def _logpdf(self, x, *args, **kwargs):
+    if self.name not in LOGPDF:
+        return FALLBACK["logpdf"](self, x, *args, **kwargs)
     shapes, loc, scale = _dist_params(self, args, kwargs, "logpdf")
     z = (_as_float64(x) - loc) / scale
     return _wrap(_nan_unless_valid(self, shapes, scale, LOGPDF[self.name](z, *shapes) - np.log(scale)))
 
 
 def _pdf(self, x, *args, **kwargs):
+    if self.name not in LOGPDF:
+        return FALLBACK["pdf"](self, x, *args, **kwargs)
     return np.exp(_logpdf(self, x, *args, **kwargs))
 
 
@@ -309,6 +318,8 @@ def _cdf_method(method):
     which = CDF_METHODS.index(method)
 
     def fn(self, x, *args, **kwargs):
+        if self.name not in CDF:
+            return FALLBACK[method](self, x, *args, **kwargs)
         shapes, loc, scale = _dist_params(self, args, kwargs, method)
         if self.name in NO_SHAPE_DERIVATIVE:
             names = [s.strip() for s in self.shapes.split(",")]

@@ -108,12 +108,12 @@ class Tracer:
             # it is answered from the values (a guard checks the conversion stays the same)
             from .guards import decide
             return decide(self.node, "array", np.dtype(dtype))
-        raise TracingError(
+        from .foreign import conversion_error  # names the user's call that handed the value over
+        raise conversion_error(
             "a traced array was converted to a concrete NumPy array; this happens when code calls "
-            "a non-NumPy routine or writes a traced value into a plain ndarray.\n  at "
-            + user_frame_description()
-            + "\nKeep the computation in NumPy functions on the traced arrays (npdiff intercepts "
-              "np.array/np.zeros while tracing; build outputs with np.stack or np.where).")
+            "a non-NumPy routine or writes a traced value into a plain ndarray.",
+            "Keep the computation in NumPy functions on the traced arrays (npdiff intercepts "
+            "np.array/np.zeros while tracing; build outputs with np.stack or np.where).")
 
     # -- value-dependent Python control flow ---------------------------------------
     # Answered from the concrete values when the trace has them (a guard is recorded,
@@ -331,7 +331,18 @@ def scipy_converting(depth=2) -> bool:
     if getattr(_local, "depth", 0) == 0:
         return False
     g = sys._getframe(depth).f_globals.get("__name__", "") or ""
-    return g.startswith(SCIPY_ARRAY_API_LAYER)
+    return g.startswith(SCIPY_ARRAY_API_LAYER + getattr(_local, "formulas", ()))
+
+
+@contextmanager
+def converting_in(*modules: str):
+    """Within: conversions called from these modules keep traced values traced (SciPy's private formulas)."""
+    old = getattr(_local, "formulas", ())
+    _local.formulas = old + modules
+    try:
+        yield
+    finally:
+        _local.formulas = old
 
 
 def _install():
@@ -528,5 +539,12 @@ def trace(func, avals, names=None, bind=None):
     func = getattr(func, "_trace_target", func)  # a GeneratedFunction: trace its array code
     with tracing(func):
         func = _replacement_for(func) or func  # grad(np.append), a scipy.stats method bound early: the tracing version
-        out = func(*[Tracer(n) for n in inputs])
+        try:
+            out = func(*[Tracer(n) for n in inputs])
+        except (TypeError, AttributeError) as e:  # a library (compiled code) failing on a Tracer: name it
+            from .foreign import compiled_call_error
+            err = compiled_call_error(e)
+            if err is None:
+                raise
+            raise err from e
         return inputs, tree_map(node_of, out)
