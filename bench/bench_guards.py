@@ -70,6 +70,52 @@ def main():
         ag = autograd.grad(lambda c: newton_sqrt(c))
         rows.append(("autograd.grad", per_call(ag, 2.0)))
     table("derivative of a Newton square root (while loop on values)", rows, "hand-written 0.5 / sqrt(c)")
+    state_rows()
+
+
+A_COEF, B_COEF = 1.0, 100.0  # globals read by rosen_state: guarded (identity or equal value) per call
+WEIGHTS = np.linspace(1.0, 2.0, 9)  # a global array: guarded by identity and its bytes per call
+
+
+def rosen(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosen_state(x):
+    return np.sum(WEIGHTS * (B_COEF * (x[1:] - x[:-1] ** 2) ** 2 + (A_COEF - x[:-1]) ** 2))
+
+
+def state_rows():
+    """Cost of the state guards (issue 20 part 1) and of the self-checks per new path (interleaved runs, best of 5)."""
+    import time
+    x = np.linspace(-1.0, 1.0, 10)
+    g, gs = npdiff.grad(rosen), npdiff.grad(rosen_state)
+    g(x), gs(x)
+    gf = next(iter(gs._cache.values()))
+    guard = gf._state
+    best = {"on": np.inf, "off": np.inf, "none": np.inf, "guard": np.inf}
+    for _ in range(5):  # interleaved, so load on the machine affects both alike
+        gf._state = None  # the call path as before the guards (nothing checked)
+        best["off"] = min(best["off"], per_call(gs, x))
+        gf._state = guard
+        best["on"] = min(best["on"], per_call(gs, x))
+        best["none"] = min(best["none"], per_call(g, x))
+        best["guard"] = min(best["guard"], per_call(guard))
+    rows = [("grad, 3 globals, guards off", best["off"]), ("grad, 3 globals guarded", best["on"]),
+            ("grad, no state read (no guard)", best["none"]), ("state guard alone", best["guard"])]
+    table("Rosenbrock n = 10 gradient: state guard overhead per call", rows, "grad, 3 globals, guards off")
+    first = {False: np.inf, True: np.inf}
+    npdiff.grad(rosen_state)(x)  # warm-up
+    for _ in range(7):
+        for check in (False, True):
+            npdiff.config.self_check = check
+            gg = npdiff.grad(rosen_state)
+            t0 = time.perf_counter()
+            gg(x)
+            first[check] = min(first[check], time.perf_counter() - t0)
+    npdiff.config.self_check = True
+    table("Rosenbrock n = 10 gradient: first call (trace + code generation) per new path",
+          [("self-checks off", first[False]), ("self-checks on", first[True])], "self-checks off")
 
 
 if __name__ == "__main__":

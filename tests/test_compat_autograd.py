@@ -211,10 +211,10 @@ def test_extend_missing_rule_for_a_differentiated_argument():
 
 
 def test_builtins_isinstance_of_traced_values():
-    seen = []
+    seen, seen_float = [], []  # the first entry is the trace's (the self-checks call the function again)
     ag.grad(lambda x: seen.append(ag.isinstance(x, np.ndarray)) or np.sum(x))(X)
-    ag.grad(lambda x: seen.append(ag.isinstance(x, float)) or x * 2.0)(1.5)
-    assert seen == [True, True] and ag.tuple is tuple
+    ag.grad(lambda x: seen_float.append(ag.isinstance(x, float)) or x * 2.0)(1.5)
+    assert seen[0] and seen_float[0] and ag.tuple is tuple
 
 
 @pytest.mark.parametrize("sa,sb,kw", [
@@ -276,8 +276,8 @@ def test_misc_helpers_core_and_tracer():
     assert_close(flat_f(x0, 2.0), 2 * X, 0, 0)
     assert_close(unflatten(x0)["a"], X, 0, 0)
     assert const_graph(lambda a, b, c=0.0: a + 2 * b + 3 * c, 1.0, c=3.0)(2.0) == 14.0
-    seen = []
+    seen = []  # the first entry is the trace's (the self-checks call the function again, on plain arrays)
     ag.grad(lambda x: seen.append(isbox(x)) or np.sum(x))(X)
-    assert seen == [True] and not isbox(X) and primitive_vjps == {}
+    assert seen[0] and not any(seen[1:]) and not isbox(X) and primitive_vjps == {}
     vjp, ans = make_vjp(np.sin)(X)
     assert_close(vjp(np.ones(4)), np.cos(X), 1e-12, 1e-12)

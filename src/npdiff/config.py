@@ -11,8 +11,17 @@ decisions that keep changing.
 (the traced values the right-hand side reads, plus the initial state) uses the
 adjoint method (one backward solve) instead of forward sensitivities (one
 augmented solve of ``n (1 + P)`` states). Read when the ODE call is traced.
+
+``npdiff.config.self_check`` (default True; the environment variable
+``NPDIFF_SELF_CHECK=0`` sets it False at import): when a lazy operator traces a
+new path, run the plain function on the plain arguments and compare its value,
+and a central difference along a random direction, with the trace's
+(``api/selfcheck.py``; docs/state-and-self-checks.md). Read on each new path.
 """
 from __future__ import annotations
 
+import os
+
 max_paths: int = 64
 ode_adjoint_min_params: int = 128
+self_check: bool = os.environ.get("NPDIFF_SELF_CHECK", "1").strip().lower() not in ("0", "false", "no", "off")

@@ -139,7 +139,8 @@ class MiciDerivative:
                     "at module level so it pickles, or call the derivative once before pickling")
             gf = self._lazy.specialize(pos)  # example values: branches on them become guards
             self._cache[key] = gf
-        fn = self._lazy if gf.guarded and self._lazy is not None else gf  # the lazy one re-traces new paths
+        # the lazy one re-traces new paths, and re-checks the state (globals, attributes...) the trace read
+        fn = self._lazy if (gf.guarded or gf._state is not None) and self._lazy is not None else gf
         self._shape, self._dtype, self._fn = pos.shape, pos.dtype, fn
         return fn(pos)
 

@@ -4,16 +4,13 @@ function on given nodes, lazy shape-specialised functions and code generation.
 from __future__ import annotations
 
 import inspect
-import re
 import threading
-import warnings
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from .. import config
 from ..emit.codegen import emit_function
-from ..errors import PathChangedError, PathChurnWarning, TracingError
+from ..errors import PathChangedError, TracingError
 from ..tracing.guards import values_known
 from ..emit.generated import GeneratedFunction
 from ..ir.graph import Node, const, make_input, toposort
@@ -21,8 +18,11 @@ from ..transforms import substitute
 from ..primitives import apply
 from ..primitives.helpers import zeros
 from ..ir.pytree import NODES, restore, tree_flatten, tree_unflatten
-from ..tracing.tracer import Tracer, is_traced, node_of, tracing, tracing_now
+from ..tracing.tracer import Tracer, is_traced, node_of, recording, tracing, tracing_now
 from . import checks as _checks
+from . import selfcheck as _selfcheck
+from . import state as _state
+from .paths import Paths, stale as _stale
 from .argtrees import (CONTAINERS, TreeFunction, TreeKey, arg_leaf, fast_key, flatten_args, is_tree_call,
                        leaf_labels, leaf_names, trace_trees, tree_build, unflatten_args)
 
@@ -172,21 +172,26 @@ class Operator:
 
 
 def generate(name: str, names: list[str], avals: list, build: Callable, closures_builder=None,
-             doc: str | None = None, values: list | None = None, backend: str = "numpy") -> GeneratedFunction:
+             doc: str | None = None, values: list | None = None, backend: str = "numpy",
+             check: Callable | None = None) -> GeneratedFunction:
     """Return the GeneratedFunction of build(*input_nodes) -> output pytree of nodes (or Operators).
 
     With ``values`` (one concrete array per argument), Python control flow on
     traced values follows these values and the code checks each decision (guards).
     ``backend="array_api"`` writes code against the array API standard (no guards: give shapes).
+    ``check``: the user's function; with values, the trace of it is compared with plain calls
+    (``selfcheck``). The result's ``_state`` guards the state the traces read (``state.guard``).
     """
     _checks.avals(names, avals, name)  # refuse object / string arguments naming them
     if backend != "numpy":
         check_backend(backend)
         values = None
     inputs = [make_input(n, s, d) for n, (s, d) in zip(names, avals)]
-    with values_known(inputs, values) as vt, tracing():
+    check = None if tracing_now() else check  # plain calls inside another trace would be traced
+    with values_known(inputs, values) as vt, tracing(), recording() as records:
         out = build(*inputs)
         checks = [apply("guard", p, expected=e, where=w) for p, e, w in vt.resolved_guards()] if vt else []
+        pending = _selfcheck.prepare(records, vt, check)
     _refuse_foreign_inputs(out, inputs, name)
     closures = None
     if closures_builder is not None:
@@ -198,8 +203,12 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
             out = tree_unflatten(s, [const(0.0) if isinstance(l, Operator) else l for l in leaves])
     source, writer = emit_function(name, names, inputs, out, closures=closures, doc=doc, checks=checks,
                                    backend=backend)
-    return GeneratedFunction(source, name, writer.consts, [a[0] for a in avals], [a[1] for a in avals], names,
-                             writer.modules)
+    gf = GeneratedFunction(source, name, writer.consts, [a[0] for a in avals], [a[1] for a in avals], names,
+                           writer.modules)
+    if pending is not None:
+        _selfcheck.run(pending, name)
+    gf._state = _state.guard([r[0] for r in records])  # after the plain calls: the state they leave
+    return gf
 
 
 def foreign_inputs(out, inputs) -> bool:
@@ -238,107 +247,6 @@ def _refuse_foreign_inputs(out, inputs, name):
             f"over the outer function's argument), so it cannot become separate generated code. Call the "
             f"operator (grad, jacobian, vjp...) itself inside the traced function: it then composes with "
             f"the outer trace, or pass the outer value as an argument.")
-
-
-
-
-class Paths:
-    """The generated code of one operator for one argument key: one GeneratedFunction per path.
-
-    ``make(values)`` traces the function with these argument values and returns
-    the GeneratedFunction of the path they take (its guards raise
-    PathChangedError on other paths). The paths are kept most recently used
-    first; past ``config.max_paths`` the least recently used is dropped.
-    Thread-safe: the tuple of paths is replaced, never mutated, and new paths
-    are traced under a lock.
-    """
-
-    __slots__ = ("make", "label", "gfs", "lock", "warned")
-
-    def __init__(self, make: Callable, label: str):
-        self.make, self.label = make, label
-        self.gfs: tuple = ()
-        self.lock = threading.RLock()
-        self.warned = False
-
-    def call(self, args, skip=None):
-        """Return (GeneratedFunction used, its result) for these arguments, tracing a new path if needed."""
-        for gf in self.gfs:
-            if gf is not skip:
-                try:
-                    out = gf(*args)
-                except PathChangedError:
-                    continue
-                self.touch(gf)
-                return gf, out
-        gf = self.find_or_add(args, skip)
-        try:
-            return gf, gf(*args)
-        except PathChangedError as e:
-            raise TracingError(
-                f"{self.label}: the code traced for these arguments does not accept them: a decision "
-                f"on a value is too close to call (the traced and generated arithmetic differ in the "
-                f"last bit).\n{e}") from None
-
-    def touch(self, gf: GeneratedFunction) -> None:
-        """Make gf the most recently used path."""
-        gfs = self.gfs
-        if gfs and gfs[0] is not gf:
-            self.gfs = (gf,) + tuple(g for g in gfs if g is not gf)
-
-    def find_or_add(self, args, skip=None) -> GeneratedFunction:
-        """Return the path for these argument values (traced, checked and cached if new)."""
-        with self.lock:
-            for gf in self.gfs:  # another thread may have added it meanwhile
-                if gf is not skip and _accepts(gf, args):
-                    return gf
-            gf = self.make([np.asarray(a) for a in args])
-            keep = max(int(config.max_paths), 1)
-            if len(self.gfs) >= keep:
-                self._churned(gf, self.gfs[keep - 1:], keep)
-            self.gfs = (gf,) + self.gfs[:keep - 1]
-            return gf
-
-    def _churned(self, new: GeneratedFunction, dropped: tuple, keep: int) -> None:
-        """Warn once that paths are being dropped, naming the decisions where the new path differs."""
-        if self.warned:
-            return
-        self.warned = True
-        old = set(_guard_lines(dropped[0], None))
-        changed = list(dict.fromkeys(g for g in _guard_lines(new, None) if g not in old))[:8] \
-            or list(dict.fromkeys(_guard_lines(new, None)))[:8]
-        warnings.warn(
-            f"{self.label}: more than {keep} different paths through the function for arguments of these "
-            f"shapes (npdiff.config.max_paths); the least recently used is dropped and traced again when "
-            f"it returns, so calls keep tracing new code. Write the value-dependent branches with "
-            f"np.where(cond, a, b) (or np.maximum/np.clip), or bound the loop count, so one code path "
-            f"covers the inputs; or raise npdiff.config.max_paths. The decisions that keep changing:\n  "
-            + "\n  ".join(changed), PathChurnWarning, stacklevel=_user_stacklevel())
-
-
-def _accepts(gf: GeneratedFunction, args) -> bool:
-    if not gf.guarded:  # one path covers every input
-        return True
-    try:
-        gf(*args)
-    except PathChangedError:
-        return False
-    return True
-
-
-def _user_stacklevel() -> int:
-    """Return the warnings stacklevel of the first frame outside npdiff (the user's call)."""
-    root = __file__.rsplit("api", 1)[0]
-    frame, level = inspect.currentframe(), 1
-    while frame is not None and frame.f_code.co_filename.startswith(root):
-        frame, level = frame.f_back, level + 1
-    return level - 1
-
-
-def _guard_lines(gf: GeneratedFunction, most: int | None = 8) -> list[str]:
-    """Return the guard lines (decisions) of a path's source."""
-    found = re.findall(r"_path_changed\((.*)\)\s*$", gf.source, flags=re.M)
-    return found[:most] if most is not None else found
 
 
 def spec_leaf(x) -> bool:
@@ -400,6 +308,9 @@ class LazyFunction:
             key = tuple(key)
             gf = self._cache.get(key)
             if gf is not None:
+                st = gf._state
+                if st is not None and not st():  # state read by the trace changed: trace again
+                    return self._call_paths(key, args, gf)
                 try:
                     return gf._fn(*args)
                 except PathChangedError:  # only generated code with guards raises this
@@ -408,7 +319,7 @@ class LazyFunction:
             fast = fast_key(args)
             if fast is not None:
                 gf = self._tree_cache.get(fast[1])
-                if gf is not None:
+                if gf is not None and (gf._state is None or gf._state()):
                     try:
                         out = gf._fn(*fast[0]) if fast[2] else gf(*fast[0])
                     except PathChangedError:
@@ -451,7 +362,7 @@ class LazyFunction:
         key = TreeKey(defs, tuple(value_aval(a) for a in leaves))
         gf = self._cache.get(key)
         try:
-            out = None if gf is None else gf(*leaves)
+            out = None if gf is None or (gf._state is not None and not gf._state()) else gf(*leaves)
         except PathChangedError:  # only generated code with guards raises this
             out = None
         if out is None:
@@ -468,19 +379,21 @@ class LazyFunction:
             leaves, defs = self._tree_defs(args)
             key = TreeKey(defs, tuple(array_aval(a) for a in leaves))
             gf = self._cache.get(key)
-            gf = self._specialize_key(key, None) if gf is None else gf
+            gf = self._specialize_key(key, None) if gf is None or _stale(gf) else gf
             out = gf._fn(*leaves)
             tree = getattr(gf, "out_tree", None)
             return out if tree is None else restore(out, tree)
         key = tuple(array_aval(a) for a in args)
         gf = self._cache.get(key)
-        if gf is None:
+        if gf is None or _stale(gf):
             gf = self.specialize(*[ShapeDtype(s, d) for s, d in key])
         return gf._fn(*args)
 
     def _other_path(self, key, args, skip):
         """Return the result of the first other known path accepting these exact arrays, or trace one."""
         paths = self._paths.get(key)
+        if paths is not None:
+            paths.drop_stale()
         for gf in () if paths is None else paths.gfs:
             if gf is not skip:
                 try:
@@ -519,12 +432,12 @@ class LazyFunction:
             names = leaf_names(self._names(len(avals.defs)), avals.defs)
             gf = generate(self.__name__, names, list(avals.avals), tree_build(self._build, avals.defs, record,
                                                                              Operator),
-                          doc=doc, values=values, backend=self._backend)
+                          doc=doc, values=values, backend=self._backend, check=self._func)
             gf.out_tree = record.get("tree")  # the output structure, when it holds namedtuples
             return gf
         names = self._names(len(avals))
         return generate(self.__name__, names, list(avals), self._build, doc=doc, values=values,
-                        backend=self._backend)
+                        backend=self._backend, check=self._func)
 
     def specialize(self, *arg_shapes) -> GeneratedFunction:
         """Return the GeneratedFunction for these argument shapes (or ShapeDtypes), or example arrays.
@@ -549,6 +462,9 @@ class LazyFunction:
             gf = self._paths_of(avals).find_or_add(values)
         else:
             gf = self._cache.get(avals)
+            if gf is not None and _stale(gf):
+                self._cache.pop(avals, None)
+                gf = None
             if gf is not None and gf.guarded:
                 raise TracingError(
                     f"{self.__name__} branches on argument values, so shapes alone do not determine its "
@@ -556,7 +472,8 @@ class LazyFunction:
             if gf is None:
                 gf = self._generate(avals)
                 self._paths_of(avals).gfs = (gf,)
-        self._cache.setdefault(avals, gf)
+        if self._cache.get(avals) is None or _stale(self._cache[avals]):
+            self._cache[avals] = gf
         return gf
 
     @property

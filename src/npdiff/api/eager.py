@@ -148,7 +148,8 @@ def _eager_call(kind: str, func: Callable, args, nprimals: int, has_aux: bool = 
         if hit is None or hit[0] is not func:
             build, names, all_avals, record = _eager_parts(kind, func, list(avals), has_aux, defs)
             name = f"{kind}_{func_name(func)}"
-            paths = Paths(lambda values: generate(name, names, all_avals, build, values=values), name)
+            paths = Paths(lambda values: generate(name, names, all_avals, build, values=values, check=func),
+                          name)
             if len(_EAGER_CACHE) > 256:
                 _EAGER_CACHE.clear()
             hit = _EAGER_CACHE[key] = (func, paths, record)

@@ -69,6 +69,8 @@ class GeneratedFunction:
     anything can run code). Load pickles only from sources you trust.
     """
 
+    _state = None  # api.state guard (() -> bool) of the state the trace read (set by api.core.generate; not pickled)
+
     def __init__(self, source: str, name: str, consts: dict, arg_shapes, arg_dtypes, arg_names=None,
                  modules=None):
         self.source = source

@@ -9,7 +9,7 @@ integer or boolean array...) is answered from that value and recorded as a
 guard: a boolean scalar predicate node, the outcome it had, and the user's
 source line. The generated code checks every guard (``primitives/guard.py``)
 and raises ``PathChangedError`` when one goes the other way; the lazy
-operators then trace and cache the new path (``api/core.Paths``).
+operators then trace and cache the new path (``api/paths.Paths``).
 
 Nested traces (``grad(grad(f))``, ``call_on_nodes``) trace on fresh inputs;
 ``bind`` records which outer node each fresh input stands for, so values flow

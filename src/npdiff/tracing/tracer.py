@@ -22,6 +22,7 @@ from ..errors import TracingError, UnsupportedOperationError, user_frame_descrip
 from ..ir.graph import SMALL_CONST, Node, const, make_input, pop_shared, push_shared
 from ..primitives.helpers import stack_nodes
 
+from .ndarray_attrs import FLAGS, c_strides, class_seen_by_caller
 from .dispatch import (FUNCTIONS, METHODS, UFUNC_DEFAULTS, UFUNCS, check_keywords, declare,  # noqa: F401
                        implements, numpy_defaults, refuses)
 
@@ -42,6 +43,16 @@ class Tracer:
     dtype = property(lambda self: self.node.dtype)
     ndim = property(lambda self: self.node.ndim)
     size = property(lambda self: self.node.size)
+
+    __class__ = property(class_seen_by_caller, doc="np.ndarray for user code, Tracer for libraries "
+                                                   "(see tracing/ndarray_attrs.class_seen_by_caller)")
+
+    # array attributes with the values a C-contiguous ndarray of this shape and dtype would have
+    itemsize = property(lambda self: self.node.dtype.itemsize)
+    nbytes = property(lambda self: self.node.size * self.node.dtype.itemsize)
+    strides = property(lambda self: c_strides(self.node.shape, self.node.dtype.itemsize))
+    flags = property(lambda self: FLAGS)
+    base = None
 
     def __len__(self):
         if not self.node.shape:
@@ -536,6 +547,7 @@ def trace(func, avals, names=None, bind=None):
     if bind is not None:
         from .guards import bind as _bind
         _bind(inputs, bind)
+    orig = func
     func = getattr(func, "_trace_target", func)  # a GeneratedFunction: trace its array code
     with tracing(func):
         func = _replacement_for(func) or func  # grad(np.append), a scipy.stats method bound early: the tracing version
@@ -547,4 +559,21 @@ def trace(func, avals, names=None, bind=None):
             if err is None:
                 raise
             raise err from e
-        return inputs, tree_map(node_of, out)
+        out = tree_map(node_of, out)
+    for rec in getattr(_local, "records", ()):
+        rec.append((orig, inputs, out))
+    return inputs, out
+
+
+@contextmanager
+def recording():
+    """Context collecting (func, input nodes, output pytree of nodes) of every ``trace`` on this thread."""
+    rec: list = []
+    stack = getattr(_local, "records", None)
+    if stack is None:
+        stack = _local.records = []
+    stack.append(rec)
+    try:
+        yield rec
+    finally:
+        del stack[next(i for i, r in enumerate(stack) if r is rec)]
