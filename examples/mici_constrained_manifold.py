@@ -75,6 +75,9 @@ def main(n_iter: int = 100, n_warm_up: int = 40, n_chain: int = 2, seed: int = 2
     ``accept``, ``convergence_error_rate`` and ``moments``: name -> dict(estimate, exact,
     ess, mcse, z).
     """
+    if verbose:
+        print(f"sampling a torus with Mici constrained HMC ({n_chain} chains x {n_iter} iterations); "
+              "npdiff generates the constraint Jacobian and its matrix-Hessian product ...", flush=True)
     import mici
 
     from mici_hmc_banana import effective_sample_size  # same folder

@@ -75,6 +75,8 @@ def main(n_iter: int = 1000, n_warm_up: int = 300, n_chain: int = 4, seed: int =
     acceptance statistic) and ``moments``: name -> dict(estimate, exact, ess, mcse, z)
     where ``z = (estimate - exact) / mcse``.
     """
+    if verbose:
+        print(f"sampling the banana with Mici dynamic HMC ({n_chain} chains x {n_iter} iterations), npdiff gradients ...", flush=True)
     import mici
 
     npdiff.mici.register()  # adds "npdiff" to Mici's autodiff backends

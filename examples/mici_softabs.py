@@ -52,6 +52,9 @@ def main(n_iter: int = 100, n_warm_up: int = 30, n_chain: int = 2, seed: int = 2
     ``convergence_error_rate``, ``hamiltonian`` (traced values) and ``moments``
     (name -> dict(estimate, exact, ess, mcse, z)).
     """
+    if verbose:
+        print(f"sampling the banana with Mici SoftAbs RMHMC ({n_chain} chains x {n_iter} iterations); "
+              "npdiff generates the Hessian and its matrix-tressian product ...", flush=True)
     import mici
 
     system = make_system(use_backend=use_backend)

@@ -61,3 +61,37 @@ def test_parameter_sweep_as_tasks(client):
         assert_close(h, npdiff.hessian(ex.energy)(x, a), rtol=1e-12, atol=1e-12)
     x, a = out["points"][0]
     assert_close(out["hessians"][0], fd_jac(lambda x: npdiff.grad(ex.energy)(x, a), [x], 0), rtol=1e-5, atol=1e-4)
+
+
+def test_numpy_parameters_meet_dask_data_on_a_local_cluster(client):
+    """grad(loss, backend="array_api")(w, X, y) with a NumPy w and Dask X, y: w is promoted into Dask (as
+    NumPy defers to Dask), the gradient is one lazy Dask computation, .compute() brings it back as NumPy."""
+    import dask.array as da
+    ex = _load("dask_minimize")
+    X, y, _ = ex.make_data(4000, 500)
+    w = np.linspace(-0.3, 0.4, ex.FEATURES)
+    g = npdiff.grad(ex.loss, backend="array_api")(w, X, y)
+    assert isinstance(g, da.Array)
+    g = client.compute(g).result()
+    assert type(g) is np.ndarray
+    Xn, yn = client.compute([X, y], sync=True)
+    assert_close(g, npdiff.grad(ex.loss)(w, Xn, yn), rtol=1e-12, atol=1e-14)
+    assert_close(g, fd_jac(lambda w: ex.loss(w, Xn, yn), [w], 0)[0], rtol=1e-6, atol=1e-8)
+    value, g2 = npdiff.value_and_grad(ex.loss, backend="array_api")(w, X, y)  # one computation for both
+    value, g2 = client.compute([value, g2], sync=True)
+    assert np.isclose(value, ex.loss(w, Xn, yn)) and np.allclose(g2, g)
+    assert_close(npdiff.grad(ex.loss, backend="array_api", argnums=1)(w, X, y).compute(),
+                 npdiff.grad(ex.loss, argnums=1)(w, Xn, yn), rtol=1e-12, atol=1e-14)  # w only promoted
+
+
+def test_minimize_with_one_dask_computation_per_gradient(client):
+    ex = _load("dask_minimize")
+    out = ex.fit(6000, client, chunk=1000, verbose=False)
+    assert out["result"].success and out["chunks"] == 6
+    assert all(r["worker_mib"] > 0 and r["seconds"] > 0 for r in out["records"])
+    X, y, _ = ex.make_data(6000, 1000)
+    Xn, yn = client.compute([X, y], sync=True)
+    minimize = pytest.importorskip("scipy.optimize").minimize
+    ref = minimize(npdiff.value_and_grad(ex.loss), np.zeros(ex.FEATURES), args=(Xn, yn), jac=True,
+                   method="L-BFGS-B", options={"maxiter": 30})
+    assert np.allclose(out["w"], ref.x, atol=1e-5)

@@ -14,7 +14,7 @@ import npdiff
 PAGE = pathlib.Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 TYPES = {"npdiff.TracingError": npdiff.TracingError, "npdiff.PathChangedError": npdiff.PathChangedError,
          "npdiff.UnsupportedOperationError": npdiff.UnsupportedOperationError, "TypeError": TypeError,
-         "ValueError": ValueError, "ImportError": ImportError, "AssertionError": AssertionError}
+         "ValueError": ValueError, "IndexError": IndexError, "ImportError": ImportError, "AssertionError": AssertionError}
 
 
 def catalogue() -> list[tuple[str, str]]:
@@ -171,7 +171,8 @@ TRIGGERS = {  # fragment -> callable(monkeypatch) raising it
     "npdiff cannot follow such views": lambda mp: npdiff.grad(_view_write)(X),
     "goes the other way": lambda mp: npdiff.grad(_branchy).specialize(X)(-X),
     "npdiff has no derivative rule for": lambda mp: npdiff.grad(lambda x: np.sum(np.histogram(x)[0] * 1.0))(X),
-    "npdiff does not support the argument": lambda mp: npdiff.grad(lambda x: np.var(x, mean=np.mean(x)))(X),
+    "npdiff does not support the argument": lambda mp: npdiff.grad(lambda x: np.sum(np.exp(x, where=x > 0)))(X),
+    "npdiff does not support a traced where= mask": lambda mp: npdiff.grad(lambda x: np.sum(x, where=x > 0))(X),
     "npdiff supports": lambda mp: npdiff.grad(lambda x: np.sum(np.polyval(np.outer(x, x), x)))(X),
     "npdiff has no derivative of scipy.special.": lambda mp: _scipy_order(),
     "forward-mode differentiation of a custom_vjp function is not supported": lambda mp: _custom_vjp_forward(),
@@ -190,6 +191,7 @@ TRIGGERS = {  # fragment -> callable(monkeypatch) raising it
     "requires a real-valued function": lambda mp: npdiff.grad(lambda x: np.sum(x) * (1.0 + 0.2j))(X),
     "requires a floating-point output": lambda mp: npdiff.grad(lambda x: np.allclose(x, x * 3.0 / 3.0))(X),
     "argnums must be an int or a tuple of ints": lambda mp: npdiff.grad(np.sum, argnums="x")(X),
+    "pass has_aux=True to": lambda mp: npdiff.jacobian(lambda x: (np.sin(x), "label"))(X),
     "must return a pair (output, aux)": lambda mp: npdiff.grad(np.sum, has_aux=True)(X),
     "primals must be a tuple": lambda mp: npdiff.jvp(np.sin, X, (X,)),
     "tangents must be a tuple": lambda mp: npdiff.jvp(np.sin, (X,), X),
@@ -219,6 +221,13 @@ TRIGGERS = {  # fragment -> callable(monkeypatch) raising it
     "needs scipy: pip install scipy": _no_scipy,
     "needs Mici: pip install mici": _no_mici,
     "derivative mismatch": lambda mp: _check_grads_mismatch(),
+    "operands could not be broadcast together": lambda mp: npdiff.grad(lambda x: np.sum(x + np.ones(4)))(X),
+    "has a mismatch in its core dimension": lambda mp: npdiff.grad(lambda w: np.sum(np.ones((5, 3)) @ w))(np.ones(4)),
+    "is out of bounds for array of dimension": lambda mp: npdiff.grad(lambda x: np.sum(x, axis=1))(X),
+    "cannot reshape array of size": lambda mp: npdiff.grad(lambda x: np.sum(x.reshape(2, 2)))(X),
+    "with argument shape": lambda mp: npdiff.jacrev(lambda x: np.stack([x, np.ones(4)]))(X),
+    "too many indices for array": lambda mp: npdiff.grad(lambda x: np.sum(x[0, 1]))(X),
+    "is out of bounds for axis 0 with size": lambda mp: npdiff.grad(lambda x: x[5])(X),
 }
 
 ROWS = catalogue()

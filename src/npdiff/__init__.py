@@ -1,6 +1,6 @@
 """npdiff: differentiate plain NumPy code and get plain NumPy source back.
 
-See API.md for the contract; every operator ends in a GeneratedFunction.
+Every operator ends in a GeneratedFunction: plain NumPy source, readable, picklable and exportable.
 """
 from . import primitives as _primitives  # noqa: F401  (registers the primitive table)
 from . import lower as _lower  # noqa: F401  (registers the NumPy lowerings)
@@ -19,6 +19,7 @@ from .api.jax_style import (grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, l
 from .api.adjoint.transform import transform, transform_expr
 from .emit.export import export
 from . import tree_util
+from .api.progress import show_progress
 from . import mici  # Mici autodiff backend (imports Mici only in mici.register())
 
 __version__ = "0.1.0"
@@ -31,5 +32,5 @@ __all__ = [
     "tree_util", "custom_root", "fixed_point", "diffops",
     "grad_and_value", "jacobian_and_value", "hessian_grad_and_value", "vjp_and_value",
     "mhp_jacobian_and_value", "mtp_hessian_grad_and_value",
-    "transform", "transform_expr", "export", "mici",
+    "transform", "transform_expr", "export", "mici", "show_progress",
 ]

@@ -77,7 +77,7 @@ def parse_shape(text: str) -> tuple:
     if t in ("", "scalar", "()"):
         return ()
     parts = [p.strip() for p in re.split(r"[,x×]", t)]
-    if parts and parts[-1] == "":
+    if len(parts) > 1 and parts[-1] == "" and t.rstrip()[-1] == ",":  # '3,' as Python writes (3,)
         parts = parts[:-1]
     try:
         dims = tuple(int(p) for p in parts)
@@ -362,13 +362,13 @@ def main(argv=None) -> int:
                 print(f"npdiff: wrote {args.output}", file=sys.stderr)
                 return 0
         else:
-            text = result.source
+            from .emit.export import export, module_text
+            key = result.__name__ if result.__name__.isidentifier() else "f"
             if args.output:
-                from .emit.export import export
-                key = result.__name__ if result.__name__.isidentifier() else "f"
-                export({key: result}, args.output)
-                print(f"npdiff: wrote {args.output} (defines {key})", file=sys.stderr)
+                written = export({key: result}, args.output)
+                print(f"npdiff: wrote {' and '.join(written)} (defines {key})", file=sys.stderr)
                 return 0
+            text, _ = module_text({key: result}, None, constants="inline", flat=True)  # complete, importable
         try:
             sys.stdout.write(text)
             sys.stdout.flush()

@@ -68,3 +68,74 @@ def user_line_short() -> str:
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
     where = f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
     return f"{line}  ({where})" if line else where
+
+
+# -- shape errors raised while tracing, in NumPy's words -------------------------------------------
+
+SHAPE_ERRORS = (ValueError, IndexError, AssertionError)  # caught at the dispatch of a traced call
+_VALUE_LINALG = ("singular", "positive definite", "converge")  # LinAlgErrors about values, not shapes
+
+
+STAND_IN_MAX = 1 << 22  # elements: larger traced arguments keep npdiff's message (no NumPy re-run)
+
+
+def _stand_in(x):
+    """Return x with every traced array (list and tuple items included) replaced by zeros of its shape."""
+    if hasattr(x, "node") and hasattr(x, "shape"):  # a Tracer (duck-typed: this module imports nothing)
+        import numpy as np
+        if x.size > STAND_IN_MAX:
+            raise MemoryError
+        return np.zeros(x.shape, x.dtype)
+    if type(x) in (list, tuple):
+        return type(x)(_stand_in(v) for v in x)
+    if type(x) is dict:
+        return {k: _stand_in(v) for k, v in x.items()}
+    return x
+
+
+def _numpy_error(call, args, kwargs):
+    """Return the shape error NumPy raises for call on stand-ins of args, or None when it raises none."""
+    import warnings
+
+    import numpy as np
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            call(*_stand_in(tuple(args)), **_stand_in(dict(kwargs)))
+    except (ValueError, IndexError) as exc:
+        if isinstance(exc, np.linalg.LinAlgError) and any(w in str(exc).lower() for w in _VALUE_LINALG):
+            return None
+        return exc
+    except Exception:  # noqa: BLE001 - NumPy fails otherwise on stand-ins: keep npdiff's own message
+        return None
+    return None
+
+
+def _shape_of(x) -> str | None:
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return str(tuple(x.shape))
+    if type(x) in (list, tuple) and x and any(hasattr(v, "shape") for v in x):
+        return "[" + ", ".join(_shape_of(v) or "()" for v in x) + "]"
+    return None
+
+
+def shape_error(exc: BaseException, what: str, call, args, kwargs=None) -> BaseException:
+    """Return the exception to raise for a shape error of a traced call: NumPy's own message for the same
+    shapes (found by calling NumPy on zeros of the arguments' shapes), the call with the arguments' shapes,
+    and the user's line. Returns exc itself when it is not a shape error NumPy also raises."""
+    exc = getattr(exc, "npdiff_raw", exc)  # an inner dispatch annotated it: the outer call names it again
+    theirs = _numpy_error(call, args, kwargs or {}) if call is not None else None
+    if theirs is None and isinstance(exc, AssertionError):
+        return exc  # an internal check, not the user's shapes
+    src = theirs if theirs is not None else exc
+    shapes = [s for s in (_shape_of(a) for a in args) if s is not None]
+    text = str(src).strip()
+    if shapes:
+        text += f"\n  in {what} with argument shape{'s' if len(shapes) > 1 else ''} {', '.join(shapes)}"
+    text += "\n  at " + user_frame_description()
+    try:
+        new = type(src)(text)
+    except TypeError:
+        new = ValueError(text)
+    new.npdiff_raw = exc
+    return new

@@ -1,1 +1,1 @@
-"""The public operator families (see API.md)."""
+"""The public operator families: JAX-style, Mici-style, diffops, custom rules and source transformation."""

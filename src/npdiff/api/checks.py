@@ -94,14 +94,34 @@ def pair(out, op: str):
     return out[0], out[1]
 
 
+def no_aux(value, op: str) -> None:
+    """Refuse (naming has_aux) an output with a leaf that has no derivative: a string or another object.
+
+    Tuple, list and dict outputs of arrays are pytrees and are differentiated (the contract); a tuple
+    holding a string or an object is an (output, aux) pair given without ``has_aux=True``."""
+    leaves, _ = tree_flatten(value)
+    for leaf in leaves:
+        dt = getattr(leaf, "dtype", None)
+        if dt is not None and np.dtype(dt).kind in NUMERIC_KINDS:
+            continue
+        held = getattr(leaf, "value", leaf)
+        held = held[()] if isinstance(held, np.ndarray) and held.dtype == object and held.ndim == 0 else held
+        what = _describe(held) if not isinstance(held, (str, bytes)) else f"a {type(held).__name__} ({held!r:.40})"
+        raise TypeError(f"{op}: the function returned {_describe(value)} holding {what}, which has no "
+                        f"derivative. If it returns (output, aux), pass has_aux=True to {op} (the aux value then comes "
+                        f"back as the function returned it); otherwise return arrays only.")
+
+
 def scalar_output(out, op: str, jac: str = "jacobian/jacrev", prod: str = "vjp") -> None:
     """Refuse a non-scalar output where a gradient is asked for."""
     shape = getattr(out, "shape", None)
     if shape == () and not isinstance(out, (tuple, list, dict)):
         return
     what = f"has shape {tuple(shape)}" if shape is not None else f"is {_describe(out)}"
+    aux = (" If the function returns (value, aux), pass has_aux=True." if isinstance(out, (tuple, list))
+           and len(out) == 2 else "")
     raise TypeError(f"{op} requires a scalar-valued function; the output {what}. Use {jac} for array "
-                    f"outputs or {prod} for vector-Jacobian products (or sum the output first).")
+                    f"outputs or {prod} for vector-Jacobian products (or sum the output first).{aux}")
 
 
 def real_output(out, op: str) -> None:

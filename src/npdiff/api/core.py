@@ -19,6 +19,7 @@ from ..primitives import apply
 from ..primitives.helpers import zeros
 from ..ir.pytree import NODES, restore, tree_flatten, tree_unflatten
 from ..tracing.tracer import Tracer, is_traced, node_of, recording, tracing, tracing_now
+from . import progress
 from . import checks as _checks
 from . import selfcheck as _selfcheck
 from . import state as _state
@@ -141,6 +142,7 @@ def transform_on_nodes(func: Callable, nodes: list, transform: Callable):
     *before* they are replaced by ``nodes``, so nested operators never confuse their variables.
     """
     nodes, ins, in_trees, out = trace_trees(func, nodes)
+    progress.stage("differentiating")
     result = transform(in_trees, out)
     leaves, s = tree_flatten(result)
     mapping = {id(i): n for i, n in zip(ins, nodes)}
@@ -181,11 +183,18 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
     ``backend="array_api"`` writes code against the array API standard (no guards: give shapes).
     ``check``: the user's function; with values, the trace of it is compared with plain calls
     (``selfcheck``). The result's ``_state`` guards the state the traces read (``state.guard``).
+    Specialisations that take long report progress (``progress``).
     """
     _checks.avals(names, avals, name)  # refuse object / string arguments naming them
     if backend != "numpy":
         check_backend(backend)
         values = None
+    shapes = ", ".join(str(tuple(a[0])) for a in avals)
+    with progress.specialising(f"specialising {name} for argument shapes {shapes}"):
+        return _generate(name, names, avals, build, closures_builder, doc, values, backend, check)
+
+
+def _generate(name, names, avals, build, closures_builder, doc, values, backend, check) -> GeneratedFunction:
     inputs = [make_input(n, s, d) for n, (s, d) in zip(names, avals)]
     check = None if tracing_now() else check  # plain calls inside another trace would be traced
     with values_known(inputs, values) as vt, tracing(), recording() as records:
@@ -201,11 +210,14 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
         if any(isinstance(l, Operator) for l in leaves):
             closures = [(i, l.names, l.inputs, l.tree) for i, l in enumerate(leaves) if isinstance(l, Operator)]
             out = tree_unflatten(s, [const(0.0) if isinstance(l, Operator) else l for l in leaves])
+    progress.stage("emitting code")
     source, writer = emit_function(name, names, inputs, out, closures=closures, doc=doc, checks=checks,
                                    backend=backend)
+    progress.stage("compiling the generated code", lines=source.count("\n") + 1)
     gf = GeneratedFunction(source, name, writer.consts, [a[0] for a in avals], [a[1] for a in avals], names,
                            writer.modules)
     if pending is not None:
+        progress.stage("self-checking the new path against the plain function")
         _selfcheck.run(pending, name)
     gf._state = _state.guard([r[0] for r in records])  # after the plain calls: the state they leave
     return gf

@@ -22,7 +22,10 @@ _EAGER_CACHE: dict = {}
 
 
 def _split_aux(out, has_aux, op):
-    return checks.pair(out, op) if has_aux else (out, None)
+    if has_aux:
+        return checks.pair(out, op)
+    checks.no_aux(out, op)
+    return out, None
 
 
 def _jvp_build(func, k, has_aux):
@@ -72,6 +75,7 @@ def _linearize_build(func):
     def build(*nodes):
         checks.arity(func, len(nodes), "linearize")
         out = call_on_nodes(func, list(nodes))
+        checks.no_aux(out, "linearize")
         leaves, s = tree_flatten(out)
         prims, _ = gather(nodes, range(len(nodes)))
         t_names = [f"{n.p['name']}_dot" if n.op == "input" else f"t{i}" for i, n in enumerate(prims)]

@@ -25,6 +25,7 @@ def _argnums(argnums, n, op="grad"):
 
 def _split_aux(out, has_aux, op="has_aux"):
     if not has_aux:
+        checks.no_aux(out, op)
         return out, None
     return checks.pair(out, op)
 
@@ -282,9 +283,39 @@ def _jac_op(mode, prefix, symmetric=False):
     return op
 
 
-jacfwd = _jac_op("fwd", "jacfwd")
-jacrev = _jac_op("rev", "jacrev")
-jacobian = _jac_op("auto", "jacobian")
+_JACS = {mode: _jac_op(mode, name) for mode, name in (("fwd", "jacfwd"), ("rev", "jacrev"), ("auto", "jacobian"))}
+
+
+def jacfwd(func: Callable, argnums=None, has_aux: bool = False, sparse: bool = False,
+           backend: str = "numpy") -> LazyFunction:
+    """Return a function computing the Jacobian of func in forward mode, shape ``out.shape + in.shape``.
+
+    ``argnums=None`` differentiates every array argument (one Jacobian when there is one, else a tuple);
+    with ``has_aux`` the function returns ``(out, aux)`` and the call ``(jac, aux)``; ``sparse=True``
+    returns a ``scipy.sparse.csr_array`` found from the structural sparsity pattern.
+    """
+    return _JACS["fwd"](func, argnums, has_aux, sparse, backend)
+
+
+def jacrev(func: Callable, argnums=None, has_aux: bool = False, sparse: bool = False,
+           backend: str = "numpy") -> LazyFunction:
+    """Return a function computing the Jacobian of func in reverse mode, shape ``out.shape + in.shape``.
+
+    Arguments as for ``jacfwd``.
+    """
+    return _JACS["rev"](func, argnums, has_aux, sparse, backend)
+
+
+def jacobian(func: Callable, argnums=None, has_aux: bool = False, sparse: bool = False,
+             backend: str = "numpy") -> LazyFunction:
+    """Return a function computing the Jacobian of func, shape ``out.shape + in.shape``.
+
+    The mode (forward, reverse, or a mix) is chosen from the input and output sizes; arguments as for
+    ``jacfwd``.
+    """
+    return _JACS["auto"](func, argnums, has_aux, sparse, backend)
+
+
 _hess_jac = _jac_op("fwd", "jacfwd", symmetric=True)  # Jacobian of a gradient: star colouring
 
 

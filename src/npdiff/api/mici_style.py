@@ -25,20 +25,51 @@ def _bundle(name: str, parts: Callable, doc: str):
     return op
 
 
-grad_and_value = _bundle("grad_and_value", lambda b: (b.grad(), b.value()),
-                         "Return a function computing (gradient, value) of a scalar function.")
-jacobian_and_value = _bundle("jacobian_and_value", lambda b: (b.jacobian(), b.value()),
-                             "Return a function computing (Jacobian, value).")
-hessian_grad_and_value = _bundle("hessian_grad_and_value", lambda b: (b.hessian(), b.grad(), b.value()),
-                                 "Return a function computing (Hessian, gradient, value) of a scalar function.")
-vjp_and_value = _bundle("vjp_and_value", lambda b: (b.vjp_op(), b.value()),
-                        "Return a function computing (vjp, value) with vjp(v) == v @ jacobian.")
-mhp_jacobian_and_value = _bundle(
-    "mhp_jacobian_and_value", lambda b: (b.mhp_op(), b.jacobian(), b.value()),
-    "Return a function computing (mhp, Jacobian, value), mhp(m) = sum(m[:, :, None] * h, axis=(0, 1)).")
-mtp_hessian_grad_and_value = _bundle(
-    "mtp_hessian_grad_and_value", lambda b: (b.mtp_op(), b.hessian(), b.grad(), b.value()),
-    "Return a function computing (mtp, Hessian, gradient, value), mtp(m) = sum(m * t, axis=(-1, -2)).")
+_GV = _bundle("grad_and_value", lambda b: (b.grad(), b.value()),
+              "Return a function computing (gradient, value) of a scalar function.")
+_JV = _bundle("jacobian_and_value", lambda b: (b.jacobian(), b.value()), "Return a function computing (Jacobian, value).")
+_HGV = _bundle("hessian_grad_and_value", lambda b: (b.hessian(), b.grad(), b.value()),
+               "Return a function computing (Hessian, gradient, value) of a scalar function.")
+_VV = _bundle("vjp_and_value", lambda b: (b.vjp_op(), b.value()),
+              "Return a function computing (vjp, value) with vjp(v) == v @ jacobian.")
+_MJV = _bundle("mhp_jacobian_and_value", lambda b: (b.mhp_op(), b.jacobian(), b.value()),
+               "Return a function computing (mhp, Jacobian, value), mhp(m) = sum(m[:, :, None] * h, axis=(0, 1)).")
+_MHGV = _bundle("mtp_hessian_grad_and_value", lambda b: (b.mtp_op(), b.hessian(), b.grad(), b.value()),
+                "Return a function computing (mtp, Hessian, gradient, value), mtp(m) = sum(m * t, axis=(-1, -2)).")
+
+
+def grad_and_value(func: Callable, backend: str = "numpy") -> LazyFunction:
+    """Return a function of one array ``x`` computing ``(grad, value)`` of the scalar function func."""
+    return _GV(func, backend)
+
+
+def jacobian_and_value(func: Callable, backend: str = "numpy") -> LazyFunction:
+    """Return a function of one array ``x`` computing ``(jacobian, value)``, the Jacobian of shape
+    ``out.shape + x.shape``."""
+    return _JV(func, backend)
+
+
+def hessian_grad_and_value(func: Callable, backend: str = "numpy") -> LazyFunction:
+    """Return a function of one array ``x`` computing ``(hessian, grad, value)`` of the scalar function func."""
+    return _HGV(func, backend)
+
+
+def vjp_and_value(func: Callable, backend: str = "numpy") -> LazyFunction:
+    """Return a function of one array ``x`` computing ``(vjp, value)``, where ``vjp(v) == v @ jacobian``."""
+    return _VV(func, backend)
+
+
+def mhp_jacobian_and_value(func: Callable, backend: str = "numpy") -> LazyFunction:
+    """Return a function of one array ``x`` computing ``(mhp, jacobian, value)``, where
+    ``mhp(m) == sum(m[:, :, None] * h, axis=(0, 1))`` with ``h[i, j, k] = d2 f[i] / dx[j] dx[k]``."""
+    return _MJV(func, backend)
+
+
+def mtp_hessian_grad_and_value(func: Callable, backend: str = "numpy") -> LazyFunction:
+    """Return a function of one array ``x`` computing ``(mtp, hessian, grad, value)`` of the scalar function
+    func, where ``mtp(m) == sum(m * t, axis=(-1, -2))`` with ``t[i, j, k] = d3 f / dx[i] dx[j] dx[k]``."""
+    return _MHGV(func, backend)
+
 
 __all__ = ["grad_and_value", "jacobian_and_value", "hessian_grad_and_value", "vjp_and_value",
            "mhp_jacobian_and_value", "mtp_hessian_grad_and_value"]

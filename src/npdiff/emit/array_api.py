@@ -133,13 +133,9 @@ class XpBackend:
         first = params[0] if params else None
         if first is None:
             return ["xp = array_api_compat.array_namespace(np.empty(0))", "_dev = 'cpu'"]
-        if self.scalars:  # 0-d arguments may be Python numbers: the namespace and device of the arrays
-            arrays = f"[a for a in ({', '.join(params)},) if hasattr(a, 'shape')]"
-            return [f"_arrays = {arrays} or [np.empty(0)]",
-                    "xp = array_api_compat.array_namespace(*_arrays)",
-                    "_dev = array_api_compat.device(_arrays[0])"]
-        return [f"xp = array_api_compat.array_namespace({', '.join(params)})",
-                f"_dev = array_api_compat.device({first})"]
+        # the namespace and device of the array arguments (0-d ones may be Python numbers); NumPy arrays
+        # among another library's arrays are converted into it (writer.XP_PRELUDE)
+        return [f"xp, _dev, ({', '.join(params)},) = _xp_namespace({', '.join(params)})"]
 
     def param(self, node, name):
         p = self.em.bind_input(node, name)

@@ -1,12 +1,13 @@
-"""Export GeneratedFunctions as one standalone Python module that needs only NumPy.
+"""Export GeneratedFunctions as one standalone Python module (NumPy, and SciPy where the code uses it).
 
 ``export({"f": numpify(f, (3,)), "grad_f": grad(f).specialize((3,))}, "model_ad.py")``
-writes ``model_ad.py`` defining ``f`` and ``grad_f``. Each function's source is
+writes ``model_ad.py`` defining ``f`` and ``grad_f`` and returns the paths it wrote. Each function's source is
 wrapped in a small factory so that the module-level constants its source
 hoists (``_c``, ``_c1``...) stay private to it. The module is assembled by a
 ``writer.ModuleWriter``: the constants a GeneratedFunction pickles (more than
 ``writer.LITERAL_MAX`` elements) are stored in ``model_ad.npz`` next to the
-module and loaded at import (relative to the module file).
+module and loaded at import (relative to the module file), or, with ``constants="inline"``, printed
+into the source. ``module_text`` returns the source without writing it (the command line prints it).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import textwrap
 import numpy as np
 
 from .generated import DEFAULT_MODULES
-from .writer import ModuleWriter, array_source, npz_path, printable
+from .writer import ModuleWriter, array_source, npz_path, npz_prelude, printable
 
 __all__ = ["export"]
 
@@ -51,17 +52,38 @@ def _signature_line(key, fn) -> str:
     return f"    {key}({args})"
 
 
-def export(functions: dict, path) -> None:
-    """Write a standalone module (needs only NumPy) defining each GeneratedFunction under its key.
+CONSTANTS = ("npz", "inline")
+_NAMES = {"numpy": "NumPy", "scipy": "SciPy", "numba": "Numba", "array_api_compat": "array-api-compat"}
 
-    ``functions`` maps names to GeneratedFunctions. Constants too large to
-    print are saved to ``<module>.npz`` next to ``path`` and loaded at import.
+
+def _needs(modules) -> str:
+    """Return 'NumPy and SciPy (scipy.special)': the packages beyond the standard library the code imports."""
+    tops: dict = {}
+    for m in sorted(modules):
+        top = m.split(".")[0]
+        if top in ("os", "math"):
+            continue
+        tops.setdefault(top, [])
+        if "." in m:
+            tops[top].append(m)
+    names = [_NAMES.get(t, t) + (f" ({', '.join(sub)})" if sub else "") for t, sub in tops.items()]
+    names.sort(key=lambda n: not n.startswith("NumPy"))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def module_text(functions: dict, path=None, constants: str = "npz", flat: bool = False) -> tuple[str, dict]:
+    """Return (source of a standalone module defining each GeneratedFunction under its key, the constants
+    to save in ``<module>.npz`` beside ``path``: empty with ``constants="inline"``, which prints them all).
+
+    ``flat=True`` (one function) writes its constants and code at module level, as ``npdiff CMD`` prints.
     """
     if not isinstance(functions, dict) or not functions:
         raise TypeError("export expects a non-empty dict {name: GeneratedFunction}")
-    path = os.fspath(path)
+    if constants not in CONSTANTS:
+        raise ValueError(f"export: constants={constants!r}; expected 'npz' (large constants in "
+                         f"<module>.npz beside the module) or 'inline' (one self-contained file)")
     items = [(key, *_check_function(key, fn)) for key, fn in functions.items()]
-
+    inline = constants == "inline" or path is None
     writer = ModuleWriter()
     writer.checks = True  # every generated function checks its arguments with _bad_shape
     blocks = []
@@ -70,20 +92,56 @@ def export(functions: dict, path) -> None:
         const_lines = []
         for cname, value in consts.items():
             arr = np.asarray(value)
-            if printable(arr):
+            if arr.dtype == object:
+                raise ValueError(f"export: {type(value).__name__} objects (constant {cname!r} of {key!r}) cannot "
+                                 "be written into a standalone module; draw from np.random instead, or keep the "
+                                 "GeneratedFunction (it pickles with the object)")
+            if printable(arr) or (inline and printable(arr, limit=arr.size)):
                 const_lines.append(f"{cname} = {array_source(arr)}")
+            elif inline:
+                raise ValueError(f"export: constant {cname!r} of {key!r} (dtype {arr.dtype}) cannot be "
+                                 f"printed into the source; use constants='npz'")
             else:  # stored under a key of its own: the functions' constants stay apart
                 skey = f"{key}__{cname}"
                 writer.consts[skey] = arr
                 const_lines.append(f"{cname} = _consts[{skey!r}]")
+        if flat and len(items) == 1:
+            rename = [] if key == name else ["", f"{key} = {name}"]
+            blocks.append("\n".join(const_lines + ([""] if const_lines else []) + [source.rstrip("\n")] + rename))
+            continue
         inner = "\n".join(const_lines + ([""] if const_lines else []) + [source.rstrip("\n"), f"return {name}"])
         blocks.append(f"def _make_{key}():\n{textwrap.indent(inner, '    ')}\n\n\n"
                       f"{key} = _make_{key}()\n{key}.__name__ = {key}.__qualname__ = {key!r}")
+    stored = dict(writer.consts)
+    npz = npz_path(path) if stored else None
+    doc = ['"""Generated by npdiff.', "", f"Needs {_needs(writer.modules)} at run time."]
+    if npz is not None:
+        doc.append(f"Loads its large constants from {os.path.basename(npz)}, which must stay next to this file.")
+    doc += ["", "Functions:"] + [_signature_line(key, functions[key]) for key, *_ in items] + ['"""']
+    prelude = []
+    if npz is not None:
+        writer.use("os")
+        prelude = [npz_prelude(npz)]
+    module = writer.module(blocks, doc="\n".join(doc), header=prelude)
+    compile(module, path or "<npdiff>", "exec")  # fail here, not at import, if something went wrong
+    return module, stored
 
-    doc = ['"""Generated by npdiff.export; needs only NumPy at run time.', "", "Functions:"]
-    doc += [_signature_line(key, functions[key]) for key, *_ in items]
-    doc.append('"""')
-    module = writer.module(blocks, doc="\n".join(doc), header=writer.save(npz_path(path)))
-    compile(module, path, "exec")  # fail here, not at import, if something went wrong
+
+def export(functions: dict, path, constants: str = "npz") -> list[str]:
+    """Write a standalone module defining each GeneratedFunction under its key; return the paths written.
+
+    ``functions`` maps names to GeneratedFunctions. With ``constants="npz"`` (the default) constants too
+    large to print are saved to ``<module>.npz`` next to ``path`` and loaded at import; with
+    ``constants="inline"`` every constant is printed into the source: one self-contained file. The
+    module's docstring lists the packages it imports (NumPy, and SciPy when the code uses it) and the
+    ``.npz`` it loads.
+    """
+    path = os.fspath(path)
+    module, stored = module_text(functions, path, constants)
+    written = [path]
+    if stored:
+        np.savez(npz_path(path), **stored)
+        written.append(npz_path(path))
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(module)
+    return written

@@ -48,6 +48,17 @@ def _path_changed(where):
     raise PathChangedError(f"these arguments take another path through the function than the one this "
                            f"code was generated for: the decision at {where} goes the other way")'''
 
+XP_PRELUDE = '''def _xp_namespace(*args):
+    """Return (xp, device, args): the namespace and device of the array arguments, NumPy arrays among
+    arrays of another library converted into that library (as NumPy itself defers to Dask)."""
+    arrays = [a for a in args if hasattr(a, "shape")]
+    others = [a for a in arrays if not isinstance(a, (np.ndarray, np.generic))]
+    ref = others or arrays or [np.empty(0)]
+    xp, dev = array_api_compat.array_namespace(*ref), array_api_compat.device(ref[0])
+    if others and len(others) < len(arrays):
+        args = tuple(xp.asarray(a, device=dev) if isinstance(a, (np.ndarray, np.generic)) else a for a in args)
+    return xp, dev, args'''
+
 # modules generated statements may name, as they are written in the source
 _MODULE_REF = re.compile(r"(?<![\w.])(math|os|npdiff\.primitives\.solvers|scipy(?:\.[a-z]\w*)?)\.")
 
@@ -125,6 +136,8 @@ def namespace(modules, consts: dict | None = None) -> dict:
                 pass
         elif mod != "numpy":
             ns[mod.split(".")[0]] = importlib.import_module(mod.split(".")[0])
+    if "array_api_compat" in modules:
+        exec(XP_PRELUDE, ns)  # noqa: S102 - our own helper, run in the generated code's globals
     ns.update(consts or {})
     return ns
 
@@ -219,6 +232,8 @@ class ModuleWriter:
             out.append(SHAPE_PRELUDE)
         if any("_path_changed(" in p for p in parts):  # guards (primitives/guard.py)
             out.append(PATH_CHANGED_PRELUDE)
+        if any("_xp_namespace(" in p for p in parts):  # array-API code (emit_xp.py)
+            out.append(XP_PRELUDE)
         if header:
             out.append("\n".join(header))
         out += [p.rstrip("\n") for p in parts]

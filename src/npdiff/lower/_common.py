@@ -7,8 +7,16 @@ trace time and enters the graph as constant index arrays for ``gather``.
 """
 from __future__ import annotations
 
-import numpy as np
+import operator
 
+import numpy as np
+try:
+    from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
+except ImportError:  # NumPy < 2.0
+    from numpy.core.multiarray import normalize_axis_index
+    from numpy.core.numeric import normalize_axis_tuple
+
+from ..errors import SHAPE_ERRORS, shape_error
 from ..ir.graph import Node, const
 from ..primitives import apply
 from ..tracing.tracer import Tracer, is_traced, node_of
@@ -23,13 +31,20 @@ def N(x) -> Node:
     return node_of(x)
 
 
+def axis_index(axis, ndim: int) -> int:
+    """Return the non-negative axis that ``axis`` names in an array of ndim dimensions (NumPy's AxisError
+    when it is out of bounds)."""
+    return int(normalize_axis_index(operator.index(axis), ndim))
+
+
 def axes_of(axis, ndim) -> tuple:
-    """Return the sorted non-negative axes an ``axis=`` argument (None, int or tuple) names."""
+    """Return the sorted non-negative axes an ``axis=`` argument (None, int or tuple) names (AxisError when
+    one is out of bounds or repeated; a 0-d array takes axis 0 or -1, as NumPy's reductions do)."""
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, (tuple, list)):
-        return tuple(sorted(int(a) % ndim if ndim else 0 for a in axis))
-    return (int(axis) % ndim,) if ndim else ()
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    found = tuple(sorted(normalize_axis_tuple(tuple(operator.index(a) for a in axes), max(ndim, 1))))
+    return found if ndim else ()
 
 
 def kept_shape(shape, axes) -> tuple:
@@ -68,7 +83,7 @@ def flat_axis(x: Node, axis):
     """Return (x, axis) for an ``axis=`` that may be None (x flattened, axis 0)."""
     if axis is None:
         return apply("reshape", x, shape=(x.size,)), 0
-    return x, int(axis) % x.ndim
+    return x, axis_index(axis, x.ndim)
 
 
 def filled(value, shape, dtype) -> Node:
@@ -145,7 +160,11 @@ def patch_when_traced(original, lowering):
     def wrapper(*args, **kwargs):
         if not is_traced(args) and not is_traced(tuple(kwargs.values())):
             return original(*args, **kwargs)
-        return lowering(*args, **kwargs)
+        try:
+            return lowering(*args, **kwargs)
+        except SHAPE_ERRORS as e:
+            what = f"{getattr(original, '__module__', '') or ''}.{getattr(original, '__name__', '')}".lstrip(".")
+            raise shape_error(e, what, original, args, kwargs) from None
     wrapper.__name__ = getattr(original, "__name__", lowering.__name__)
     wrapper.__doc__ = getattr(original, "__doc__", None)
     wrapper.__wrapped__ = original

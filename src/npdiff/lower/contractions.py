@@ -11,6 +11,7 @@ from ..primitives.contract import fresh
 from ..primitives.helpers import stack_nodes, zeros
 from ..tracing.tracer import FUNCTIONS, METHODS, UFUNCS, declare, implements
 from ._common import (
+    axis_index,
     LETTERS,
     N,
     W,
@@ -116,8 +117,10 @@ def tensordot(a, b, axes=2):
         ax_a, ax_b = axes
         ax_a = [ax_a] if isinstance(ax_a, (int, np.integer)) else list(ax_a)
         ax_b = [ax_b] if isinstance(ax_b, (int, np.integer)) else list(ax_b)
-        ax_a = [x % a.ndim for x in ax_a]
-        ax_b = [x % b.ndim for x in ax_b]
+        ax_a = [axis_index(x, a.ndim) for x in ax_a]
+        ax_b = [axis_index(x, b.ndim) for x in ax_b]
+        if len(ax_a) != len(ax_b):
+            raise ValueError("shape-mismatch for sum")
     sa = L[: a.ndim]
     sb = list(L[a.ndim: a.ndim + b.ndim])
     for i, j in zip(ax_a, ax_b):
@@ -208,7 +211,7 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 @implements(np.diagonal, honours=("offset", "axis1", "axis2"))
 def diagonal(a, offset=0, axis1=0, axis2=1):
     x = N(a)
-    axis1, axis2 = axis1 % x.ndim, axis2 % x.ndim
+    axis1, axis2 = axis_index(axis1, x.ndim), axis_index(axis2, x.ndim)
     rest = [i for i in range(x.ndim) if i not in (axis1, axis2)]
     x = apply("transpose", x, perm=tuple(rest) + (axis1, axis2))
     n, m = x.shape[-2:]
@@ -261,11 +264,11 @@ def _vecdot(a, b, axis=-1, **kw):
     if a.dtype.kind == "c":  # np.vecdot conjugates its first argument
         a = apply("conj", a)
     prod = apply("multiply", a, N(b))
-    return W(apply("reduce_sum", prod, axes=(int(axis) % prod.ndim,)))
+    return W(apply("reduce_sum", prod, axes=(axis_index(axis, prod.ndim),)))
 
 
     prod = apply("multiply", N(a), N(b))
-    return W(apply("reduce_sum", prod, axes=(int(axis) % prod.ndim,)))
+    return W(apply("reduce_sum", prod, axes=(axis_index(axis, prod.ndim),)))
 
 
 register_ufunc(getattr(np, "vecdot", None), declare(_vecdot, ("axis",)))
@@ -289,8 +292,8 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     if axis is not None:
         axisa = axisb = axisc = axis
     x, y = N(a), N(b)
-    x, _ = moveaxis_last(x, int(axisa) % x.ndim)
-    y, _ = moveaxis_last(y, int(axisb) % y.ndim)
+    x, _ = moveaxis_last(x, axis_index(axisa, x.ndim))
+    y, _ = moveaxis_last(y, axis_index(axisb, y.ndim))
     na, nb = x.shape[-1], y.shape[-1]
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError("incompatible dimensions for cross product (dimension must be 2 or 3)")
@@ -303,7 +306,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
         return W(term(0, 1))
     comps = [term(1, 2), term(2, 0), term(0, 1)]
     out = stack_nodes(comps, axis=len(np.broadcast_shapes(*[c.shape for c in comps])))
-    ax = int(axisc) % out.ndim
+    ax = axis_index(axisc, out.ndim)
     if ax != out.ndim - 1:
         perm = list(range(out.ndim - 1))
         perm.insert(ax, out.ndim - 1)

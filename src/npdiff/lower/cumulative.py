@@ -10,6 +10,8 @@ from ..ir.graph import const
 from ..primitives import apply
 from ..tracing.tracer import FUNCTIONS, METHODS, Tracer, declare, implements
 from ._common import (
+    axis_index,
+    normalize_axis_tuple,
     NOVALUE,
     N,
     W,
@@ -30,7 +32,7 @@ def cumulative(prim):
         x, axis = flat_axis(x, axis)
         if dtype is not None:
             x = apply("convert", x, dtype=np.dtype(dtype))
-        return W(apply(prim, x, axis=int(axis) % x.ndim))
+        return W(apply(prim, x, axis=axis_index(axis, x.ndim)))
     lowering.__name__ = prim
     return declare(lowering, ("axis", "dtype"))
 
@@ -51,7 +53,7 @@ def _cumulative(prim, initial):
             if v.ndim > 1:
                 raise ValueError("axis must be specified for arrays with more than one dimension")
             axis = 0
-        axis = int(axis) % v.ndim
+        axis = axis_index(axis, v.ndim)
         if dtype is not None:
             v = apply("convert", v, dtype=np.dtype(dtype))
         r = apply(prim, v, axis=axis)
@@ -88,7 +90,7 @@ def _edge(value, x, axis):
 @implements(np.diff, honours=("n", "axis", "prepend", "append"))
 def diff(a, n=1, axis=-1, prepend=NOVALUE, append=NOVALUE):
     x = N(a)
-    axis = int(axis) % x.ndim
+    axis = axis_index(axis, x.ndim)
     parts = [x]
     if prepend is not NOVALUE:
         parts.insert(0, _edge(prepend, x, axis))
@@ -119,7 +121,7 @@ def ediff1d(ary, to_end=None, to_begin=None):
 
 def _trapezoid(y, x=None, dx=1.0, axis=-1):
     yv = to_float(N(y))
-    axis = int(axis) % yv.ndim
+    axis = axis_index(axis, yv.ndim)
     n = yv.shape[axis]
     mid = apply("multiply", apply("add", slice_along(yv, axis, 1, n), slice_along(yv, axis, 0, n - 1)), 0.5)
     if x is None:
@@ -174,9 +176,9 @@ def gradient(f, *varargs, axis=None, edge_order=1):
     if axis is None:
         axes = tuple(range(x.ndim))
     elif isinstance(axis, (tuple, list)):
-        axes = tuple(int(a) % x.ndim for a in axis)
+        axes = tuple(normalize_axis_tuple(axis, x.ndim))
     else:
-        axes = (int(axis) % x.ndim,)
+        axes = (axis_index(axis, x.ndim),)
     if any(isinstance(v, Tracer) and v.node.op != "const" for v in varargs):
         raise UnsupportedOperationError("npdiff supports numpy.gradient with constant spacing only")
     vals = [np.asarray(N(v).value) if isinstance(v, Tracer) else v for v in varargs]

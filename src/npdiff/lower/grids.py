@@ -10,7 +10,7 @@ import numpy as np
 from ..ir.graph import const
 from ..primitives import apply
 from ..tracing.tracer import implements
-from ._common import N, W, to_float
+from ._common import axis_index, N, W, to_float
 
 
 @implements(np.linspace, honours=("num", "endpoint", "retstep", "dtype", "axis"))
@@ -59,7 +59,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
         if endpoint and num > 1:
             y = apply("set_index", y, b if b.shape == shape else apply("broadcast_to", b, shape=shape),
                       index=(("i", num - 1),))
-    ax = int(axis) % y.ndim
+    ax = axis_index(axis, y.ndim)
     if ax:
         y = apply("transpose", y, perm=tuple(range(1, ax + 1)) + (0,) + tuple(range(ax + 1, y.ndim)))
     return W(apply("convert", y, dtype=np.dtype(dtype)) if dtype is not None else y)

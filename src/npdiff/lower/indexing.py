@@ -7,7 +7,7 @@ import numpy as np
 from ..ir.graph import const
 from ..primitives import apply
 from ..tracing.tracer import METHODS, Tracer, declare, implements, node_of, write_back
-from ._common import N, W, filled, flat_axis, take_along
+from ._common import axis_index, N, W, filled, flat_axis, take_along
 from .dynamic_index import dynamic_read, split
 from .masks import concrete_mask, mask_index
 
@@ -219,7 +219,7 @@ def compress(condition, a, axis=None, out=None):
     cv = np.asarray(c.value) if c.op == "const" else concrete_mask(c, "numpy.compress")  # traced: guarded
     x = N(a)
     x, axis = flat_axis(x, axis)
-    return W(take_along(x, int(axis) % x.ndim, np.nonzero(np.ravel(cv))[0]))
+    return W(take_along(x, axis_index(axis, x.ndim), np.nonzero(np.ravel(cv))[0]))
 
 
 @implements(np.extract)

@@ -9,7 +9,7 @@ from ..errors import UnsupportedOperationError
 from ..primitives import apply
 from ..primitives.helpers import stack_nodes
 from ..tracing.tracer import EXTRA_PATCHES, FUNCTIONS, METHODS, Tracer, implements, intercepting, is_traced, node_of
-from ._common import N, W, cat, filled, flat_axis, full_slices, take_along
+from ._common import axis_index, N, W, cat, filled, flat_axis, full_slices, take_along
 from .shape import atleast_3d
 
 
@@ -29,14 +29,14 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
         xs = [apply("reshape", x, shape=(x.size,)) for x in xs]
         axis = 0
     xs = _joined(xs, dtype, casting)
-    return W(apply("concatenate", *xs, axis=axis % xs[0].ndim))
+    return W(apply("concatenate", *xs, axis=axis_index(axis, xs[0].ndim)))
 
 
 @implements(np.stack, honours=("axis", "dtype", "casting"))
 def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     xs = [N(a) for a in arrays]
     nd = xs[0].ndim + 1
-    return W(stack_nodes(_joined(xs, dtype, casting), axis=axis % nd))
+    return W(stack_nodes(_joined(xs, dtype, casting), axis=axis_index(axis, nd)))
 
 
 @implements(np.hstack, honours=("dtype", "casting"))
@@ -114,21 +114,35 @@ FUNCTIONS[_APPEND] = FUNCTIONS[np.append]  # a lowering looking np.append up whi
 EXTRA_PATCHES.append((np, "append", _APPEND))
 
 
-@implements(np.split, np.array_split, honours=("axis",))
-def split(ary, indices_or_sections, axis=0):
-    x = N(ary)
-    axis %= x.ndim
+def _pieces(x, indices_or_sections, axis):
+    axis = axis_index(axis, x.ndim)
     n = x.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
+        if k <= 0:
+            raise ValueError("number sections must be larger than 0.")
         base, extra = divmod(n, k)
         sizes = [base + (1 if i < extra else 0) for i in range(k)]
-        bounds = np.cumsum([0] + sizes)
+        cuts = [slice(int(s), int(e)) for s, e in zip(np.cumsum([0] + sizes[:-1]), np.cumsum(sizes))]
     else:
-        bounds = [0] + [min(int(i), n) for i in indices_or_sections] + [n]
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+        cuts = [slice(s, e) for s, e in zip(bounds[:-1], bounds[1:])]  # as NumPy: ary[start:end] per piece
     lead = full_slices(x.shape[:axis])
-    return [W(apply("gather", x, index=lead + (("s", int(s), max(int(s), int(e)), 1),)))
-            for s, e in zip(bounds[:-1], bounds[1:])]
+    return [W(apply("gather", x, index=lead + (("s",) + c.indices(n),))) for c in cuts]
+
+
+@implements(np.array_split, honours=("axis",))
+def array_split(ary, indices_or_sections, axis=0):
+    return _pieces(N(ary), indices_or_sections, axis)
+
+
+@implements(np.split, honours=("axis",))
+def split(ary, indices_or_sections, axis=0):
+    x = N(ary)
+    if isinstance(indices_or_sections, (int, np.integer)) and int(indices_or_sections) > 0 \
+            and x.shape[axis_index(axis, x.ndim)] % int(indices_or_sections):
+        raise ValueError("array split does not result in an equal division")
+    return _pieces(x, indices_or_sections, axis)
 
 
 @implements(np.hsplit)
@@ -150,7 +164,7 @@ if hasattr(np, "unstack"):
     @implements(np.unstack, honours=("axis",))
     def unstack(x, /, *, axis=0):
         v = N(x)
-        axis = int(axis) % v.ndim
+        axis = axis_index(axis, v.ndim)
         return tuple(W(take_along(v, axis, i)) for i in range(v.shape[axis]))
 
 

@@ -19,7 +19,7 @@ from ..primitives.linalg import eig_parts, eigh_parts, lu_parts, qr_parts, svd_p
 from ..primitives.matrices import herm_from, mH, mm, mT, sym_from
 from ..tracing.tracer import EXTRA_PATCHES, FUNCTIONS, Tracer, implements, intercepting, is_traced, refuses
 from . import contractions
-from ._common import N, W, full_slices, keep_dims, patch_when_traced, to_float
+from ._common import axis_index, N, W, full_slices, keep_dims, patch_when_traced, to_float
 
 la = np.linalg
 
@@ -253,7 +253,7 @@ def tensorinv(a, ind=2):
 def tensorsolve(a, b, axes=None):
     x, y = to_float(N(a)), to_float(N(b))
     if axes is not None:
-        axes = [ax % x.ndim for ax in axes]
+        axes = [axis_index(ax, x.ndim) for ax in axes]
         order = [i for i in range(x.ndim) if i not in axes] + axes
         x = apply("transpose", x, perm=tuple(order))
     rest = x.shape[y.ndim:]
@@ -299,7 +299,7 @@ def _vector_norm(x, ord, axis, keepdims):
 
 
 def _matrix_norm(x, ord, axes, keepdims):
-    r, c = (ax % x.ndim for ax in axes)
+    r, c = (axis_index(ax, x.ndim) for ax in axes)
     if r == c:
         raise ValueError("Duplicate axes given.")
     if ord in (2, -2, "nuc"):
@@ -338,7 +338,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         axis = tuple(range(nd))
     elif not isinstance(axis, (tuple, list)):
         axis = (int(axis),)
-    axis = tuple(int(ax) % nd for ax in axis)
+    axis = tuple(axis_index(ax, nd) for ax in axis)
     if len(axis) == 1:
         return _vector_norm(t, ord, axis, keepdims)
     if len(axis) == 2:
@@ -353,7 +353,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
         res = _vector_norm(W(apply("reshape", t.node, shape=(t.size,))), ord, None, False)
         return W(apply("reshape", N(res), shape=(1,) * t.ndim)) if keepdims else res
     axes = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
-    return _vector_norm(t, ord, tuple(ax % t.ndim for ax in axes), keepdims)
+    return _vector_norm(t, ord, tuple(axis_index(ax, t.ndim) for ax in axes), keepdims)
 
 
 @implements(getattr(la, "matrix_norm", None), honours=("keepdims", "ord"))

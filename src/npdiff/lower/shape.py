@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..primitives import apply
 from ..tracing.tracer import METHODS, Tracer, declare, implements
-from ._common import N, W, axes_of, slice_along
+from ._common import axis_index, normalize_axis_tuple, N, W, axes_of, slice_along
 
 
 def _shape_arg(shape, size):
@@ -48,10 +48,17 @@ METHODS["reshape"] = declare(lambda self, *shape, order="C", copy=None: reshape(
     self, shape[0] if len(shape) == 1 else shape, order=order), ("order", "copy"))
 
 
+def _perm(axes, ndim) -> tuple:
+    perm = tuple(axis_index(p, ndim) for p in axes)
+    if len(perm) != ndim or len(set(perm)) != ndim:
+        raise ValueError("axes don't match array" if len(perm) != ndim else "repeated axis in transpose")
+    return perm
+
+
 @implements(np.transpose, honours=("axes",))
 def transpose(a, axes=None):
     x = N(a)
-    perm = tuple(reversed(range(x.ndim))) if axes is None else tuple(int(p) % x.ndim for p in axes)
+    perm = tuple(reversed(range(x.ndim))) if axes is None else _perm(axes, x.ndim)
     return W(apply("transpose", x, perm=perm))
 
 
@@ -64,7 +71,7 @@ METHODS["transpose"] = lambda self, *axes: transpose(
 def swapaxes(a, axis1, axis2):
     x = N(a)
     perm = list(range(x.ndim))
-    i, j = axis1 % x.ndim, axis2 % x.ndim
+    i, j = axis_index(axis1, x.ndim), axis_index(axis2, x.ndim)
     perm[i], perm[j] = perm[j], perm[i]
     return W(apply("transpose", x, perm=tuple(perm)))
 
@@ -77,8 +84,10 @@ def moveaxis(a, source, destination):
     x = N(a)
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
-    src = [s % x.ndim for s in src]
-    dst = [d % x.ndim for d in dst]
+    src = list(normalize_axis_tuple(src, x.ndim, "source"))
+    dst = list(normalize_axis_tuple(dst, x.ndim, "destination"))
+    if len(src) != len(dst):
+        raise ValueError("`source` and `destination` arguments must have the same number of elements")
     order = [n for n in range(x.ndim) if n not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -90,7 +99,7 @@ def expand_dims(a, axis):
     x = N(a)
     axes = [axis] if isinstance(axis, int) else list(axis)
     nd = x.ndim + len(axes)
-    axes = [ax % nd for ax in axes]
+    axes = list(normalize_axis_tuple(axes, nd))
     it = iter(x.shape)
     shape = tuple(1 if i in axes else next(it) for i in range(nd))
     return W(apply("reshape", x, shape=shape))
@@ -102,7 +111,7 @@ def squeeze(a, axis=None):
     if axis is None:
         axes = [i for i, s in enumerate(x.shape) if s == 1]
     else:
-        axes = [ax % x.ndim for ax in ([axis] if isinstance(axis, int) else axis)]
+        axes = list(normalize_axis_tuple(axis, x.ndim))
         if any(x.shape[i] != 1 for i in axes):
             raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
     return W(apply("reshape", x, shape=tuple(s for i, s in enumerate(x.shape) if i not in axes)))
@@ -228,7 +237,7 @@ def roll(a, shift, axis=None):
         return W(apply("reshape", N(roll(W(apply("reshape", x, shape=(x.size,))), shift, 0)), shape=x.shape))
     total = {}
     for s, ax in np.broadcast(np.asarray(shift), np.asarray(axis)):
-        ax = int(ax) % x.ndim
+        ax = axis_index(ax, x.ndim)
         total[ax] = total.get(ax, 0) + int(s)
     for ax, s in total.items():
         n = x.shape[ax]
@@ -241,7 +250,7 @@ def roll(a, shift, axis=None):
 @implements(np.rot90, honours=("k", "axes"))
 def rot90(m, k=1, axes=(0, 1)):
     x = N(m)
-    a0, a1 = (int(a) % x.ndim for a in axes)
+    a0, a1 = (axis_index(a, x.ndim) for a in axes)
     if a0 == a1:
         raise ValueError("Axes must be different.")
     k = int(k) % 4

@@ -225,6 +225,10 @@ register(Primitive("transpose", lambda x, perm: (tuple(x.shape[p] for p in perm)
 # -- concatenate ------------------------------------------------------------------------
 
 def _concat_rule(*xs, axis):
+    for x in xs[1:]:
+        if x.ndim != xs[0].ndim or any(a != b for i, (a, b) in enumerate(zip(x.shape, xs[0].shape)) if i != axis):
+            raise ValueError(f"all the input array dimensions except for the concatenation axis must match "
+                             f"exactly: {xs[0].shape} and {x.shape} along axis {axis}")
     shape = list(xs[0].shape)
     shape[axis] = sum(x.shape[axis] for x in xs)
     return tuple(shape), np.result_type(*[x.dtype for x in xs])

@@ -134,7 +134,7 @@ class TraceBuffer(np.ndarray):
             if isinstance(out, TraceBuffer) and out.ndim and _basic(index):
                 out._view = (self, index)
             return out
-        out = METHODS["__getitem__"](Tracer(node if node is not None else self._value_node()), index)
+        out = Tracer(node if node is not None else self._value_node())[index]  # shape errors in NumPy's words
         if isinstance(out, Tracer) and out._view is not None:
             out._view = (self, index)  # writes into it reach this buffer
         return out
@@ -143,8 +143,8 @@ class TraceBuffer(np.ndarray):
         if self._npdiff_node() is None and not is_traced(value) and not is_traced(index):
             return super().__setitem__(index, _unbuffer(value))
         cur = Tracer(self._value_node())
-        new = METHODS["__setitem__"](cur, index, _unbuffer(value))
-        self._set(new.node)
+        cur[index] = _unbuffer(value)  # Tracer.__setitem__: shape errors in NumPy's words
+        self._set(cur.node)
 
     # -- NumPy protocols -----------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TracingError, UnsupportedOperationError, user_frame_description
+from ..errors import SHAPE_ERRORS, TracingError, UnsupportedOperationError, shape_error, user_frame_description
 from ..ir.graph import SMALL_CONST, Node, const, make_input, pop_shared, push_shared
 from ..primitives.helpers import stack_nodes
 
@@ -82,14 +82,20 @@ class Tracer:
                     f"npdiff has no derivative rule for {_ufunc_qualname(ufunc)} "
                     f"(at {user_frame_description()})")
             kwargs = check_keywords(fn, inputs, kwargs, _ufunc_qualname(ufunc), UFUNC_DEFAULTS)
-            return fn(*inputs, **kwargs)
+            try:
+                return fn(*inputs, **kwargs)
+            except SHAPE_ERRORS as e:
+                raise shape_error(e, _ufunc_qualname(ufunc), ufunc, inputs, kwargs) from None
         fn = UFUNCS.get((ufunc, method))
         if fn is None:
             raise UnsupportedOperationError(
                 f"npdiff does not support numpy.{ufunc.__name__}.{method} "
                 f"(at {user_frame_description()})")
         kwargs = check_keywords(fn, inputs, kwargs, f"{_ufunc_qualname(ufunc)}.{method}", UFUNC_DEFAULTS)
-        return fn(*inputs, **kwargs)
+        try:
+            return fn(*inputs, **kwargs)
+        except SHAPE_ERRORS as e:
+            raise shape_error(e, f"{_ufunc_qualname(ufunc)}.{method}", getattr(ufunc, method), inputs, kwargs) from None
 
     def __array_function__(self, func, types, args, kwargs):  # noqa: D105
         fn = FUNCTIONS.get(func)
@@ -98,9 +104,12 @@ class Tracer:
             raise UnsupportedOperationError(
                 f"npdiff has no derivative rule for {mod}.{func.__name__}; "
                 f"see npdiff's list of supported functions (at {user_frame_description()})")
-        kwargs = check_keywords(fn, args, kwargs, f"{getattr(func, '__module__', None) or 'numpy'}.{func.__name__}",
-                                numpy_defaults(func))
-        return fn(*args, **kwargs)
+        what = f"{getattr(func, '__module__', None) or 'numpy'}.{func.__name__}"
+        kwargs = check_keywords(fn, args, kwargs, what, numpy_defaults(func))
+        try:
+            return fn(*args, **kwargs)
+        except SHAPE_ERRORS as e:
+            raise shape_error(e, what, func, args, kwargs) from None
 
     def __array_namespace__(self, *, api_version=None):
         """Return the numpy module: a Tracer is an array-API object whose namespace is NumPy's.
@@ -204,7 +213,10 @@ def _method(name):
         if fn is None:
             raise UnsupportedOperationError(f"npdiff does not support ndarray.{name}")
         kwargs = check_keywords(fn, (self, *args), kwargs, f"ndarray.{name}")
-        return fn(self, *args, **kwargs)
+        try:
+            return fn(self, *args, **kwargs)
+        except SHAPE_ERRORS as e:
+            raise shape_error(e, f"ndarray.{name}", getattr(np.ndarray, name, None), (self, *args), kwargs) from None
     m.__name__ = name
     return m
 
@@ -221,11 +233,21 @@ Tracer.imag = property(lambda self: METHODS["imag"](self))
 
 
 def _getitem(self, index):
-    return METHODS["__getitem__"](self, index)
+    try:
+        return METHODS["__getitem__"](self, index)
+    except SHAPE_ERRORS as e:
+        raise shape_error(e, "indexing x[...]", operator.getitem, (self, index)) from None
+
+
+def _numpy_setitem(a, index, value):
+    a[index] = value
 
 
 def _setitem(self, index, value):
-    self.node = METHODS["__setitem__"](self, index, value).node
+    try:
+        self.node = METHODS["__setitem__"](self, index, value).node
+    except SHAPE_ERRORS as e:
+        raise shape_error(e, "assignment x[...] = value", _numpy_setitem, (self, index, value)) from None
     if self._view is not None:  # a view (y[i], y[1:]...): NumPy writes into the base array too
         base, bindex = self._view
         sub = Tracer(METHODS["__getitem__"](base, bindex).node)
@@ -559,7 +581,7 @@ def trace(func, avals, names=None, bind=None):
             if err is None:
                 raise
             raise err from e
-        out = tree_map(node_of, out)
+        out = tree_map(_output_node, out)
     for rec in getattr(_local, "records", ()):
         rec.append((orig, inputs, out))
     return inputs, out
@@ -577,3 +599,13 @@ def recording():
         yield rec
     finally:
         del stack[next(i for i, r in enumerate(stack) if r is rec)]
+
+
+def _output_node(x) -> Node:
+    """Return the node of an output leaf; a string or bytes is held as itself (an object constant), so an
+    aux value comes back exactly as the function returned it."""
+    if isinstance(x, (str, bytes)):
+        box = np.empty((), dtype=object)
+        box[()] = x
+        return const(box)
+    return node_of(x)
