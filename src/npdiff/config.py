@@ -17,6 +17,12 @@ augmented solve of ``n (1 + P)`` states). Read when the ODE call is traced.
 new path, run the plain function on the plain arguments and compare its value,
 and a central difference along a random direction, with the trace's
 (``api/selfcheck.py``; docs/state-and-self-checks.md). Read on each new path.
+
+``npdiff.config.auto_numba_seconds`` (default 1.0) and
+``npdiff.config.auto_numba_min_size`` (default 65536): with
+``backend="auto"``, a specialisation with an argument of at least
+``auto_numba_min_size`` elements moves to the numba backend (where numba is
+installed) once its calls have spent ``auto_numba_seconds`` in NumPy code.
 """
 from __future__ import annotations
 
@@ -25,3 +31,5 @@ import os
 max_paths: int = 64
 ode_adjoint_min_params: int = 128
 self_check: bool = os.environ.get("NPDIFF_SELF_CHECK", "1").strip().lower() not in ("0", "false", "no", "off")
+auto_numba_seconds: float = 1.0
+auto_numba_min_size: int = 1 << 16

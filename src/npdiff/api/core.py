@@ -24,6 +24,7 @@ from . import checks as _checks
 from . import selfcheck as _selfcheck
 from . import state as _state
 from .paths import Paths, stale as _stale
+from .auto import backend_of, make_auto
 from .argtrees import (CONTAINERS, TreeFunction, TreeKey, arg_leaf, fast_key, flatten_args, is_tree_call,
                        leaf_labels, leaf_names, trace_trees, tree_build, unflatten_args)
 
@@ -53,12 +54,12 @@ def aval(spec) -> tuple[tuple, np.dtype]:
     return arr.shape, arr.dtype
 
 
-BACKENDS = ("numpy", "array_api", "numba")
+BACKENDS = ("numpy", "array_api", "numba", "auto")
 
 
 def check_backend(backend: str) -> str:
     """Return backend if npdiff can generate code for it; raise naming what is missing otherwise."""
-    if backend == "numpy":
+    if backend in ("numpy", "auto"):  # auto: NumPy code, numba later where installed and worth it
         return backend
     if backend == "array_api":
         from ..emit.array_api import require_compat
@@ -186,6 +187,8 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
     Specialisations that take long report progress (``progress``).
     """
     _checks.avals(names, avals, name)  # refuse object / string arguments naming them
+    if backend == "auto":  # the lazy operators switch to numba later (api/auto.py)
+        backend = "numpy"
     if backend != "numpy":
         check_backend(backend)
         values = None
@@ -307,8 +310,21 @@ class LazyFunction:
         self._paths: dict = {}  # key -> Paths
         self._tree_cache: dict = {}  # argtrees.fast_key -> the GeneratedFunction last used (pytree arguments)
         self._lock = threading.Lock()
+        # the last call with one or two arrays: (shape0, dtype0, GeneratedFunction, count, shape1, dtype1,
+        # its state guard): its state is checked as on the keyed path, a changed state falls through to it
+        self._one = None  # checked before building a cache key
 
     def __call__(self, *args):
+        one = self._one
+        if one is not None and len(args) == one[3]:
+            a = args[0]
+            if a.__class__ is np.ndarray and a.dtype is one[1] and a.shape == one[0] and (
+                    one[3] == 1 or args[1].__class__ is np.ndarray and args[1].dtype is one[5]
+                    and args[1].shape == one[4]) and (one[6] is None or one[6]()):
+                try:
+                    return one[2]._fn(*args)
+                except PathChangedError:  # another path: the keyed lookup below finds it
+                    pass
         if self._backend == "array_api" and not any(is_traced(a) for a in args):
             return self._call_foreign(args)
         key = []
@@ -323,6 +339,8 @@ class LazyFunction:
                 st = gf._state
                 if st is not None and not st():  # state read by the trace changed: trace again
                     return self._call_paths(key, args, gf)
+                if len(key) <= 2 and key:
+                    self._one = (*key[0], gf, len(key), *key[-1], st)
                 try:
                     return gf._fn(*args)
                 except PathChangedError:  # only generated code with guards raises this
@@ -442,14 +460,19 @@ class LazyFunction:
             record: dict = {}
             _checks.avals(leaf_labels(self._names(len(avals.defs)), avals.defs), avals.avals, self.__name__)
             names = leaf_names(self._names(len(avals.defs)), avals.defs)
-            gf = generate(self.__name__, names, list(avals.avals), tree_build(self._build, avals.defs, record,
-                                                                             Operator),
-                          doc=doc, values=values, backend=self._backend, check=self._func)
+            build = tree_build(self._build, avals.defs, record, Operator)
+            gf = generate(self.__name__, names, list(avals.avals), build, doc=doc, values=values,
+                          backend=self._backend, check=self._func)
             gf.out_tree = record.get("tree")  # the output structure, when it holds namedtuples
-            return gf
-        names = self._names(len(avals))
-        return generate(self.__name__, names, list(avals), self._build, doc=doc, values=values,
-                        backend=self._backend, check=self._func)
+            flat = list(avals.avals)
+        else:
+            names, flat, build = self._names(len(avals)), list(avals), self._build
+            gf = generate(self.__name__, names, flat, build, doc=doc, values=values, backend=self._backend,
+                          check=self._func)
+        if self._backend == "auto":
+            make_auto(gf, lambda: generate(self.__name__, names, flat, build, doc=doc, backend="numba"),
+                      [int(np.prod(s)) for s, _ in flat])
+        return gf
 
     def specialize(self, *arg_shapes) -> GeneratedFunction:
         """Return the GeneratedFunction for these argument shapes (or ShapeDtypes), or example arrays.
@@ -502,18 +525,21 @@ class LazyFunction:
         of ``ShapeDtype(shape, dtype)``, one per argument; ``paths`` gives, for
         each, the number of paths through the function traced for it (more than
         one when the function branches on values: see guards); ``currsize`` is
-        the number of generated functions held.
+        the number of generated functions held; ``backends`` says which code each
+        runs (``backend="auto"``: ``"numpy (timing for numba)"``, ``"numba"``, ...).
         """
         keys = list(dict.fromkeys(list(self._cache) + list(self._paths)))
         specs = tuple(tuple(unflatten_args(key.defs, [ShapeDtype(tuple(s), np.dtype(d)) for s, d in key.avals]))
                       if isinstance(key, TreeKey) else tuple(ShapeDtype(tuple(s), np.dtype(d)) for s, d in key)
                       for key in keys)
         counts = tuple(len(self._paths[k].gfs) if k in self._paths else 1 for k in keys)
-        return CacheInfo(sum(counts), specs, counts)
+        backends = tuple(backend_of(self._cache[k]) if k in self._cache else self._backend for k in keys)
+        return CacheInfo(sum(counts), specs, counts, backends)
 
     def cache_clear(self) -> None:
         """Drop every specialisation and path held (the next call generates code again)."""
         with self._lock:
+            self._one = None
             self._cache.clear()
             self._paths.clear()
             self._tree_cache.clear()
@@ -525,3 +551,4 @@ class CacheInfo(NamedTuple):
     currsize: int
     specializations: tuple
     paths: tuple = ()
+    backends: tuple = ()  # per specialisation, the code it runs ("numpy", "numba"; backend="auto" says more)

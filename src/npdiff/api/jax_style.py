@@ -248,7 +248,9 @@ def _assemble(C, first, second, pat, o, w, sparse):
     if C is None or pat.nnz == 0:
         vals = zero_if_none(None, (pat.nnz,), o.dtype)
     else:
-        vals = apply("gather", C, _frozen(first), _frozen(second), index=(("a", 0), ("a", 1)))
+        width = C.shape[1]  # one flat index: a 1-D take costs a third of a 2-D fancy gather
+        flatC = apply("reshape", C, shape=(C.shape[0] * width,))
+        vals = apply("gather", flatC, _frozen(np.asarray(first, np.int64) * width + second), index=(("a", 0),))
     if sparse:
         return apply("to_csr", vals, _frozen(pat.indices), _frozen(pat.indptr), shape=(o.size, n))
     flat = apply("scatter_add", vals, const(pat.rows() * n + pat.indices), index=(("a", 0),),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import numpy as np
 
@@ -62,6 +63,13 @@ def prefer_scalar(scalar_lines: list[str], array_lines: list[str]) -> bool:
         return sum(1 for l in lines if (" = " in l or " += " in l or " -= " in l or " *= " in l)
                    and not l.lstrip().startswith(("if ", "def ", '"""')))
     return ops(scalar_lines) * SCALAR_OP_NS < ops(array_lines) * ARRAY_OP_NS
+
+
+_TOKEN = re.compile(r"math\.(?:inf|nan)|[A-Za-z_][A-Za-z0-9_]*|\d+\.\d*(?:e[+-]?\d+)?|\d+e[+-]?\d+|\.\d+|\d+")
+_INT_POWER = re.compile(r"\*\* \d+\b")  # x ** 2: a float to an int power is a float
+# bools, ints, and selections (max(x, 0) or `a if c else 2` may give back an int operand)
+_NOT_FLOAT = re.compile(r"[<>]|==|!=|\b(?:not|and|or|is|in|if|else|int|round|len|max|min|floor|ceil|trunc|"
+                        r"comb|factorial|gcd|isqrt)\b")
 
 
 def _lit(v) -> str:
@@ -128,6 +136,8 @@ class ScalarEmitter:
         self.exprs: dict[str, str] = {}  # expression -> name (scalar-level CSE)
         self.lines: list[str] = []
         self.ints = False  # an integer/bool input or constant: folded expressions may be Python ints
+        self.values: set[str] = set()  # names of scalar values (input elements and statements)
+        self.floats: set[str] = set()  # those certainly holding a Python float (see certainly_float)
 
     # -- values ------------------------------------------------------------------
     def bind_input(self, node: Node, name: str) -> tuple[str, list[str]]:
@@ -143,6 +153,9 @@ class ScalarEmitter:
             elems = [self.base.fresh(f"{p}_{k}") for k in range(node.size)]
             src = f"{p}.tolist()" if node.ndim == 1 else f"{p}.ravel().tolist()"
             lines.append(f"{', '.join(elems)}{',' if len(elems) == 1 else ''} = {src}")
+        self.values.update(elems)
+        if node.dtype.kind == "f":  # tolist() and float() give Python floats
+            self.floats.update(elems)
         arr = np.empty(node.size, dtype=object)
         arr[:] = elems
         self.vals[id(node)] = arr.reshape(node.shape)
@@ -170,7 +183,27 @@ class ScalarEmitter:
             name = self.base.fresh(base)
             self.lines.append(f"{name} = {expr}")
             self.exprs[expr] = name
+            self.values.add(name)
+            if self.certainly_float(expr):
+                self.floats.add(name)
         return name
+
+    def certainly_float(self, expr: str) -> bool:
+        """Return True if expr evaluates to a Python float: every value it reads is one (no comparisons).
+
+        Arithmetic with at least one float operand and ``math`` functions give floats (int literals
+        may take part); a value not known to be a float (an int input's element, a folded int
+        constant, a condition) or a selection (``max``, ``if``) makes it unknown.
+        """
+        if _NOT_FLOAT.search(expr):
+            return False
+        seen = False
+        for tok in _TOKEN.findall(_INT_POWER.sub("", expr)):
+            if tok in self.floats or tok.startswith("math.") or (not tok.isdigit() and tok[0] in "0123456789."):
+                seen = True
+            elif tok in self.values:
+                return False
+        return seen
 
     # -- scalar algebra with zero/one folding ----------------------------------------
     def binop(self, op: str, a: str, b: str) -> str:
@@ -345,8 +378,11 @@ class ScalarEmitter:
         if node.ndim == 0:
             return f"float({v[()]})" if floats else v[()]
         # with integer or bool inputs the elements may be Python ints (True + True == 2): name the dtype
-        named = self.ints or node.dtype != np.float64
-        return f"np.array({_nested(v.tolist())}{f', dtype=np.{node.dtype.name}' if named else ''})"
+        certain = not self.ints or all(self.certainly_float(e) for e in v.ravel().tolist())
+        dtype = ("" if certain else ", float") if node.dtype == np.float64 else f", dtype=np.{node.dtype.name}"
+        if node.ndim >= 2:  # a flat list and a reshape: NumPy need not discover a nested list's shape (-0.4 us)
+            return f"np.array([{', '.join(v.ravel().tolist())}]{dtype}).reshape({node.shape})"
+        return f"np.array({_nested(v.tolist())}{dtype})"
 
 
 def _obj(x) -> np.ndarray:

@@ -137,7 +137,8 @@ def _trsolve_mask(t, lower, unit):
 
 def _trsolve_impl(a, b, lower, trans, unit):
     if have_scipy():
-        return _sla().solve_triangular(a, b, lower=lower, trans=1 if trans else 0, unit_diagonal=unit)
+        return _sla().solve_triangular(a, b, lower=lower, trans=1 if trans else 0, unit_diagonal=unit,
+                                       check_finite=False)
     a = np.tril(a, -1 if unit else 0) if lower else np.triu(a, 1 if unit else 0)
     if unit:
         a = a + np.eye(a.shape[-1], dtype=a.dtype)
@@ -149,7 +150,10 @@ def _trsolve_emit(names, node):
     a, b = names
     if have_scipy():
         extra = (", trans='T'" if p["trans"] else "") + (", unit_diagonal=True" if p["unit"] else "")
-        return f"scipy.linalg.solve_triangular({a}, {b}, lower={flag_source(p['lower'])}{extra})"
+        # check_finite=False: NaN and inf propagate as in NumPy (and the no-SciPy path), and the
+        # per-call scan SciPy would add (5 us of 12 for a 60-vector) is gone
+        return (f"scipy.linalg.solve_triangular({a}, {b}, lower={flag_source(p['lower'])}{extra}, "
+                f"check_finite=False)")
     k = (-1 if p["lower"] else 1) if p["unit"] else 0
     m = f"np.{'tril' if p['lower'] else 'triu'}({a}, {k})"
     if p["unit"]:

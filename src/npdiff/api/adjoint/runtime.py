@@ -14,6 +14,8 @@ HELPERS = {
     "_unbroadcast": ((), '''
 def _unbroadcast(g, x):
     """Sum the adjoint g down to the shape of x (undo NumPy broadcasting)."""
+    if g.__class__ is x.__class__ is np.ndarray and g.shape == x.shape:
+        return g  # the common case, without np.shape's dispatch
     shape = np.shape(x)
     if np.shape(g) == shape:
         return g
@@ -33,6 +35,8 @@ def _mT(x):
     "_matmul_grad_a": (("_unbroadcast", "_mT"), '''
 def _matmul_grad_a(g, a, b):
     """Adjoint of a in c = a @ b: g @ b.T for matrices, any np.matmul operands."""
+    if a.__class__ is b.__class__ is np.ndarray and a.ndim == 2 == b.ndim:
+        return g @ b.T  # matrices (the common case): no broadcasting to undo
     if np.ndim(b) == 1:
         if np.ndim(a) == 1:
             return g * b
@@ -44,6 +48,8 @@ def _matmul_grad_a(g, a, b):
     "_matmul_grad_b": (("_unbroadcast", "_mT"), '''
 def _matmul_grad_b(g, a, b):
     """Adjoint of b in c = a @ b: a.T @ g for matrices, any np.matmul operands."""
+    if a.__class__ is b.__class__ is np.ndarray and a.ndim == 2 == b.ndim:
+        return a.T @ g  # matrices (the common case): no broadcasting to undo
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:
             return g * a
