@@ -1,11 +1,19 @@
 """Large-graph benchmark: code-generation time against graph size for functions with Python loops.
 
-Three workloads unroll into large graphs: explicit Euler integration of the
-Lorenz system (gradient of the final squared norm w.r.t. the initial state and
-the parameters), a fixed-point iteration x = tanh(A x + b) (gradient w.r.t. b)
-and a deep tanh network (gradient w.r.t. the input). Prints a markdown table of
-nodes built, generation time (tracing, differentiation, emission, compilation;
-CPU time) and microseconds per node, which stays flat when generation is linear.
+Four workloads unroll into large graphs: explicit Euler integration of a damped
+oscillator (2 states, ``y = y + dt * np.array([y[1], -p[0]*y[0] - p[1]*y[1]])``,
+gradient w.r.t. p: the issue's 2000- and 20000-step loops) and of the Lorenz
+system (gradient w.r.t. the initial state and the parameters), a fixed-point
+iteration x = tanh(A x + b) (gradient w.r.t. b) and a deep tanh network
+(gradient w.r.t. the input). Prints a markdown table of nodes built, generated
+lines, generation time (tracing, differentiation, emission, compilation: the
+first call but for one run of the generated code; CPU time) and microseconds per
+node and per generated line, which stay flat when generation is linear.
+
+``--compare SRC [SRC...]`` measures each row in a fresh process per source tree
+(``PYTHONPATH=SRC``, e.g. ``/path/to/main/src src``), alternating, so two versions
+of npdiff are compared side by side in one run; ``--quick`` keeps the two
+smallest sizes; ``--only NAME`` keeps the workloads whose label contains NAME.
 """
 from __future__ import annotations
 
@@ -13,6 +21,8 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import json
+import subprocess
 import sys
 import time
 
@@ -22,6 +32,15 @@ import npdiff
 from npdiff.ir import graph
 
 DT = 0.01
+
+
+def oscillator(steps):
+    def f(y0, p):
+        y = y0
+        for _ in range(steps):
+            y = y + DT * np.array([y[1], -p[0] * y[0] - p[1] * y[1]])
+        return np.sum(y ** 2)
+    return npdiff.grad(f, argnums=1), ((2,), (2,))
 
 
 def euler(steps):
@@ -56,7 +75,8 @@ def network(layers, n=8):
     return npdiff.grad(f), ((n,),)
 
 
-WORKLOADS = [("Euler (Lorenz), steps", euler, (250, 500, 1000, 2000)),
+WORKLOADS = [("Euler (oscillator), steps", oscillator, (500, 2000, 20000)),
+             ("Euler (Lorenz), steps", euler, (250, 500, 1000, 2000)),
              ("fixed point, iterations", fixed_point, (125, 250, 500)),
              ("network, layers", network, (25, 50, 100))]
 
@@ -70,15 +90,58 @@ def measure(make, size):
     return next(graph._counter) - before, time.process_time() - t, gf.source.count("\n")
 
 
+def _rows(quick, only):
+    for w, (label, make, sizes) in enumerate(WORKLOADS):
+        if only is None or only.lower() in label.lower():
+            for size in sizes[:2] if quick else sizes:
+                yield w, label, make, size
+
+
+def _arg(flag):
+    return sys.argv[sys.argv.index(flag) + 1] if flag in sys.argv else None
+
+
+def _one_in(src, w, size):
+    """Return measure() of workload w at this size, run in a fresh process on the npdiff in ``src``."""
+    env = dict(os.environ, PYTHONPATH=src)
+    out = subprocess.run([sys.executable, __file__, "--one", str(w), str(size)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def compare(srcs, quick, only):
+    """Print one table row per workload size with each source tree's figures side by side."""
+    heads = " | ".join(f"{k} ({i + 1})" for i in range(len(srcs)) for k in ("CPU s", "us/node", "us/line"))
+    print("sources: " + ", ".join(f"({i + 1}) {s}" for i, s in enumerate(srcs)))
+    print(f"| workload | size | nodes | lines | {heads} |")
+    print("|---|---:|---:|---:|" + "---:|" * 3 * len(srcs))
+    for w, label, _, size in _rows(quick, only):
+        res = [_one_in(src, w, size) for src in srcs]
+        cells = " | ".join(f"{sec:.2f} | {1e6 * sec / nodes:.1f} | {1e6 * sec / lines:.1f}"
+                           for nodes, sec, lines in res)
+        nodes = "/".join(str(r[0]) for r in res)
+        lines = "/".join(str(r[2]) for r in res)
+        print(f"| {label} | {size} | {nodes} | {lines} | {cells} |", flush=True)
+
+
 def main():
-    quick = "--quick" in sys.argv
+    if "--one" in sys.argv:
+        i = sys.argv.index("--one")
+        measure(network, 2)  # warm up imports
+        print(json.dumps(measure(WORKLOADS[int(sys.argv[i + 1])][1], int(sys.argv[i + 2]))))
+        return
+    quick, only = "--quick" in sys.argv, _arg("--only")
+    if "--compare" in sys.argv:
+        srcs = [a for a in sys.argv[sys.argv.index("--compare") + 1:] if not a.startswith("--")]
+        srcs = [s for s in srcs if s != only]
+        return compare(srcs, quick, only)
     measure(network, 2)  # warm up imports
-    print("| workload | size | nodes | lines | generation (CPU s) | us / node |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for label, make, sizes in WORKLOADS:
-        for size in sizes[:2] if quick else sizes:
-            nodes, sec, lines = measure(make, size)
-            print(f"| {label} | {size} | {nodes} | {lines} | {sec:.2f} | {1e6 * sec / nodes:.0f} |", flush=True)
+    print("| workload | size | nodes | lines | generation (CPU s) | us / node | us / line |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for _, label, make, size in _rows(quick, only):
+        nodes, sec, lines = measure(make, size)
+        print(f"| {label} | {size} | {nodes} | {lines} | {sec:.2f} | {1e6 * sec / nodes:.1f} | "
+              f"{1e6 * sec / lines:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

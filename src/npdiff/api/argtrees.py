@@ -11,6 +11,7 @@ numbers stays one array argument, as before.
 from __future__ import annotations
 
 import inspect
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -343,8 +344,40 @@ class OnTrees:
 
 
 def trace_trees(func: Callable, args: list):
-    """Return (leaf nodes of args, fresh inputs per leaf, their argument trees, func's output) traced on them."""
+    """Return (leaf nodes of args, fresh inputs per leaf, their argument trees, func's output) traced on them.
+
+    When the first trace of a generation is on exactly the nodes of ``own_inputs``, its inputs are those
+    nodes themselves.
+    """
     nodes, defs = flatten_args(args, None)  # trees of nodes: every non-container but None is a leaf
     plain = all(d == LEAF for d in defs)
-    ins, out = trace(func if plain else OnTrees(func, defs), [(n.shape, n.dtype) for n in nodes], bind=nodes)
+    target, avals = func if plain else OnTrees(func, defs), [(n.shape, n.dtype) for n in nodes]
+    own = getattr(_own, "inputs", None)
+    _own.inputs = None  # only the generation's first trace: a later or nested one may close over these nodes
+    if own is not None and len(own) == len(nodes) and all(a is b for a, b in zip(own, nodes)):
+        ins, out = trace(target, avals, inputs=list(nodes))
+    else:
+        ins, out = trace(target, avals, bind=nodes)
     return nodes, ins, (ins if plain else unflatten_args(defs, ins)), out
+
+
+_own = threading.local()  # .inputs: input nodes no traced function can reach but through its arguments
+
+
+class own_inputs:
+    """Context in which the first trace on exactly these fresh input nodes traces on them (no copy).
+
+    A trace normally runs on fresh inputs, then its graph is rebuilt on the nodes it was given, so that
+    a nested derivative never confuses its variable with a value its function closes over. The input
+    nodes a generation has just made are reachable only through the traced function's arguments: the
+    first trace on them needs no fresh inputs, and the rebuild (a copy of the whole graph) is skipped.
+    """
+
+    def __init__(self, inputs: list):
+        self.inputs = inputs
+
+    def __enter__(self):
+        self.saved, _own.inputs = getattr(_own, "inputs", None), self.inputs
+
+    def __exit__(self, *exc):
+        _own.inputs = self.saved

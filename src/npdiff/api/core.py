@@ -14,6 +14,7 @@ from ..errors import PathChangedError, TracingError
 from ..tracing.guards import values_known
 from ..emit.generated import GeneratedFunction
 from ..ir.graph import Node, const, make_input, toposort
+from ..ir.gcpause import gc_paused
 from ..transforms import substitute
 from ..primitives import apply
 from ..primitives.helpers import zeros
@@ -26,7 +27,7 @@ from . import state as _state
 from .paths import Paths, stale as _stale
 from .auto import backend_of, make_auto
 from .argtrees import (CONTAINERS, TreeFunction, TreeKey, arg_leaf, fast_key, flatten_args, is_tree_call,
-                       leaf_labels, leaf_names, trace_trees, tree_build, unflatten_args)
+                       leaf_labels, leaf_names, own_inputs, trace_trees, tree_build, unflatten_args)
 
 
 class ShapeDtype(NamedTuple):
@@ -131,7 +132,8 @@ def call_on_nodes(func: Callable, nodes: list):
     """
     nodes, ins, _, out = trace_trees(func, nodes)
     leaves, s = tree_flatten(out)
-    leaves = substitute(leaves, {id(i): n for i, n in zip(ins, nodes)})
+    if not all(i is n for i, n in zip(ins, nodes)):  # traced on fresh inputs: rewire them
+        leaves = substitute(leaves, {id(i): n for i, n in zip(ins, nodes)})
     return tree_unflatten(s, leaves)
 
 
@@ -146,6 +148,8 @@ def transform_on_nodes(func: Callable, nodes: list, transform: Callable):
     progress.stage("differentiating")
     result = transform(in_trees, out)
     leaves, s = tree_flatten(result)
+    if all(i is n for i, n in zip(ins, nodes)):  # traced on the nodes themselves (``own_inputs``)
+        return result
     mapping = {id(i): n for i, n in zip(ins, nodes)}
     present = [l for l in leaves if isinstance(l, Node)]
     new = iter(substitute(present, mapping))
@@ -174,9 +178,15 @@ class Operator:
         self.names, self.inputs, self.tree = names, inputs, tree
 
 
-def generate(name: str, names: list[str], avals: list, build: Callable, closures_builder=None,
-             doc: str | None = None, values: list | None = None, backend: str = "numpy",
-             check: Callable | None = None) -> GeneratedFunction:
+def generate(*args, **kwargs) -> GeneratedFunction:
+    """Return ``_generate_code(*args, **kwargs)`` built with the cyclic garbage collector paused."""
+    with gc_paused():
+        return _generate_code(*args, **kwargs)
+
+
+def _generate_code(name: str, names: list[str], avals: list, build: Callable, closures_builder=None,
+                   doc: str | None = None, values: list | None = None, backend: str = "numpy",
+                   check: Callable | None = None) -> GeneratedFunction:
     """Return the GeneratedFunction of build(*input_nodes) -> output pytree of nodes (or Operators).
 
     With ``values`` (one concrete array per argument), Python control flow on
@@ -200,7 +210,7 @@ def generate(name: str, names: list[str], avals: list, build: Callable, closures
 def _generate(name, names, avals, build, closures_builder, doc, values, backend, check) -> GeneratedFunction:
     inputs = [make_input(n, s, d) for n, (s, d) in zip(names, avals)]
     check = None if tracing_now() else check  # plain calls inside another trace would be traced
-    with values_known(inputs, values) as vt, tracing(), recording() as records:
+    with values_known(inputs, values) as vt, tracing(), recording() as records, own_inputs(inputs):
         out = build(*inputs)
         checks = [apply("guard", p, expected=e, where=w) for p, e, w in vt.resolved_guards()] if vt else []
         pending = _selfcheck.prepare(records, vt, check)

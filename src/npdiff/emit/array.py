@@ -9,6 +9,7 @@ which records the modules the statements use.
 from __future__ import annotations
 
 import keyword
+from functools import lru_cache
 
 import numpy as np
 
@@ -28,7 +29,9 @@ def _owns(node: Node) -> bool:
     return bool(owns(node) if callable(owns) else owns)
 
 
+@lru_cache(maxsize=4096)
 def _ident(name: str) -> str:
+    """Return name made a valid Python identifier (other characters become underscores)."""
     name = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "x"
     if name[0].isdigit() or keyword.iskeyword(name):
         name = "_" + name

@@ -9,10 +9,10 @@ results keep NumPy's inf/nan semantics. Otherwise the array backend
 from __future__ import annotations
 
 from .array import ArrayBackend, function_lines, module_source
-from .scalar import NotScalar, ScalarBackend, eligible, prefer_scalar
+from .scalar import TOTAL_MAX, NotScalar, ScalarBackend, eligible, prefer_scalar
 from .fused import emit_numba_function
 from .array_api import XpBackend
-from ..ir.graph import Node, toposort
+from ..ir.graph import Node, at_most, toposort
 from ..ir.pytree import tree_flatten
 from .writer import ModuleWriter
 
@@ -57,7 +57,7 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
         for _, _, inodes, itree in closures.values():
             all_out += tree_flatten(itree)[0]
         all_out += list(checks or ())
-        if scalar or eligible(toposort(all_out)):
+        if scalar or (at_most(all_out, TOTAL_MAX) and eligible(toposort(all_out))):
             sw = ModuleWriter()
             try:
                 slines, _ = function_lines(ScalarBackend(sw), f"_{name}_scalar", arg_names, inputs, leaves,

@@ -17,6 +17,7 @@ from typing import Iterable
 import numpy as np
 
 _table: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
+_refs = _table.data  # key -> weak reference (read directly by ``intern``, the hot path)
 _counter = itertools.count()
 SMALL_CONST = 64  # constants with at most this many elements are hashed by value
 _local = threading.local()  # .shared: stack of {id: array} of closed-over arrays bound by reference
@@ -166,7 +167,10 @@ def _shared_const(arr: np.ndarray) -> Node:
 def broadcast_shapes(*shapes: tuple) -> tuple:
     """Return the NumPy broadcast of shapes (as ``np.broadcast_shapes``, without allocating)."""
     first = shapes[0] if shapes else ()
-    if all(s == first for s in shapes):
+    for s in shapes:
+        if s != first:
+            break
+    else:
         return tuple(first)
     ndim = max(len(s) for s in shapes)
     out = [1] * ndim
@@ -191,11 +195,14 @@ def make_input(name: str, shape, dtype) -> Node:
 
 def intern(op: str, args: tuple, params: tuple, shape: tuple, dtype) -> Node:
     """Return the unique node for this operation, creating it if needed."""
-    key = (op, tuple(id(a) for a in args), params, shape, dtype)
-    node = _table.get(key)
-    if node is None:
-        node = Node(op, args, params, shape, dtype)
-        _table[key] = node
+    key = (op, tuple(map(id, args)), params, shape, dtype)
+    ref = _refs.get(key)  # the table's own dict of weak references: one Python call less per lookup
+    if ref is not None:
+        node = ref()
+        if node is not None:
+            return node
+    node = Node(op, args, params, shape, dtype)
+    _table[key] = node
     return node
 
 
@@ -207,24 +214,42 @@ def toposort(outputs: Iterable[Node], stop: Iterable[Node] = (), args_of=None) -
     linear in the number of nodes; arguments are visited left to right.
     """
     order: list[Node] = []
-    stopped = {id(s) for s in stop}
-    seen: set[int] = set()
+    append = order.append
+    stopped = set(stop)  # nodes hash by identity
+    seen: set[Node] = set()
+    add = seen.add
+    plain = args_of is None
     for root in outputs:
-        if root is None or id(root) in seen:
+        if root is None or root in seen:
             continue
-        seen.add(id(root))
-        stack = [(root, iter(() if id(root) in stopped else root.args if args_of is None else args_of(root)))]
+        add(root)
+        stack = [(root, iter(() if root in stopped else root.args if plain else args_of(root)))]
+        push, top = stack.append, stack.pop
         while stack:
             node, it = stack[-1]
             for a in it:
-                if id(a) not in seen:
-                    seen.add(id(a))
-                    stack.append((a, iter(() if id(a) in stopped else a.args if args_of is None else args_of(a))))
+                if a not in seen:
+                    add(a)
+                    push((a, iter(() if a in stopped else a.args if plain else args_of(a))))
                     break
             else:
-                stack.pop()
-                order.append(node)
+                top()
+                append(node)
     return order
+
+
+def at_most(outputs: Iterable[Node], limit: int) -> bool:
+    """Return True if outputs depend on at most ``limit`` nodes (stops counting past the limit)."""
+    seen: set[Node] = set()
+    stack = [o for o in outputs if o is not None]
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            if len(seen) > limit:
+                return False
+            stack.extend(node.args)
+    return True
 
 
 def depends_on(outputs: Iterable[Node], sources: Iterable[Node]) -> set[int]:

@@ -24,19 +24,26 @@ LN2, LN10 = math.log(2.0), math.log(10.0)
 
 @lru_cache(maxsize=None)
 def _result_dtype(impl, keys):
-    samples = [k[1] if k[0] == "weak" else np.ones((), k[1]) for k in keys]
+    samples = [np.ones((), k) if isinstance(k, np.dtype) else k[0] for k in keys]
     with np.errstate(all="ignore"):
         return np.asarray(impl(*samples)).dtype
+
+
+def _dtype_key(a):
+    """Return an argument's part of the result-dtype key: its dtype, or (1 of its type, type name) if weak."""
+    if a.op == "const" and not isinstance(a.value, np.ndarray):
+        t = type(a.value)  # the type name keeps 1, 1.0 and True (equal and equally hashed) apart in the cache
+        return t(1), t.__name__
+    return a.dtype
 
 
 def ew_shape_rule(impl):
     def rule(*args, **params):
         shape = broadcast_shapes(*[a.shape for a in args])
-        # the type name keeps 1, 1.0 and True (equal and equally hashed) apart in the cache
-        keys = tuple(("weak", type(a.value)(1), type(a.value).__name__) if a.weak else ("dt", a.dtype)
-                     for a in args)
+        keys = tuple(map(_dtype_key, args))
         if params:
-            return shape, np.asarray(impl(*[np.ones((), k[1]) if k[0] == "dt" else k[1] for k in keys], **params)).dtype
+            samples = [np.ones((), k) if isinstance(k, np.dtype) else k[0] for k in keys]
+            return shape, np.asarray(impl(*samples, **params)).dtype
         return shape, _result_dtype(impl, keys)
     return rule
 
@@ -113,8 +120,8 @@ def _ew_simplify(name, specific):
                     changed = True
         if changed:
             return apply(name, *args, **params)
-        scalars = [_const_scalar(a) for a in args]
-        if args and all(v is not None for v in scalars) and any(a.op == "broadcast_to" for a in args):
+        if any(a.op == "broadcast_to" for a in args) and all(_const_scalar(a) is not None for a in args):
+            scalars = [_const_scalar(a) for a in args]
             value = apply(name, *scalars, **params)  # fold on the scalar, broadcast the result
             return apply("broadcast_to", apply("reshape", value, shape=()), shape=shape) \
                 if value.dtype == dtype else None

@@ -41,7 +41,8 @@ def sum_to(x: Node, shape: tuple, nb: int = 0) -> Node:
 def expand_to(x: Node, shape: tuple, nb: int = 0) -> Node:
     """Return x broadcast (numpy rules on the primal part) to batch + shape."""
     x = align(x, nb, len(shape))
-    return apply("broadcast_to", x, shape=x.shape[:nb] + tuple(shape))
+    want = x.shape[:nb] + tuple(shape)
+    return x if x.shape == want else apply("broadcast_to", x, shape=want)
 
 
 def zeros(shape: tuple, dtype) -> Node:
@@ -59,18 +60,35 @@ def add_any(a, b):
     return apply("add", a, b)
 
 
+_PY_NUMBERS = frozenset((bool, int, float, complex))  # weak constants' values (arrays' are ndarrays)
+
+
 def is_zero_const(x: Node) -> bool:
     """Return True if x is a constant (or broadcast constant) equal to zero."""
     if x.op == "broadcast_to":
         x = x.args[0]
-    return x.op == "const" and np.size(x.value) == 1 and not np.any(x.value)
+    if x.op != "const":
+        return False
+    v = x.value
+    if v.__class__ in _PY_NUMBERS:
+        return not v
+    if isinstance(v, np.ndarray):
+        return v.size == 1 and not v.any()
+    return np.size(v) == 1 and not np.any(v)
 
 
 def is_one_const(x: Node) -> bool:
     """Return True if x is a constant (or broadcast constant) equal to one."""
     if x.op == "broadcast_to":
         x = x.args[0]
-    return x.op == "const" and np.size(x.value) == 1 and bool(np.all(np.asarray(x.value) == 1))
+    if x.op != "const":
+        return False
+    v = x.value
+    if v.__class__ in _PY_NUMBERS:
+        return v == 1
+    if isinstance(v, np.ndarray):
+        return v.size == 1 and bool((v == 1).all())
+    return np.size(v) == 1 and bool(np.all(np.asarray(v) == 1))
 
 
 def shift_axes(axes, nb: int) -> tuple:

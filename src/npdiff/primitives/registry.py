@@ -114,7 +114,12 @@ def as_node(x) -> Node:
     return const(np.asarray(x))
 
 
+_PLAIN_PARAMS = frozenset((tuple, int, str, bool, float, type(None)))  # kept as they are
+
+
 def _norm_param(v):
+    if v.__class__ in _PLAIN_PARAMS:
+        return v
     if isinstance(v, list):
         return tuple(_norm_param(e) for e in v)
     if isinstance(v, np.dtype):
@@ -129,20 +134,23 @@ def apply(name: str, *args, **params) -> Node:
     prim = PRIMS.get(name)
     if prim is None:
         raise UnsupportedOperationError(f"no primitive named {name!r}")
-    args = tuple(as_node(a) for a in args)
-    params = {k: _norm_param(v) for k, v in params.items()}
+    for a in args:
+        if a.__class__ is not Node:
+            args = tuple(map(as_node, args))
+            break
+    if params:
+        params = {k: _norm_param(v) for k, v in params.items()}
     shape, dtype = prim.shape_rule(*args, **params)
-    shape = tuple(int(s) for s in shape)
-    dtype = np.dtype(dtype)
+    if shape.__class__ is not tuple or not all(s.__class__ is int for s in shape):
+        shape = tuple(int(s) for s in shape)
+    if not isinstance(dtype, np.dtype):
+        dtype = np.dtype(dtype)
     if prim.simplify is not None:
-        kw = dict(params)  # shape/dtype params (reshape, convert...) equal the output's
-        kw.setdefault("shape", shape)
-        kw.setdefault("dtype", dtype)
-        out = prim.simplify(*args, **kw)
+        # shape/dtype params (reshape, convert...) equal the output's
+        out = prim.simplify(*args, **{"shape": shape, "dtype": dtype, **params})
         if out is not None:
             return out
-    if prim.fold and all(a.op == "const" or _broadcast_const(a) for a in args) \
-            and math.prod(shape) <= FOLD_LIMIT:
+    if prim.fold and _foldable(args) and math.prod(shape) <= FOLD_LIMIT:
         with np.errstate(all="ignore"):  # folds through broadcasts of array constants too
             value = prim.impl(*[a.value if a.op == "const" else np.broadcast_to(a.args[0].value, a.shape)
                                 for a in args], **params)
@@ -150,7 +158,15 @@ def apply(name: str, *args, **params) -> Node:
         if value.shape != shape:
             value = np.broadcast_to(value, shape).copy()
         return const(value if shape else value[()].item() if _all_weak(args) else value)
-    return intern(name, args, tuple(sorted(params.items())), shape, dtype)
+    return intern(name, args, tuple(sorted(params.items())) if params else (), shape, dtype)
+
+
+def _foldable(args) -> bool:
+    """Return True if every argument is a constant or a broadcast of an array constant."""
+    for a in args:
+        if a.op != "const" and not (a.op == "broadcast_to" and a.args[0].op == "const" and a.args[0].size > 1):
+            return False
+    return True
 
 
 def _broadcast_const(a: Node) -> bool:

@@ -557,15 +557,18 @@ def tracing(*funcs):
                     _uninstall()
 
 
-def trace(func, avals, names=None, bind=None):
-    """Return (input nodes, output pytree of nodes) of func on fresh inputs.
+def trace(func, avals, names=None, bind=None, inputs=None):
+    """Return (input nodes, output pytree of nodes) of func on fresh inputs (or on ``inputs``).
 
     ``bind``: the outer nodes the fresh inputs stand for (their values, when
     known, flow into this trace so value-dependent decisions become guards).
     """
     from ..ir.pytree import tree_map
     names = names or [f"x{i}" for i in range(len(avals))]
-    inputs = [make_input(n, shape, dtype) for n, (shape, dtype) in zip(names, avals)]
+    if inputs is None:
+        inputs = [make_input(n, shape, dtype) for n, (shape, dtype) in zip(names, avals)]
+    elif bind is not None:
+        raise ValueError("trace: give inputs or bind, not both")
     if bind is not None:
         from .guards import bind as _bind
         _bind(inputs, bind)

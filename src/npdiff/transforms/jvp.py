@@ -12,24 +12,25 @@ def jvp_nodes(outputs: list, wrt: list[Node], tangents: list, nb: int = 0) -> li
     Tangents have ``nb`` leading batch axes before the primal shape; None is a
     symbolic zero (and is returned for outputs that do not depend on wrt).
     """
-    tan: dict[int, Node | None] = {}
+    tan: dict[Node, Node | None] = {}  # nodes hash by identity
     for w, t in zip(wrt, tangents):
         if t is not None and t.shape[nb:] != w.shape:
             raise ValueError(f"tangent shape {t.shape} does not match primal shape {w.shape}")
-        tan[id(w)] = t
+        tan[w] = t
+    get = tan.get
     for node in _needed_order([o for o in outputs if o is not None], wrt):
-        if id(node) in tan:
+        if node in tan:
             continue
         if node.op in ("const", "input"):
-            tan[id(node)] = None
+            tan[node] = None
             continue
-        ts = [tan.get(id(a)) for a in node.args]
+        ts = [get(a) for a in node.args]
         if all(t is None for t in ts):
-            tan[id(node)] = None
+            tan[node] = None
             continue
         prim = PRIMS[node.op]
         if prim.nondiff:
-            tan[id(node)] = None
+            tan[node] = None
             continue
         if prim.jvp is None:
             raise UnsupportedOperationError(f"npdiff has no forward-mode rule for primitive {node.op!r}")
@@ -38,8 +39,8 @@ def jvp_nodes(outputs: list, wrt: list[Node], tangents: list, nb: int = 0) -> li
             want = t.shape[:nb] + node.shape
             if t.shape != want:
                 raise AssertionError(f"jvp rule of {node.op} gave shape {t.shape}, expected {want}")
-        tan[id(node)] = t
-    return [None if o is None else tan.get(id(o)) for o in outputs]
+        tan[node] = t
+    return [None if o is None else tan.get(o) for o in outputs]
 
 
 def _needed_order(outputs: list, wrt: list) -> list:
