@@ -64,7 +64,13 @@ def main():
              "to any order where the function is smooth. Anything else raises `npdiff.UnsupportedOperationError`.",
              "Every scipy.stats distribution method and scipy.special ufunc, checked one by one against SciPy and",
              "finite differences: [SciPy support](scipy-support.md).",
-             "", "```", coverage_report(), "```", ""]
+             "", "```", coverage_report(), "```", "",
+             "The `ndarray` names (methods and the properties `T`, `mT`, `real`, `imag`) come from one table,",
+             "`npdiff.tracing.dispatch.NDARRAY_TABLE`, which says for every public name of `np.ndarray` how a",
+             "traced array answers it; a traced argument and an array made while tracing that holds traced values",
+             "(`b = np.zeros(n); b[:] = x`) answer alike. The other public names are metadata or refused by name",
+             "(`tests/test_ndarray_methods.py`). Methods of a *constant* array with a traced argument work",
+             "too: `X.dot(p)` is read back as one constant matrix; see [limitations](limitations.md).", ""]
     order = sorted(groups, key=lambda m: (m not in ("numpy",) and not m.startswith("numpy."), m in TITLES, m))
     lines += ["Grouped by the namespace you call them from; `ndarray` methods and ufunc methods last.", ""]
     for mod in order:

@@ -55,6 +55,15 @@ def _writes_outside(x):
     return np.sum(x)
 
 
+COEFS = np.array([1.0, 2.0, 3.0])
+
+
+def _buffer_read(x):
+    b = np.zeros(3)
+    b[:] = x
+    return COEFS.dot(b)  # a constant's ndarray method reads b's memory in C
+
+
 def _view_write(x):
     y = np.zeros(4)
     v = y.reshape(2, 2)
@@ -167,7 +176,9 @@ TRIGGERS = {  # fragment -> callable(monkeypatch) raising it
     "converted a traced array to a concrete NumPy array, which npdiff cannot trace": lambda mp: _blas_call(),
     "writes into an existing array, which npdiff cannot trace":
         lambda mp: npdiff.grad(lambda x: np.sum(np.multiply(x, 2.0, out=np.ones(3))))(X),
-    "a traced array was converted to a concrete NumPy array": lambda mp: npdiff.grad(_writes_outside)(X),
+    "a traced value was written into an array npdiff does not follow": lambda mp: npdiff.grad(_writes_outside)(X),
+    "an array made while tracing that now holds traced values, in code that does not dispatch":
+        lambda mp: npdiff.grad(_buffer_read)(X),
     "npdiff cannot follow such views": lambda mp: npdiff.grad(_view_write)(X),
     "goes the other way": lambda mp: npdiff.grad(_branchy).specialize(X)(-X),
     "npdiff has no derivative rule for": lambda mp: npdiff.grad(lambda x: np.sum(np.histogram(x)[0] * 1.0))(X),

@@ -32,6 +32,23 @@ def test_nested_derivatives_of_scalar_programs(prog):
     _check(prog)
 
 
+@settings(QUICK, max_examples=40)
+@given(fuzz.programs(max_steps=4, kinds=("buffer", "buffer", "unary", "arith", "reduce", "index")))
+def test_buffers_read_by_ndarray_methods_of_constants(prog):
+    """Buffers holding traced values read by ndarray methods of constants, in branches and reductions:
+    never a value different from the plain call or a derivative different from finite differences
+    without an error; a read npdiff cannot follow is a TracingError naming the line."""
+    import npdiff
+    try:
+        fuzz.check_program(prog)
+    except fuzz.Guard:
+        pass
+    except npdiff.TracingError as e:
+        assert "_b" in prog.source() and "does not dispatch" in str(e), f"{e}\n{prog.reproducer()}"
+    except Exception as e:
+        raise AssertionError(f"{e}\n{prog.reproducer()}") from e
+
+
 def test_program_source_round_trips():
     """A program prints as Python source that runs in NumPy and through npdiff."""
     steps = (fuzz.Step("v0", ("v0 = np.sin(x0) * x1",), (2,)),

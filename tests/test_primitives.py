@@ -224,6 +224,9 @@ STRUCTURAL = {
     "lu_factor": [(lambda a: __import__("scipy.linalg").linalg.lu_factor(a)[0], [M33])],
     "lu_solve": [(lambda a, b: __import__("scipy.linalg").linalg.lu_solve(
         __import__("scipy.linalg").linalg.lu_factor(a), b), [M33, V3])],
+    # a constant scipy.sparse matrix times a traced array (formats and idioms in tests/test_constant_meets_traced.py)
+    "csr_matmul": [(lambda x: __import__("scipy.sparse").sparse.csr_array(A23) @ (x ** 2), [V3]),
+                   (lambda x: np.sin(x @ __import__("scipy.sparse").sparse.csc_matrix(M33)), [V3])],
 }
 
 

@@ -139,3 +139,24 @@ def shape_error(exc: BaseException, what: str, call, args, kwargs=None) -> BaseE
         new = ValueError(text)
     new.npdiff_raw = exc
     return new
+
+
+def current_opname() -> str | None:
+    """Return the name of the bytecode instruction the innermost user frame is executing (None if unknown)."""
+    import dis
+    frame = _user_frame()
+    if frame is None:
+        return None
+    for ins in dis.get_instructions(frame.f_code):
+        if ins.offset == frame.f_lasti:
+            return ins.opname
+    return None
+
+
+def plain_array_write_message() -> str:
+    """Return the message refusing a traced value written into an ndarray npdiff does not follow."""
+    return ("a traced value was written into an array npdiff does not follow (an array passed in, made by a "
+            "library helper or by a NumPy function npdiff does not intercept), whose memory can only hold "
+            "numbers.\n  at " + user_frame_description()
+            + "\nCopy it first inside the traced function, where npdiff intercepts array creation, and write "
+              "into the copy: A = np.array(A, dtype=float) (or start from np.zeros_like(A)).")

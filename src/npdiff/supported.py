@@ -52,7 +52,10 @@ def _supported_objects() -> list:
 
 def _patched_names() -> list[str]:
     names = []
-    for mod, name, _ in trace.EXTRA_PATCHES:
+    for mod, name, fn in trace.EXTRA_PATCHES:
+        if getattr(fn, "npdiff_names", None):  # a private method patched for public ones (scipy.sparse's @)
+            names.extend(fn.npdiff_names)
+            continue
         prefix = getattr(mod, "npdiff_qualname", None) if not isinstance(mod, type(sys)) else mod.__name__
         if prefix is None:
             prefix = getattr(mod, "__module__", "") + "." + getattr(mod, "__name__", type(mod).__name__)
@@ -89,6 +92,7 @@ def supported_functions() -> list[str]:
             ufunc, method = key
             names.update(f"{q}.{method}" for q in qualified(ufunc))
     names.update(f"ndarray.{m}" for m in trace.METHODS)
+    names.update(f"ndarray.{m}" for m, kind in trace.NDARRAY_TABLE.items() if kind in ("method", "inplace", "property"))
     names.update(_patched_names())
     return sorted(names)
 
@@ -123,9 +127,9 @@ def coverage_report(verbose: bool = False) -> str:
     numpy.linalg, scipy.special and the ndarray methods (with the missing names if verbose)."""
     lines = ["npdiff coverage (public callables with a derivative-aware lowering)"]
     rows = [(ns, *coverage(ns)) for ns in REPORTED]
-    methods = [m for m in dir(np.ndarray) if not m.startswith("_") and callable(getattr(np.ndarray, m))]
-    rows.append(("ndarray methods", [m for m in methods if m in trace.METHODS],
-                 [m for m in methods if m not in trace.METHODS]))
+    public = [m for m in dir(np.ndarray) if not m.startswith("_")]  # methods and properties (dispatch.NDARRAY_TABLE)
+    rows.append(("ndarray attributes", [m for m in public if trace.NDARRAY_TABLE.get(m) in trace.METHOD_KINDS],
+                 [m for m in public if trace.NDARRAY_TABLE.get(m) not in trace.METHOD_KINDS]))
     width = max(len(r[0]) for r in rows)
     for ns, yes, no in rows:
         total = len(yes) + len(no)

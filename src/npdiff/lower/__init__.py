@@ -21,6 +21,7 @@ from . import (  # noqa: F401  (every family registers its lowerings on import)
     scipy_linalg,
     shape,
     sorting,
+    sparse,
     special,
     special_more,
     stats,
@@ -31,3 +32,4 @@ from . import (  # noqa: F401  (every family registers its lowerings on import)
     views,
 )
 reductions.alias_list_patches()  # after every family registered its lowerings
+creation.alias_fresh_patches()

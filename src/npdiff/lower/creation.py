@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tracing import probe  # noqa: F401  (Tracer.__array__ hands C code a probe array)
 from ..tracing.buffer import TraceBuffer, _unbuffer
+from ..errors import TracingError, user_frame_description
 from ..ir.graph import const
 from ..primitives import apply
 from ..primitives.helpers import zeros as _zeros
 from ..tracing.dispatch import _refuse_keyword
-from ..tracing.tracer import _ORIG, _PATCHES, Tracer, implements, intercepting, is_traced, node_of, scipy_converting
+from ..tracing.tracer import (_ORIG, _PATCHES, FUNCTIONS, Tracer, implements, intercepting, is_traced, node_of, scipy_converting,
+                     tracing_here)
 
 
 def _convert(node, dtype):
@@ -72,6 +75,11 @@ def _converter(name):
         if not intercepting():
             if is_traced(obj) and scipy_converting():  # scipy's xp.asarray(x) keeps a traced x
                 return Tracer(_convert(node_of(obj), dtype))
+            if (tracing_here() and not args and not set(kwargs) - {"copy", "order", "subok"} and is_traced(obj)
+                    and (dtype is None or np.dtype(dtype).kind in "fc")):
+                # NumPy/SciPy code converting a traced array (a trace buffer holding traced values too):
+                # the probe array C code gets from Tracer.__array__, standing for the converted value
+                return probe.probe(Tracer(_convert(node_of(obj), dtype)))
             return orig(obj, dtype, *args, **kwargs)
         if is_traced(obj):
             if name == "asarray" and args:
@@ -82,7 +90,7 @@ def _converter(name):
             if bad:
                 raise TypeError(f"{name}() got an unexpected keyword argument '{bad[0]}'")
             return _traced_array(name, obj, dtype, **kwargs)
-        src = obj.view(np.ndarray) if isinstance(obj, TraceBuffer) else _unbuffer(obj)
+        src = np.ndarray.view(obj, np.ndarray) if isinstance(obj, TraceBuffer) else _unbuffer(obj)
         out = orig(src, dtype, *args, **kwargs)
         if isinstance(obj, TraceBuffer) and out is src:
             return obj  # np.asarray(buffer) is the buffer itself
@@ -125,6 +133,56 @@ _PATCHES.update({name: _converter(name) for name in ("array", "asarray", "asanya
 _PATCHES.update({name: _maker(name) for name in ("zeros", "ones", "empty", "zeros_like", "ones_like",
                                                   "empty_like", "full_like", "eye", "identity")})
 _PATCHES["full"] = full
+
+
+# NumPy functions that make a fresh array from constants (they dispatch, so with traced arguments the
+# lowerings answer): called from user code while tracing, their result is a trace buffer too, so that
+# `Q = np.diag(d); Q[i, j] += q` with q traced is followed like `Q = np.zeros(...)`.
+FRESH_RESULTS = ("copy", "diag", "diagflat", "outer", "kron", "concatenate", "hstack", "vstack", "column_stack",
+                 "stack", "block", "tile", "repeat", "arange", "linspace", "tri", "triu", "tril")
+
+
+def _fresh(name):
+    orig = getattr(np, name)
+
+    def fn(*args, **kwargs):
+        out = orig(*args, **kwargs)
+        if not isinstance(out, np.ndarray) or not intercepting() or is_traced(out) or any(
+                isinstance(a, np.ndarray) and np.shares_memory(out, a) for a in args):
+            return out
+        if type(out) is np.ndarray and np.ndarray.base.__get__(out) is None:
+            return out.view(TraceBuffer)
+        return np.array(np.ndarray.view(out, np.ndarray), copy=True).view(TraceBuffer)  # np.tile: a view
+    fn.__name__ = name
+    fn.__doc__ = orig.__doc__
+    fn.__wrapped__ = orig
+    fn.__module__ = getattr(orig, "__module__", None) or "numpy"
+    return fn
+
+
+_PATCHES.update({name: _fresh(name) for name in FRESH_RESULTS if hasattr(np, name)})
+
+
+def alias_fresh_patches():
+    """Let FUNCTIONS[np.diag] (looked up by lowerings while np.diag is patched) find NumPy's lowering."""
+    for name in FRESH_RESULTS:
+        fn = _PATCHES.get(name)
+        if fn is not None and fn.__wrapped__ in FUNCTIONS:
+            FUNCTIONS[fn] = FUNCTIONS[fn.__wrapped__]
+_FROMBUFFER = np.frombuffer
+
+
+def frombuffer(buffer, *args, **kwargs):
+    """np.frombuffer, refusing an array that holds traced values (its memory is stale)."""
+    if is_traced(buffer):
+        raise TracingError("np.frombuffer reads the raw memory of an array holding traced values, which is not "
+                           "their value.\n  at " + user_frame_description()
+                           + "\nUse the array itself (b, b.astype(...), b.reshape(...)).")
+    return _FROMBUFFER(buffer, *args, **kwargs)
+
+
+frombuffer.__wrapped__ = _FROMBUFFER
+_PATCHES["frombuffer"] = frombuffer
 
 
 def _like_shape(x, shape):

@@ -40,7 +40,7 @@ def _call(dist, method, private, *args):
     try:
         with converting_in(*_SCIPY_STATS):
             return getattr(dist, private)(*args)
-    except (TracingError, TypeError, AttributeError, ValueError, IndexError) as e:
+    except (TracingError, UnsupportedOperationError, TypeError, AttributeError, ValueError, IndexError) as e:
         first = str(e).split("\n", 1)[0]
         raise UnsupportedOperationError(
             f"npdiff cannot trace scipy.stats.{dist.name}.{method}: SciPy computes it with code that does not "

@@ -169,3 +169,46 @@ def refuses(fn):
     """Mark a lowering that only raises a helpful error (it is not listed as supported)."""
     fn.npdiff_refuses = True
     return fn
+
+
+# -- the one table of ndarray's public methods and properties -----------------------------------
+# How a traced array (a Tracer, or a trace buffer holding traced values) answers each public name of
+# np.ndarray. trace.py builds the Tracer's methods and buffer.py the trace buffer's from this table, so the
+# two never drift; tests/test_ndarray_methods.py walks dir(np.ndarray) and fails on a name missing here.
+#   "method":   METHODS[name] (a lowering; its keyword contract is checked)
+#   "inplace":  METHODS[name] replaces the array's value (sort, partition, fill)
+#   "concrete": answered from the traced values, recording a guard (item, tolist)
+#   "property": METHODS[name](self) (T, mT, real, imag)
+#   "meta":     metadata the Tracer answers as a fresh C-contiguous ndarray of its shape would (shape, dtype,
+#               itemsize, strides, flags, base None...; tracing/ndarray_attrs.py)
+#   str:        refused by name with this reason (UnsupportedOperationError)
+_MEMORY = "reads or writes the array's raw memory, which a traced array does not have"
+NDARRAY_TABLE: dict[str, str] = {
+    **{name: "method" for name in (
+        "all", "any", "argmax", "argmin", "argpartition", "argsort", "astype", "clip", "compress", "conj",
+        "conjugate", "copy", "cumprod", "cumsum", "diagonal", "dot", "flatten", "max", "mean", "min", "prod",
+        "ravel", "repeat", "reshape", "round", "searchsorted", "squeeze", "std", "sum", "swapaxes", "take",
+        "trace", "transpose", "var", "nonzero")},
+    **{name: "inplace" for name in ("sort", "partition", "fill")},
+    "item": "concrete", "tolist": "concrete",
+    **{name: "property" for name in ("T", "mT", "real", "imag", "flat")},  # flat: lower/views.py
+    **{name: "meta" for name in ("shape", "dtype", "ndim", "size", "itemsize", "nbytes", "device", "strides",
+                                 "flags", "base")},
+    "byteswap": _MEMORY, "ctypes": _MEMORY, "data": _MEMORY, "getfield": _MEMORY, "setfield": _MEMORY,
+    "tobytes": _MEMORY, "tofile": _MEMORY, "view": _MEMORY, "setflags": _MEMORY, "dump": "pickles the values, which are not known while tracing",
+    "dumps": "pickles the values, which are not known while tracing",
+    "choose": "no derivative rule; use np.choose or np.select on the traced values",
+    "put": "writes in place through flat indices; use x[np.unravel_index(ind, x.shape)] = v",
+    "resize": "changes the array's size in place; use np.resize(x, shape) or np.reshape",
+    "to_device": "npdiff traces on the CPU only; leave the array where it is",
+}
+METHOD_KINDS = ("method", "inplace", "concrete", "property", "meta")
+# A trace buffer is a real ndarray and answers these itself (its memory is read-only once it holds traced
+# values, which its flags say; SciPy's array-API helpers read them).
+BUFFER_OWN = ("flags", "strides", "base")
+
+
+def refusal(name: str) -> str:
+    """Return the message refusing ndarray attribute ``name`` on a traced array."""
+    return (f"npdiff does not support ndarray.{name} on a traced array: {NDARRAY_TABLE[name]} "
+            f"(at {user_frame_description()})")

@@ -18,13 +18,20 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SHAPE_ERRORS, TracingError, UnsupportedOperationError, shape_error, user_frame_description
+from ..errors import (SHAPE_ERRORS, TracingError, UnsupportedOperationError, current_opname,
+                      plain_array_write_message, shape_error, user_frame_description)
 from ..ir.graph import SMALL_CONST, Node, const, make_input, pop_shared, push_shared
 from ..primitives.helpers import stack_nodes
 
 from .ndarray_attrs import FLAGS, c_strides, class_seen_by_caller
-from .dispatch import (FUNCTIONS, METHODS, UFUNC_DEFAULTS, UFUNCS, check_keywords, declare,  # noqa: F401
-                       implements, numpy_defaults, refuses)
+from .dispatch import (FUNCTIONS, METHOD_KINDS, METHODS, NDARRAY_TABLE, UFUNC_DEFAULTS, UFUNCS,  # noqa: F401
+                       check_keywords, declare, implements, numpy_defaults, refusal, refuses)
+
+
+ARRAY_HOOK = None  # probe.array_hook: what Tracer.__array__ gives C code (set when probe.py is imported)
+OBJECT_ARRAY_NODE = None  # probe: the node of an object ndarray whose elements are Tracers
+POISON_COUNT = None  # buffer.poison_count: buffers made unreadable on this thread so far
+READ_HINT = None  # buffer.explain_read: the TracingError message for an error raised by a read of a buffer
 
 
 class Tracer:
@@ -123,11 +130,13 @@ class Tracer:
     device = "cpu"  # an ndarray's device (array API), read by SciPy's array-API helpers
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None and np.dtype(dtype).kind in "biu":
-            # np.int64(t), np.asarray(t, dtype=int) in C code: an integer array has no derivative, so
-            # it is answered from the values (a guard checks the conversion stays the same)
+        if (dtype is not None and np.dtype(dtype).kind in "biu") or (dtype is None and self.dtype.kind in "biu"):
+            # np.int64(t), np.asarray(t, dtype=int), table[i] with i traced, in C code: an integer array has
+            # no derivative, so it is answered from the values (a guard checks the conversion stays the same)
             from .guards import decide
-            return decide(self.node, "array", np.dtype(dtype))
+            return decide(self.node, "array", np.dtype(dtype if dtype is not None else self.dtype))
+        if ARRAY_HOOK is not None and tracing_here():  # C code (X.dot(p)...): an object array of Tracers (probe.py)
+            return ARRAY_HOOK(self, dtype)
         from .foreign import conversion_error  # names the user's call that handed the value over
         raise conversion_error(
             "a traced array was converted to a concrete NumPy array; this happens when code calls "
@@ -139,6 +148,8 @@ class Tracer:
     # Answered from the concrete values when the trace has them (a guard is recorded,
     # see npdiff.tracing.guards); a TracingError naming the line otherwise.
     def _concrete(self, kind, *args):
+        if kind in ("float", "complex") and self.node.dtype.kind not in "biu" and current_opname() == "STORE_SUBSCR":
+            raise TracingError(plain_array_write_message())  # A[0, 0] = p[0] with A a plain ndarray
         if self.node.op == "const":
             v = np.asarray(self.node.value)
             return {"bool": bool, "int": int, "index": operator.index, "float": float, "complex": complex,
@@ -186,6 +197,8 @@ def _ufunc_qualname(ufunc) -> str:
 
 def _T(method, ufunc, swap=False):
     def op(self, other):
+        if ufunc is np.matmul and hasattr(other, "tocsr") and not isinstance(other, np.ndarray):
+            return NotImplemented  # t @ S with S a scipy.sparse matrix: S.__rmatmul__ answers (lower/sparse.py)
         return ufunc(other, self) if swap else ufunc(self, other)
     op.__name__ = method
     return op
@@ -221,15 +234,39 @@ def _method(name):
     return m
 
 
-for _name in ("sum", "mean", "prod", "max", "min", "reshape", "transpose", "dot", "copy", "ravel",
-              "flatten", "squeeze", "astype", "var", "std", "cumsum", "cumprod", "clip", "trace",
-              "diagonal", "swapaxes", "argmax", "argmin", "all", "any", "round", "conj", "conjugate",
-              "repeat", "take", "sort", "argsort", "fill", "nonzero", "partition", "argpartition",
-              "searchsorted", "compress"):
-    setattr(Tracer, _name, _method(_name))
-Tracer.T = property(lambda self: METHODS["transpose"](self))
-Tracer.real = property(lambda self: METHODS["real"](self))
-Tracer.imag = property(lambda self: METHODS["imag"](self))
+def _refused(name):
+    def m(self, *args, **kwargs):
+        raise UnsupportedOperationError(refusal(name))
+    m.__name__ = name
+    return m
+
+
+def _mT(self):
+    if self.ndim < 2:
+        raise ValueError("matrix transpose with ndim < 2 is undefined")
+    return METHODS["swapaxes"](self, -1, -2)
+
+
+_PROPERTIES = {"T": lambda self: METHODS["transpose"](self), "mT": _mT,
+               "real": lambda self: METHODS["real"](self), "imag": lambda self: METHODS["imag"](self)}
+
+
+def _refused_property(name):
+    def get(self):  # an AttributeError, so hasattr(x, "flags") stays False as for any non-ndarray
+        raise AttributeError(refusal(name))
+    return property(get)
+
+
+# Every public name of np.ndarray, from the one table in dispatch.py (buffer.py builds the trace buffer's).
+for _name, _kind in NDARRAY_TABLE.items():
+    if _kind in ("method", "inplace"):
+        setattr(Tracer, _name, _method(_name))
+    elif _kind in ("property", "meta") and _name in _PROPERTIES:  # others: the class body, lower/views.py
+        setattr(Tracer, _name, property(_PROPERTIES[_name]))
+    elif _kind not in METHOD_KINDS:  # refused by name
+        is_method = callable(getattr(np.ndarray, _name, None)) and not isinstance(
+            getattr(np.ndarray, _name, None), (property, type(np.ndarray.shape)))
+        setattr(Tracer, _name, _refused(_name) if is_method else _refused_property(_name))
 
 
 def _getitem(self, index):
@@ -289,6 +326,8 @@ def node_of(x) -> Node:
         return x
     if isinstance(x, np.ndarray) and type(x) is not np.ndarray and hasattr(x, "_npdiff_node"):
         return x._value_node()  # a trace buffer: its graph node, or its value as a constant
+    if isinstance(x, np.ndarray) and x.dtype == object and OBJECT_ARRAY_NODE is not None and is_traced(x):
+        return OBJECT_ARRAY_NODE(x)  # elements that are Tracers (what C code made of a probe)
     if isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.dtype == object):
         if is_traced(x):
             parts = [node_of(e) for e in x]
@@ -576,18 +615,36 @@ def trace(func, avals, names=None, bind=None, inputs=None):
     func = getattr(func, "_trace_target", func)  # a GeneratedFunction: trace its array code
     with tracing(func):
         func = _replacement_for(func) or func  # grad(np.append), a scipy.stats method bound early: the tracing version
+        start = POISON_COUNT() if POISON_COUNT is not None else 0
         try:
             out = func(*[Tracer(n) for n in inputs])
-        except (TypeError, AttributeError) as e:  # a library (compiled code) failing on a Tracer: name it
-            from .foreign import compiled_call_error
-            err = compiled_call_error(e)
-            if err is None:
+        except (TypeError, ValueError, NotImplementedError, AttributeError) as e:
+            err = _traced_call_error(e, start)
+            if err is e:
                 raise
-            raise err from e
+            raise err from (None if err is e.__cause__ else e)
         out = tree_map(_output_node, out)
     for rec in getattr(_local, "records", ()):
         rec.append((orig, inputs, out))
     return inputs, out
+
+
+def _traced_call_error(e: BaseException, start: int) -> BaseException:
+    """Return the exception to raise for e, raised while the user's function ran on Tracers.
+
+    NumPy re-raising our TracingError (``A[0, 0] = p[0]``) gives it back; compiled code reading a buffer
+    that holds traced values (``buffer.explain_read``) or failing on a Tracer (``foreign``) gives a
+    TracingError naming the call; anything else is e itself.
+    """
+    if isinstance(e, UnsupportedOperationError):
+        return e
+    if isinstance(e.__cause__, TracingError) and not isinstance(e, AttributeError):
+        return e.__cause__
+    hint = READ_HINT(e, start) if READ_HINT is not None and not isinstance(e, AttributeError) else None
+    if hint is not None:
+        return TracingError(hint)
+    from .foreign import compiled_call_error
+    return compiled_call_error(e) or e
 
 
 @contextmanager
