@@ -73,3 +73,17 @@ def _set_mask_array(x):
     y = x.copy()
     y[x > 0] = x[:2]
     return y
+
+
+def test_writes_into_a_zero_d_buffer_next_to_fortran_and_complex_buffers():
+    # a 0-d constant prints as a NumPy scalar: the generated copy must still be writable
+    def f(x):
+        b = np.zeros(()); b[...] = x[0]
+        c = np.zeros((3, 4), order="F"); c[:, 1] = x
+        d = np.zeros((2, 3), dtype=np.complex128); d[0] = x * 1j
+        return b * np.sum(c) + np.sum(c[::2, ::3]) + np.real(np.sum(d * d))
+    x = np.array([0.3, 0.5, 0.7])
+    value, g = npdiff.value_and_grad(f)(x)
+    assert abs(value - f(x)) < 1e-12
+    assert np.allclose(g, fd_jac(f, [x], 0).ravel(), rtol=1e-6, atol=1e-8)
+    assert np.allclose(npdiff.jacfwd(f)(x), g)

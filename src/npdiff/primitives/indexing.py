@@ -243,9 +243,15 @@ def _set_impl(y, v, *arrays, index):
     return out
 
 
+def _copy_of(name, node) -> str:
+    """Return the statement copying the array written into (a 0-d constant may print as a NumPy scalar,
+    whose .copy() is not writable: np.array makes a 0-d array)."""
+    return f"{{out}} = np.array({name})" if node.shape == () else f"{{out}} = {name}.copy()"
+
+
 def _emit_set(names, node):
     idx = _fmt_index(_full_stop(node.p["index"], node.shape), names[2:])
-    return [f"{{out}} = {names[0]}.copy()", f"{{out}}[{idx}] = {names[1]}"]
+    return [_copy_of(names[0], node), f"{{out}}[{idx}] = {names[1]}"]
 
 
 def _jvp_set(ts, y, v, *arrays, out, nb, index):
@@ -306,8 +312,8 @@ def _index_add_impl(y, v, *arrays, index):
 def _emit_index_add(names, node):
     idx = _fmt_index(_full_stop(node.p["index"], node.shape), names[2:])
     if is_basic(node.p["index"]) or _unique(node.shape, node.p["index"], node.args[2:]):
-        return [f"{{out}} = {names[0]}.copy()", f"{{out}}[{idx}] += {names[1]}"]
-    return [f"{{out}} = {names[0]}.copy()",
+        return [_copy_of(names[0], node), f"{{out}}[{idx}] += {names[1]}"]
+    return [_copy_of(names[0], node),
             f"np.add.at({{out}}, {_fmt_index_tuple(node.p['index'], names[2:])}, {names[1]})"]
 
 
