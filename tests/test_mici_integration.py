@@ -322,3 +322,37 @@ def test_softabs_rmhmc_runs():
     assert res["accept"] > 0.3
     assert np.ptp(samples.reshape(-1, 2), axis=0).min() > 0.05  # it moves
     assert np.abs(samples).max() < 50  # and stays where the banana has its mass
+
+
+# --- sample_chains with several chains: threads (Mici deep-copies transitions) and processes -------
+
+def _sample(system, **kwargs):
+    rng = np.random.default_rng(11)
+    sampler = mici.samplers.DynamicMultinomialHMC(system, mici.integrators.LeapfrogIntegrator(system), rng)
+    _, traces, stats = sampler.sample_chains(n_warm_up_iter=20, n_main_iter=20,
+                                             init_states=[rng.standard_normal(2) for _ in range(3)],
+                                             display_progress=False, **kwargs)
+    pos = np.stack(traces["pos"])
+    assert pos.shape == (3, 20, 2) and np.all(np.isfinite(pos))
+    assert len({tuple(p[-1]) for p in pos}) == 3  # independent chains
+    return pos
+
+
+@pytest.mark.filterwarnings("ignore:n_process argument is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("how", [{}, {"n_worker": 2, "use_thread_pool": True}, {"n_process": 2}, {"n_worker": 2}],
+                         ids=["one-process", "threads", "n_process=2", "n_worker=2"])
+def test_sample_chains_with_npdiff_backend(how):
+    system = mici.systems.EuclideanMetricSystem(ex_banana.neg_log_dens, backend="npdiff")
+    _sample(system, **how)
+
+
+@pytest.mark.filterwarnings("ignore:n_process argument is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("how", [{}, {"n_worker": 2, "use_thread_pool": True}, {"n_process": 2}, {"n_worker": 2}],
+                         ids=["one-process", "threads", "n_process=2", "n_worker=2"])
+def test_sample_chains_with_npdiff_operator_as_gradient(how):
+    """The system holds npdiff.value_and_grad-style operators itself: Mici deep-copies and pickles them."""
+    grad = npdiff.grad(ex_banana.neg_log_dens)
+    system = mici.systems.EuclideanMetricSystem(ex_banana.neg_log_dens, grad_neg_log_dens=grad)
+    import copy
+    copy.deepcopy(system)
+    _sample(system, **how)

@@ -3,8 +3,8 @@ function on given nodes, lazy shape-specialised functions and code generation.
 """
 from __future__ import annotations
 
+import functools
 import inspect
-import threading
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -19,9 +19,10 @@ from ..transforms import substitute
 from ..primitives import apply
 from ..primitives.helpers import zeros
 from ..ir.pytree import NODES, restore, tree_flatten, tree_unflatten
-from ..tracing.tracer import Tracer, is_traced, node_of, recording, tracing, tracing_now
+from ..tracing.tracer import Tracer, is_traced, node_of, random_draws, recording, tracing, tracing_now
 from . import progress
 from . import checks as _checks
+from . import sharing as _sharing
 from . import selfcheck as _selfcheck
 from . import state as _state
 from .paths import Paths, stale as _stale
@@ -116,8 +117,13 @@ def arg_names(func: Callable, n: int) -> list[str]:
 
 def func_name(func: Callable) -> str:
     """Return a usable name for func."""
+    return _clean_name(getattr(func, "__name__", None) or type(func).__name__)
+
+
+@functools.lru_cache(maxsize=1024)
+def _clean_name(name: str) -> str:
+    """Return name as a Python identifier (a keyword or a lambda gets a prefix or becomes f)."""
     import keyword
-    name = getattr(func, "__name__", None) or type(func).__name__
     name = "".join(c if c.isalnum() or c == "_" else "_" for c in name).strip("_") or "f"
     if keyword.iskeyword(name) or name[0].isdigit():
         name = "f" if name == "lambda" else "_" + name
@@ -157,8 +163,16 @@ def transform_on_nodes(func: Callable, nodes: list, transform: Callable):
 
 
 def zero_if_none(t, shape, dtype) -> Node:
-    """Return t, or an array of zeros of this shape for a symbolic zero."""
-    return zeros(shape, dtype) if t is None else t
+    """Return t (a derivative), or an array of zeros of this shape for a symbolic zero.
+
+    A derivative that simplified to a Python number (``2.0 * x`` in x) becomes a constant of the
+    derivative's dtype, so it is returned as a NumPy scalar like every other derivative.
+    """
+    if t is None:
+        return zeros(shape, dtype)
+    if t.op == "const" and t.weak and np.dtype(dtype).kind in "fc":
+        return const(np.full(shape, t.value, dtype=dtype)) if shape == t.shape else t
+    return t
 
 
 def check_float(node: Node, what: str):
@@ -211,8 +225,10 @@ def _generate(name, names, avals, build, closures_builder, doc, values, backend,
     inputs = [make_input(n, s, d) for n, (s, d) in zip(names, avals)]
     check = None if tracing_now() else check  # plain calls inside another trace would be traced
     with values_known(inputs, values) as vt, tracing(), recording() as records, own_inputs(inputs):
+        before = {id(n) for n in random_draws()}  # an enclosing trace's draws are not this code's
         out = build(*inputs)
         checks = [apply("guard", p, expected=e, where=w) for p, e, w in vt.resolved_guards()] if vt else []
+        checks += [n for n in random_draws() if id(n) not in before]  # every draw runs, used or not (NumPy's order)
         pending = _selfcheck.prepare(records, vt, check)
     _refuse_foreign_inputs(out, inputs, name)
     closures = None
@@ -308,7 +324,7 @@ class LazyFunction:
     """
 
     def __init__(self, build: Callable, func: Callable, prefix: str, doc: str = "", backend: str = "numpy",
-                 trees: bool = False):
+                 trees: bool = False, recipe: tuple | None = None):
         self._backend = check_backend(backend)
         self._trees = trees  # build takes pytrees of nodes for pytree arguments
         self._build = build  # (*nodes) -> pytree of nodes
@@ -316,15 +332,75 @@ class LazyFunction:
         self.__name__ = f"{prefix}_{func_name(func)}"
         self.__doc__ = doc
         self.__wrapped__ = func
-        self._cache: dict = {}  # key -> the GeneratedFunction tried first (the last path used)
-        self._paths: dict = {}  # key -> Paths
-        self._tree_cache: dict = {}  # argtrees.fast_key -> the GeneratedFunction last used (pytree arguments)
-        self._lock = threading.Lock()
         # the last call with one or two arrays: (shape0, dtype0, GeneratedFunction, count, shape1, dtype1,
         # its state guard): its state is checked as on the keyed path, a changed state falls through to it
         self._one = None  # checked before building a cache key
+        self._recipe = None  # (factory, func, options): set by _share
+        self._nv = 0  # trailing arguments that are not the function's (hvp's vectors)
+        if recipe is not None:
+            self._share(recipe[0], recipe[1], **recipe[2])
+        else:
+            self._use_state(_sharing.State())
 
-    def __call__(self, *args):
+    def _use_state(self, state: "_sharing.State") -> None:
+        self._state = state  # shared by every operator with this recipe
+        self._cache = state.cache  # key -> the GeneratedFunction tried first (the last path used)
+        self._paths = state.paths  # key -> Paths
+        self._tree_cache = state.tree_cache  # argtrees.fast_key -> the GeneratedFunction last used (pytrees)
+        self._lock = state.lock
+        self._one = None
+        state.ops.add(self)
+
+    def _share(self, factory: Callable, func: Callable, **options) -> "LazyFunction":
+        """Return self, made by ``factory(func, **options)``: it shares specialisations with operators alike."""
+        options = {k: _sharing.hashable_option(v) for k, v in options.items()}
+        self._recipe = (factory, func, options)  # how it pickles and binds keywords (see sharing)
+        self._use_state(_sharing.shared_state(factory, func, options))
+        return self
+
+    def __reduce__(self):
+        if self._recipe is None:
+            raise TypeError(f"{self.__name__} is an operator built inside npdiff and cannot be pickled; pickle "
+                            f"the public operator (npdiff.grad(f), ...) of a module-level function")
+        factory, func, options = self._recipe
+        return (_sharing.remake, (factory, func, dict(options)))
+
+    def __copy__(self):
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)  # the same function and options: the specialisations are shared
+        return new
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
+
+    def _call_kw(self, args, kwargs):
+        """Return the result of a call with keyword arguments (bound by the function's signature)."""
+        if self._recipe is None:
+            raise TypeError(f"{self.__name__}() got unexpected keyword arguments {sorted(kwargs)}")
+        factory, func, options = self._recipe
+        nargs = len(args) - self._nv
+        _sharing.check_keywords(func, nargs, kwargs, self.__name__)
+        runtime, static, key = _sharing.kw_layout(kwargs)
+        key = (nargs,) + key
+        state = self._state
+        op = state.kw_ops.get(key)
+        if op is None:
+            opts = dict(options)
+            if "argnums" in opts:
+                nums = opts["argnums"]
+                opts["argnums"] = (_sharing.positional_argnums(nums, nargs) if nums is not None else
+                                   0 if nargs == 1 else tuple(range(nargs)))
+            op = factory(_sharing.KwBound(func, nargs, runtime, static), **opts)
+            with state.lock:
+                state.kw_ops[key] = op
+                while len(state.kw_ops) > _sharing.KW_VARIANTS:
+                    state.kw_ops.popitem(last=False)
+        vals = [kwargs[k] for k in runtime]
+        return op(*args[:nargs], *vals, *args[nargs:])
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            return self._call_kw(args, kwargs)
         one = self._one
         if one is not None and len(args) == one[3]:
             a = args[0]
@@ -406,7 +482,7 @@ class LazyFunction:
         except PathChangedError:  # only generated code with guards raises this
             out = None
         if out is None:
-            gf, out = self._paths_of(key).call(leaves, gf)
+            gf, out = self._paths_of(key).call(leaves, gf, self._maker(key))
             self._cache[key] = gf
         if fast is not None:
             self._tree_cache[fast[1]] = gf
@@ -446,9 +522,12 @@ class LazyFunction:
         return self._call_paths(key, args, skip)
 
     def _call_paths(self, key, args, skip=None):
-        gf, out = self._paths_of(key).call(args, skip)
+        gf, out = self._paths_of(key).call(args, skip, self._maker(key))
         self._cache[key] = gf
         return out
+
+    def _maker(self, key) -> Callable:
+        return lambda values: self._generate(key, values)
 
     def _paths_of(self, key) -> Paths:
         paths = self._paths.get(key)
@@ -456,7 +535,7 @@ class LazyFunction:
             with self._lock:
                 paths = self._paths.get(key)
                 if paths is None:
-                    paths = Paths(lambda values: self._generate(key, values), self.__name__)
+                    paths = Paths(None, self.__name__)  # shared: each call passes its operator's maker
                     self._paths[key] = paths
         return paths
 
@@ -504,16 +583,21 @@ class LazyFunction:
     def _specialize_key(self, avals, values) -> GeneratedFunction:
         """Return the GeneratedFunction for this key, for these example values (or None: shapes only)."""
         if values is not None:
-            gf = self._paths_of(avals).find_or_add(values)
+            gf = self._paths_of(avals).find_or_add(values, make=self._maker(avals))
         else:
             gf = self._cache.get(avals)
             if gf is not None and _stale(gf):
                 self._cache.pop(avals, None)
                 gf = None
             if gf is not None and gf.guarded:
+                try:  # name the decision on values (the paths held were traced from values)
+                    self._generate(avals)
+                    detail = ""
+                except TracingError as e:
+                    detail = f"\n{e}"
                 raise TracingError(
                     f"{self.__name__} branches on argument values, so shapes alone do not determine its "
-                    f"code; pass example arrays: specialize(*example_arrays)")
+                    f"code; pass example arrays: specialize(*example_arrays){detail}")
             if gf is None:
                 gf = self._generate(avals)
                 self._paths_of(avals).gfs = (gf,)
@@ -547,12 +631,11 @@ class LazyFunction:
         return CacheInfo(sum(counts), specs, counts, backends)
 
     def cache_clear(self) -> None:
-        """Drop every specialisation and path held (the next call generates code again)."""
-        with self._lock:
-            self._one = None
-            self._cache.clear()
-            self._paths.clear()
-            self._tree_cache.clear()
+        """Drop every specialisation and path held (the next call generates code again).
+
+        Operators made from the same function and options share their specialisations, so this clears theirs too.
+        """
+        self._state.clear()  # also forgets every sharing operator's last call (_one)
 
 
 class CacheInfo(NamedTuple):

@@ -108,7 +108,9 @@ def value_and_grad(func: Callable, argnums=0, has_aux: bool = False, create_grap
         value, aux, g = inner(*nodes)
         return ((value, aux), g) if has_aux else (value, g)
     return LazyFunction(build, func, "value_and_grad", "Return the value and gradient of the function.", backend,
-                        trees=True)
+                        trees=True, recipe=(value_and_grad, func, dict(
+                            argnums=argnums, has_aux=has_aux, create_graph=create_graph, realize=realize,
+                            backend=backend)))
 
 
 def grad(func: Callable, argnums=0, has_aux: bool = False, create_graph: bool = True,
@@ -119,7 +121,9 @@ def grad(func: Callable, argnums=0, has_aux: bool = False, create_graph: bool = 
     def build(*nodes):
         value, aux, g = inner(*nodes)
         return (g, aux) if has_aux else g
-    return LazyFunction(build, func, "grad", "Return the gradient of the function.", backend, trees=True)
+    return LazyFunction(build, func, "grad", "Return the gradient of the function.", backend, trees=True,
+                        recipe=(grad, func, dict(argnums=argnums, has_aux=has_aux, create_graph=create_graph,
+                                                 realize=realize, backend=backend)))
 
 
 # -- Jacobians -------------------------------------------------------------------------------
@@ -279,7 +283,9 @@ def _jac_op(mode, prefix, symmetric=False):
                 jac = tree_unflatten(s, [tuple(regroup(b)) if multi else regroup(b)[0] for b in blocks])
                 return (jac, aux) if has_aux else jac
             return transform_on_nodes(func, list(nodes), transform)
-        return LazyFunction(build, func, prefix, "Return the Jacobian of the function.", backend, trees=True)
+        lf = LazyFunction(build, func, prefix, "Return the Jacobian of the function.", backend, trees=True)
+        return lf if symmetric else lf._share(globals()[prefix], func, argnums=argnums, has_aux=has_aux,
+                                              sparse=sparse, backend=backend)  # the public jacfwd/jacrev/jacobian
     op.__name__ = prefix
     op.__doc__ = f"Return a function computing the Jacobian of func ({mode} mode), shape out.shape + in.shape."
     return op
@@ -342,7 +348,7 @@ def hessian(func: Callable, argnums=0, sparse: bool = False, backend: str = "num
     h.__wrapped__ = func
     h._func = func
     h.__doc__ = "Return the Hessian of the function."
-    return h
+    return h._share(hessian, func, argnums=argnums, sparse=sparse, backend=backend)
 
 
 def hvp(func: Callable, argnums=0, backend: str = "numpy") -> LazyFunction:
@@ -398,7 +404,8 @@ def hvp(func: Callable, argnums=0, backend: str = "numpy") -> LazyFunction:
             out.append(nm)
         return out
     lf._names = names
-    return lf
+    lf._nv = nv
+    return lf._share(hvp, func, argnums=argnums, backend=backend)
 
 
 def sparsity(func: Callable, *arg_shapes, argnums=0):

@@ -19,7 +19,7 @@ def _bundle(name: str, parts: Callable, doc: str):
                 raise TypeError(f"{name}: Mici-style operators take one array argument (the position x), "
                                 f"got {len(nodes)} arguments")
             return parts(Bundle(func, list(nodes), 0, name))
-        return LazyFunction(build, func, name, doc, backend)
+        return LazyFunction(build, func, name, doc, backend)._share(globals()[name], func, backend=backend)
     op.__name__ = name
     op.__doc__ = doc
     return op

@@ -38,8 +38,12 @@ class Paths:
         self.lock = threading.RLock()
         self.warned = False
 
-    def call(self, args, skip=None):
-        """Return (GeneratedFunction used, its result) for these arguments, tracing a new path if needed."""
+    def call(self, args, skip=None, make=None):
+        """Return (GeneratedFunction used, its result) for these arguments, tracing a new path if needed.
+
+        ``make`` (values -> GeneratedFunction) replaces the tracer given at construction (operators that
+        share these paths pass their own, so the shared paths keep no operator alive).
+        """
         self.drop_stale()
         for gf in self.gfs:
             if gf is not skip:
@@ -49,7 +53,7 @@ class Paths:
                     continue
                 self.touch(gf)
                 return gf, out
-        gf = self.find_or_add(args, skip)
+        gf = self.find_or_add(args, skip, make)
         try:
             return gf, gf(*args)
         except PathChangedError as e:
@@ -70,14 +74,14 @@ class Paths:
             with self.lock:
                 self.gfs = tuple(gf for gf in self.gfs if gf._state is None or gf._state())
 
-    def find_or_add(self, args, skip=None) -> GeneratedFunction:
+    def find_or_add(self, args, skip=None, make=None) -> GeneratedFunction:
         """Return the path for these argument values (traced, checked and cached if new)."""
         self.drop_stale()
         with self.lock:
             for gf in self.gfs:  # another thread may have added it meanwhile
                 if gf is not skip and _accepts(gf, args):
                     return gf
-            gf = self.make([np.asarray(a) for a in args])
+            gf = (make or self.make)([np.asarray(a) for a in args])
             keep = max(int(config.max_paths), 1)
             if len(self.gfs) >= keep:
                 self._churned(gf, self.gfs[keep - 1:], keep)

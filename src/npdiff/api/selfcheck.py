@@ -139,7 +139,7 @@ def _value_message(label, i, traced, plain) -> str:
             f"NumPy does. Likely causes: a type check on an argument (type(x) is np.ndarray, a "
             f"library dispatching on the array type) that answers differently for npdiff's traced arrays; "
             f"state that changes from call to call (a global counter, a cache, the clock); I/O or random "
-            f"numbers npdiff does not intercept (a np.random.RandomState made inside the function). Make the "
+            f"numbers npdiff does not intercept (a library drawing on its own, such as scipy.stats rvs). Make the "
             f"function depend on its arguments only, or turn the self-check off "
             f"(npdiff.config.self_check = False, or NPDIFF_SELF_CHECK=0) if the difference is intended.")
 

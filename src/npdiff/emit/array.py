@@ -186,14 +186,56 @@ class Emitter:
                     return argnames[i], f"np.{uf.__name__}({argnames[0]}, {argnames[1]}, out={argnames[i]})"
         return None
 
-    def output_expr(self, node: Node) -> str:
-        """Return the source for a returned value (never a read-only view)."""
+    def output_expr(self, node: Node, copy: bool = False) -> str:
+        """Return the source for a returned value: a fresh array (``copy``: it may alias), or a NumPy scalar if 0-d."""
         name = self.name_of(node)
-        if node.op == "broadcast_to" and name in self.names.values() and node.ndim:
+        if node.op == "const" and node.weak:  # a Python number the function returned (an aux value): as is
+            return name
+        if node.ndim == 0 and node.dtype.kind in "biufc":  # one type for 0-d results: a NumPy scalar of its dtype
+            return f"{name}[()]"
+        if copy or (node.op == "broadcast_to" and name in self.names.values()):
             return f"{name}.copy()"
         if node.op == "const" and isinstance(node.value, np.ndarray) and node.ndim:
             return f"{name}.copy()"
         return name
+
+
+def _roots(node: Node) -> list:
+    """Return the nodes whose memory node's value may share: itself if its expression owns its result."""
+    out, stack, seen = [], [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if n.op in ("input", "const") or n.ndim == 0 or _owns(n) or not n.args:
+            out.append(n)
+        else:  # maybe a view of an argument (a reshape, a transpose, a slice...)
+            stack.extend(n.args)
+    return out
+
+
+def output_copies(leaves: list, fresh: set | None = None) -> list[bool]:
+    """Return, per returned leaf, whether it must be copied so that no result aliases another value.
+
+    A result is copied when it may share memory with an argument, a stored constant or an earlier
+    result (the same array returned twice); with ``fresh`` (ids of the nodes a nested function
+    computes itself), also when it may share memory with a value computed outside that function.
+    """
+    taken: set = set()
+    flags = []
+    for leaf in leaves:
+        if not isinstance(leaf, Node) or leaf.ndim == 0:
+            flags.append(False)
+            continue
+        roots = _roots(leaf)
+        ids = {id(r) for r in roots}
+        alias = bool(ids & taken) or any(r.op in ("input", "const") for r in roots) or (
+            fresh is not None and any(id(r) not in fresh for r in roots))
+        if not alias:
+            taken |= ids
+        flags.append(alias)
+    return flags
 
 
 def _tree_source(structure, exprs: list[str]) -> str:
@@ -232,8 +274,8 @@ class ArrayBackend:
     def emit(self, nodes):
         return self.em.emit(nodes)
 
-    def output_expr(self, node):
-        return self.em.output_expr(node)
+    def output_expr(self, node, copy=False):
+        return self.em.output_expr(node, copy)
 
     def fresh(self, name):
         return self.em.fresh(name)
@@ -265,6 +307,7 @@ def function_lines(be, name, arg_names, inputs, leaves, structure, closures, doc
     outer_nodes = list(reversed(checks)) + outer_nodes
     body += be.emit(outer_nodes)
     exprs = []
+    copies = output_copies([None if i in closures else l for i, l in enumerate(leaves)])
     for i, leaf in enumerate(leaves):
         if i in closures:
             _, inames, inodes, itree = closures[i]
@@ -276,7 +319,9 @@ def function_lines(be, name, arg_names, inputs, leaves, structure, closures, doc
                 inner_pre += lines
             ileaves, istruct = tree_flatten(itree)
             inner = [f"def {fname}({', '.join(ip)}):"] + ["    " + l for l in inner_pre]
-            code = be.emit(ileaves) + ["return " + _tree_source(istruct, [be.output_expr(n) for n in ileaves])]
+            icopies = output_copies(ileaves, depends_on(ileaves, inodes))
+            code = be.emit(ileaves) + ["return " + _tree_source(istruct, [be.output_expr(n, c) for n, c in
+                                                                          zip(ileaves, icopies)])]
             alt = fallback(params, i, structure) if fallback else None
             if alt is not None:
                 code = ["try:"] + ["    " + l for l in code] + [
@@ -286,7 +331,7 @@ def function_lines(be, name, arg_names, inputs, leaves, structure, closures, doc
             body += inner
             exprs.append(fname)
         else:
-            exprs.append(be.output_expr(leaf))
+            exprs.append(be.output_expr(leaf, copies[i]))
     body.append("return " + _tree_source(structure, exprs))
     head = [f"def {name}({', '.join(params)}):"] + ([f'    """{doc}"""'] if doc else [])
     return head + ["    " + l for l in body], params

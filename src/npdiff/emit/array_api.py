@@ -106,9 +106,11 @@ class XpEmitter(Emitter):
         lines = super().emit(outputs, forced, hints)
         return self.writer.statements(self.pending) + lines
 
-    def output_expr(self, node: Node) -> str:
-        """Return the source of a returned value (a fresh array, never a constant or a broadcast view)."""
+    def output_expr(self, node: Node, copy: bool = False) -> str:
+        """Return the source of a returned value (a fresh array, never a constant, an argument or a view)."""
         name = self.name_of(node)
+        if copy and node.op != "const":
+            return f"xp.asarray({name}, copy=True)"
         if node.op == "const" and name in self._globals:  # converted here, not by a statement already printed
             return f"xp.asarray({self._globals[name]}, copy=True, device=_dev)"
         a = node.args[0] if node.args else None
@@ -153,8 +155,8 @@ class XpBackend:
         self.calls += 1
         return self.em.emit(nodes)
 
-    def output_expr(self, node):
-        return self.em.output_expr(node)
+    def output_expr(self, node, copy=False):
+        return self.em.output_expr(node, copy)
 
     def fresh(self, name):
         return self.em.fresh(name)

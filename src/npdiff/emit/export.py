@@ -32,7 +32,8 @@ def _check_function(key, fn):
         raise ValueError(f"export: {key!r} is not a valid Python function name")
     if key in _RESERVED or key.startswith("_make_"):
         raise ValueError(f"export: the name {key!r} is reserved in the exported module; choose another")
-    source = getattr(fn, "source", None)
+    lazy = hasattr(fn, "specialize") and not hasattr(fn, "arg_shapes")  # its source depends on the call
+    source = None if lazy else getattr(fn, "source", None)
     name = getattr(fn, "__name__", None)
     if not isinstance(source, str) or not isinstance(name, str):
         if hasattr(fn, "specialize"):

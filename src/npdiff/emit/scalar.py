@@ -372,11 +372,12 @@ class ScalarEmitter:
             out[oi] = self._name(acc, short)
         return out
 
-    def output_expr(self, node: Node) -> str:
+    def output_expr(self, node: Node, copy: bool = False) -> str:
+        """Return the source of a returned value: a new array, or a NumPy scalar of node's dtype if 0-d."""
         v = self.val(node)
-        floats = self.ints and node.dtype.kind == "f"  # x * 1.0 folds to an int x: keep NumPy's float result
-        if node.ndim == 0:
-            return f"float({v[()]})" if floats else v[()]
+        if node.ndim == 0:  # the type the array version returns (np.float64 for float64)
+            weak = node.op == "const" and node.weak  # a Python number the function returned: as is
+            return f"np.{node.dtype.name}({v[()]})" if node.dtype.kind in "biufc" and not weak else v[()]
         # with integer or bool inputs the elements may be Python ints (True + True == 2): name the dtype
         certain = not self.ints or all(self.certainly_float(e) for e in v.ravel().tolist())
         dtype = ("" if certain else ", float") if node.dtype == np.float64 else f", dtype=np.{node.dtype.name}"
@@ -414,7 +415,7 @@ class ScalarBackend:
     def emit(self, nodes):
         return self.em.base.writer.statements(self.em.emit(nodes))
 
-    def output_expr(self, node):
+    def output_expr(self, node, copy=False):
         return self.em.output_expr(node)
 
     def fresh(self, name):

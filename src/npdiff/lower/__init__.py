@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (every family registers its lowerings on import)
     optimize,
     polynomial,
     random,
+    random_reach,
     reductions,
     scipy_linalg,
     shape,

@@ -1,16 +1,19 @@
 """Random draws inside traced functions keep NumPy's meaning.
 
-``np.random.normal(size=n)``, ``rng.uniform(...)`` (``rng`` a ``np.random.Generator``
-made in the function with ``default_rng(seed)`` or closed over / global) become
-``draw`` nodes: the generated code draws afresh on every call, from the same
-generator and in the same order as the function would. Location and scale are
-applied outside the draw (``loc + scale * standard_normal``, ``low + (high - low) *
-random``), which is exactly how NumPy computes them, so values match NumPy's and
-the derivative flows through traced ``loc``/``scale``/``low``/``high``
-(reparameterisation, as in a Monte Carlo loss); the draw itself has a zero
-derivative. Other distributions, ``np.random.seed`` and ``RandomState`` methods
-called on a traced path are refused by name (their values would be frozen at trace
-time).
+``np.random.normal(size=n)``, ``rng.uniform(...)``, ``rs.randn(n)`` (``rng`` a
+``np.random.Generator``, ``rs`` a ``np.random.RandomState``, made in the function,
+closed over, global, a default argument, reached through attributes of such objects or
+of a bound method's ``self``, or passed as a keyword argument) become ``draw`` nodes:
+the generated code draws afresh on every call, from the same generator and in the same
+order as the function would. Location and scale are applied outside the draw (``loc +
+scale * standard_normal``, ``low + (high - low) * random``), which is exactly how NumPy
+computes them, so values match NumPy's and the derivative flows through traced
+``loc``/``scale``/``low``/``high`` (reparameterisation, as in a Monte Carlo loss); the
+draw itself has a zero derivative. ``choice(a)`` and ``permutation(x)`` draw the index
+as NumPy does and gather ``a[index]`` (NumPy computes them that way), so a traced ``a``
+is differentiated through the gather. ``shuffle`` (in place), other distributions,
+``seed`` and ``set_state`` on a traced path are refused by name (their values would be
+frozen at trace time). ``random_reach.py`` finds the generators reached through attributes.
 """
 from __future__ import annotations
 
@@ -78,8 +81,8 @@ def _normal(gen, key, loc, scale, size):
     return loc + scale * z
 
 
-def _uniform(gen, key, low, high, size):
-    u = _draw(gen, key, "random" if gen is not None else "random_sample", _size(size, low, high))
+def _uniform(gen, key, low, high, size, method="random"):
+    u = _draw(gen, key, method if gen is not None else "random_sample", _size(size, low, high))
     if isinstance(low, float) and low == 0.0 and isinstance(high, float) and high == 1.0:
         return u
     return low + (high - low) * u
@@ -97,6 +100,48 @@ def _integers(gen, key, method, low, high, size, dtype, endpoint=None):
     if endpoint is not None:
         kw.append(("endpoint", bool(endpoint)))
     return _draw(gen, key, method, _size(size), dtype=dtype, kw=kw)
+
+
+def _population(a, what):
+    """Return (population size, traced/constant 1-d array or None) of choice's or permutation's ``a``."""
+    if isinstance(a, (int, np.integer)) and not isinstance(a, bool):
+        return int(a), None
+    if not is_traced(a):
+        a = np.asarray(a)
+    if np.ndim(a) < 1:
+        raise ValueError(f"{what}: a must be a positive integer or an array with at least one dimension")
+    return int(np.shape(a)[0] if not is_traced(a) else _trace.node_of(a).shape[0]), a
+
+
+def _take(a, idx):
+    """Return a[idx] for a traced or constant array a and a traced index (a gather in the graph)."""
+    return (a if is_traced(a) else Tracer(const(np.asarray(a))))[idx]
+
+
+def _choice(gen, key, a, size, replace, p):
+    """choice(a, size, replace, p): the index drawn as NumPy draws it, then a[index] (NumPy's own order)."""
+    n, arr = _population(a, "choice")
+    if is_traced(p):
+        raise UnsupportedOperationError(f"choice(..., p=<traced>) has no derivative; pass constant "
+                                        f"probabilities (at {user_frame_description()})")
+    kw = [("a", n), ("replace", bool(replace))]
+    if p is not None:
+        kw.append(("p", tuple(float(v) for v in np.ravel(p))))
+    idx = _draw(gen, key, "choice", _size(size), dtype=np.int64, kw=kw)
+    return idx if arr is None else _take(arr, idx)
+
+
+def _permutation(gen, key, x):
+    """permutation(x): NumPy's permutation of range(len(x)), then x[perm] (the same draws NumPy makes)."""
+    n, arr = _population(x, "permutation")
+    perm = _draw(gen, key, "permutation", (n,), dtype=np.int64, kw=[("x", n)])
+    return perm if arr is None else _take(arr, perm)
+
+
+def _refuse_shuffle(*args, **kwargs):
+    raise UnsupportedOperationError(
+        "shuffle() inside a traced function is not supported: it permutes an array in place. Use "
+        f"x = rng.permutation(x) (a fresh permutation on every call) (at {user_frame_description()})")
 
 
 # -- the legacy global state (np.random.normal...) ---------------------------------------------------
@@ -125,6 +170,9 @@ _LEGACY = {
 }
 for _name in ("random", "random_sample", "ranf", "sample"):
     _LEGACY[_name] = lambda size=None: _draw(None, "legacy", "random_sample", _size(size))
+_LEGACY["choice"] = lambda a, size=None, replace=True, p=None: _choice(None, "legacy", a, size, replace, p)
+_LEGACY["permutation"] = lambda x: _permutation(None, "legacy", x)
+_LEGACY["shuffle"] = _refuse_shuffle
 for _name, _low in _LEGACY.items():
     if hasattr(np.random, _name):
         _legacy_patch(_name, _low)
@@ -184,11 +232,33 @@ class TracingGenerator(_Generator):
             return super().integers(low, high, size, dtype, endpoint)
         return _integers(self._npdiff_gen, self._npdiff_key, "integers", low, high, size, dtype, endpoint)
 
+    def choice(self, a, size=None, replace=True, p=None, axis=0, shuffle=True):
+        if not intercepting():
+            return super().choice(a, size, replace, p, axis, shuffle)
+        if axis != 0 or not shuffle:
+            raise UnsupportedOperationError(f"Generator.choice(axis={axis!r}, shuffle={shuffle!r}) inside a traced "
+                                            f"function; npdiff traces axis=0, shuffle=True "
+                                            f"(at {user_frame_description()})")
+        return _choice(self._npdiff_gen, self._npdiff_key, a, size, replace, p)
+
+    def permutation(self, x, axis=0):
+        if not intercepting():
+            return super().permutation(x, axis)
+        if axis != 0:
+            raise UnsupportedOperationError(f"Generator.permutation(axis={axis!r}) inside a traced function; "
+                                            f"npdiff traces axis=0 (at {user_frame_description()})")
+        return _permutation(self._npdiff_gen, self._npdiff_key, x)
+
+    def shuffle(self, x, axis=0):
+        if not intercepting():
+            return super().shuffle(x, axis)
+        _refuse_shuffle()
+
     def __reduce__(self):
         return self._npdiff_real.__reduce__()
 
 
-_SUPPORTED = {"normal", "standard_normal", "uniform", "random", "integers"}
+_SUPPORTED = {"normal", "standard_normal", "uniform", "random", "integers", "choice", "permutation", "shuffle"}
 for _name in dir(_Generator):
     if _name.startswith("_") or _name in _SUPPORTED or not callable(getattr(_Generator, _name)):
         continue
@@ -198,7 +268,8 @@ for _name in dir(_Generator):
             return getattr(_Generator, _name)(self, *args, **kwargs)
         raise UnsupportedOperationError(
             f"Generator.{_name} inside a traced function is not supported: its value would be frozen at "
-            "trace time (npdiff traces Generator.normal/standard_normal/uniform/random/integers). Draw "
+            "trace time (npdiff traces Generator.normal/standard_normal/uniform/random/integers/choice/"
+            "permutation). Draw "
             f"outside the function and pass the values in (at {user_frame_description()})")
     _refuse.__name__ = _name
     setattr(TracingGenerator, _name, _refuse)
@@ -216,42 +287,137 @@ def _object_const(obj):
     return const(box)
 
 
-def _generator_alias(value):
-    """A Generator in the traced function's globals or closure is swapped for a tracing one."""
+_RealRandomState = np.random.RandomState
+
+
+class TracingRandomState(_RealRandomState):
+    """A RandomState whose draws become graph nodes while tracing (drawn from the real one in the code).
+
+    Called from library code, or outside a trace, each method draws from the real RandomState (whose
+    bit generator it shares), so the stream is the one the plain function would use.
+    """
+
+    def randn(self, *dims):
+        if not intercepting():
+            return self._npdiff_real.randn(*dims)
+        return _draw(self._npdiff_gen, self._npdiff_key, "standard_normal", _size(dims))
+
+    def rand(self, *dims):
+        if not intercepting():
+            return self._npdiff_real.rand(*dims)
+        return _draw(self._npdiff_gen, self._npdiff_key, "random_sample", _size(dims))
+
+    def standard_normal(self, size=None):
+        if not intercepting():
+            return self._npdiff_real.standard_normal(size)
+        return _draw(self._npdiff_gen, self._npdiff_key, "standard_normal", _size(size))
+
+    def normal(self, loc=0.0, scale=1.0, size=None):
+        if not intercepting():
+            return self._npdiff_real.normal(loc, scale, size)
+        return _normal(self._npdiff_gen, self._npdiff_key, loc, scale, size)
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        if not intercepting():
+            return self._npdiff_real.uniform(low, high, size)
+        return _uniform(self._npdiff_gen, self._npdiff_key, low, high, size, "random_sample")
+
+    def randint(self, low, high=None, size=None, dtype=int):
+        if not intercepting():
+            return self._npdiff_real.randint(low, high, size, dtype)
+        return _integers(self._npdiff_gen, self._npdiff_key, "randint", low, high, size, dtype)
+
+    def choice(self, a, size=None, replace=True, p=None):
+        if not intercepting():
+            return self._npdiff_real.choice(a, size, replace, p)
+        return _choice(self._npdiff_gen, self._npdiff_key, a, size, replace, p)
+
+    def permutation(self, x):
+        if not intercepting():
+            return self._npdiff_real.permutation(x)
+        return _permutation(self._npdiff_gen, self._npdiff_key, x)
+
+    def shuffle(self, x):
+        if not intercepting():
+            return self._npdiff_real.shuffle(x)
+        _refuse_shuffle()
+
+    def __reduce__(self):
+        return self._npdiff_real.__reduce__()
+
+
+for _name in ("random_sample", "random", "ranf", "sample"):
+    def _sample(self, size=None, _name=_name):
+        if not intercepting():
+            return getattr(self._npdiff_real, _name)(size)
+        return _draw(self._npdiff_gen, self._npdiff_key, "random_sample", _size(size))
+    _sample.__name__ = _name
+    setattr(TracingRandomState, _name, _sample)
+
+for _name in dir(_RealRandomState):
+    if _name.startswith("_") or _name in TracingRandomState.__dict__ or not callable(getattr(_RealRandomState,
+                                                                                             _name)):
+        continue
+
+    def _other(self, *args, _name=_name, **kwargs):
+        if not intercepting() or _name == "get_state":
+            return getattr(self._npdiff_real, _name)(*args, **kwargs)
+        raise UnsupportedOperationError(
+            f"RandomState.{_name} inside a traced function is not supported: its value would be frozen at "
+            "trace time (npdiff traces RandomState.randn/rand/standard_normal/normal/uniform/random_sample/"
+            "randint/choice/permutation). Draw outside the function and pass the values in "
+            f"(at {user_frame_description()})")
+    _other.__name__ = _name
+    setattr(TracingRandomState, _name, _other)
+
+
+def _tracing_random_state(real, node):
+    rs = TracingRandomState(real._bit_generator)
+    rs._npdiff_real, rs._npdiff_gen, rs._npdiff_key = real, node, id(node)
+    return rs
+
+
+def tracing_version(value):
+    """Return the tracing stand-in of a Generator or RandomState (draws become nodes), or None for other values."""
     if type(value) is _Generator:
         return _tracing_generator(value, _object_const(value))
+    if type(value) is _RealRandomState:
+        return _tracing_random_state(value, _object_const(value))
     return None
 
 
-ALIAS_HOOKS.append(_generator_alias)
+ALIAS_HOOKS.append(tracing_version)
 
 
-def _refuse_random_state(name):
-    raise UnsupportedOperationError(
-        f"RandomState.{name} inside a traced function is not supported: its value would be frozen at trace "
-        "time. Use np.random.default_rng(seed) (Generator.normal/standard_normal/uniform/random/integers) or "
-        f"the np.random module functions, or draw outside the function (at {user_frame_description()})")
+class _RandomStateType(type):
+    """The metaclass of the stand-in for ``np.random.RandomState`` while tracing: isinstance still works."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, _RealRandomState)
+
+    def __subclasscheck__(cls, sub):
+        return issubclass(sub, _RealRandomState)
+
+    def __call__(cls, seed=None):
+        if not intercepting():
+            return _RealRandomState(seed)
+        if seed is not None and not (isinstance(seed, (int, np.integer)) or (
+                isinstance(seed, (list, tuple, np.ndarray)) and not is_traced(seed))):
+            raise UnsupportedOperationError(
+                "np.random.RandomState(<BitGenerator/traced seed>) inside a traced function; pass an int "
+                f"seed, or make the RandomState outside the function (at {user_frame_description()})")
+        if seed is not None:
+            seed = int(seed) if np.ndim(seed) == 0 else tuple(int(v) for v in np.ravel(seed))
+        node = apply("rng_new", seed=seed, uid=next(_uid), kind="RandomState")
+        return _tracing_random_state(_RealRandomState(seed), node)
 
 
-class _GuardedRandomState:
-    """Stands for a RandomState in a traced function's globals/closure: draws on the tracing path refuse."""
-
-    def __init__(self, real):
-        object.__setattr__(self, "_real", real)
-
-    def __getattr__(self, name):
-        attr = getattr(self._real, name)
-        if callable(attr) and not name.startswith("_") and name != "get_state" and intercepting():
-            def refuse(*args, **kwargs):
-                _refuse_random_state(name)
-            return refuse
-        return attr
-
-    def __setattr__(self, name, value):
-        setattr(self._real, name, value)
+class RandomStateWhileTracing(_RealRandomState, metaclass=_RandomStateType):
+    """``np.random.RandomState`` while a trace runs: made in user code, its draws are fresh on every call."""
 
 
-ALIAS_HOOKS.append(lambda v: _GuardedRandomState(v) if type(v) is np.random.RandomState else None)
+RandomStateWhileTracing.__module__ = _RealRandomState.__module__
+EXTRA_PATCHES.append((np.random, "RandomState", RandomStateWhileTracing))
 
 
 def default_rng(seed=None):

@@ -364,6 +364,7 @@ _PATCHES: dict[str, Any] = {}  # numpy attribute name -> replacement (filled by 
 EXTRA_PATCHES: list = []  # (module, name, replacement) for SciPy and others (listed as supported)
 GUARD_PATCHES: list = []  # (module, name, replacement) that only refuse while tracing (np.random.*)
 ALIAS_HOOKS: list = []  # callables value -> replacement or None, for objects in traced globals/closures
+COVER_HOOKS: list = []  # callables func -> list of undo callables (swaps beyond globals/closures, e.g. attributes)
 
 
 def tracing_here() -> bool:
@@ -485,6 +486,17 @@ def _replacement_for(value):
     return None
 
 
+def random_draws() -> list:
+    """Return the last random draw node of each generator drawn from in this thread's trace (each depends on the earlier ones)."""
+    return list((getattr(_local, "chains", None) or {}).values())
+
+
+def tracing_alias(value):
+    """Return the stand-in the trace uses for value (a Generator's tracing version...), or value itself."""
+    r = _replacement_for(value)
+    return value if r is None else r
+
+
 def _cover(func, depth=0, seen=None) -> list:
     """Swap aliases of the patched functions in func's globals and closure; return their keys.
 
@@ -575,17 +587,21 @@ def tracing(*funcs):
                 _install()
         _local.chains = {}
     _local.depth = depth + 1
-    keys, arrays = [], []
+    keys, arrays, undo = [], [], []
     try:
         for f in funcs:
             keys += _cover(f)
             arrays += _closed_arrays(f)
+            for hook in COVER_HOOKS:
+                undo += hook(f)
         push_shared(arrays)
         try:
             yield
         finally:
             pop_shared()
     finally:
+        for u in reversed(undo):
+            u()
         _uncover(keys)
         _local.depth = depth
         if depth == 0:
