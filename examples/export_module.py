@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     import springs                                   # the exported module
     x = np.linspace(0.0, 5.5, 6)
-    print(repr(springs.energy(x)), springs.grad_energy(x).tolist(), springs.hessian_energy(x).shape)
+    print(float(springs.energy(x)), springs.grad_energy(x).tolist(), springs.hessian_energy(x).shape)
 """)
 
 
