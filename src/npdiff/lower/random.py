@@ -258,21 +258,28 @@ class TracingGenerator(_Generator):
         return self._npdiff_real.__reduce__()
 
 
-_SUPPORTED = {"normal", "standard_normal", "uniform", "random", "integers", "choice", "permutation", "shuffle"}
-for _name in dir(_Generator):
-    if _name.startswith("_") or _name in _SUPPORTED or not callable(getattr(_Generator, _name)):
-        continue
+def _refuse_others(stand_in: type, real: type, supported, traced: str, call_real) -> None:
+    """Give the stand-in class a method per other public method of ``real``: the real call when not
+    tracing, else an UnsupportedOperationError naming the method and the methods npdiff traces."""
+    for name in dir(real):
+        if name.startswith("_") or name in supported or not callable(getattr(real, name)):
+            continue
 
-    def _refuse(self, *args, _name=_name, **kwargs):
-        if not intercepting():
-            return getattr(_Generator, _name)(self, *args, **kwargs)
-        raise UnsupportedOperationError(
-            f"Generator.{_name} inside a traced function is not supported: its value would be frozen at "
-            "trace time (npdiff traces Generator.normal/standard_normal/uniform/random/integers/choice/"
-            "permutation). Draw "
-            f"outside the function and pass the values in (at {user_frame_description()})")
-    _refuse.__name__ = _name
-    setattr(TracingGenerator, _name, _refuse)
+        def refuse(self, *args, _name=name, **kwargs):
+            if not intercepting() or _name == "get_state":
+                return call_real(self, _name)(*args, **kwargs)
+            raise UnsupportedOperationError(
+                f"{real.__name__}.{_name} inside a traced function is not supported: its value would be frozen "
+                f"at trace time (npdiff traces {real.__name__}.{traced}). Draw outside the function and pass "
+                f"the values in (at {user_frame_description()})")
+        refuse.__name__ = name
+        setattr(stand_in, name, refuse)
+
+
+_refuse_others(TracingGenerator, _Generator,
+               {"normal", "standard_normal", "uniform", "random", "integers", "choice", "permutation", "shuffle"},
+               "normal/standard_normal/uniform/random/integers/choice/permutation",
+               lambda self, name: getattr(_Generator, name).__get__(self))
 
 
 def _tracing_generator(real, node):
@@ -354,21 +361,9 @@ for _name in ("random_sample", "random", "ranf", "sample"):
     _sample.__name__ = _name
     setattr(TracingRandomState, _name, _sample)
 
-for _name in dir(_RealRandomState):
-    if _name.startswith("_") or _name in TracingRandomState.__dict__ or not callable(getattr(_RealRandomState,
-                                                                                             _name)):
-        continue
-
-    def _other(self, *args, _name=_name, **kwargs):
-        if not intercepting() or _name == "get_state":
-            return getattr(self._npdiff_real, _name)(*args, **kwargs)
-        raise UnsupportedOperationError(
-            f"RandomState.{_name} inside a traced function is not supported: its value would be frozen at "
-            "trace time (npdiff traces RandomState.randn/rand/standard_normal/normal/uniform/random_sample/"
-            "randint/choice/permutation). Draw outside the function and pass the values in "
-            f"(at {user_frame_description()})")
-    _other.__name__ = _name
-    setattr(TracingRandomState, _name, _other)
+_refuse_others(TracingRandomState, _RealRandomState, set(TracingRandomState.__dict__),
+               "randn/rand/standard_normal/normal/uniform/random_sample/randint/choice/permutation",
+               lambda self, name: getattr(self._npdiff_real, name))
 
 
 def _tracing_random_state(real, node):

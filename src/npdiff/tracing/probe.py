@@ -71,8 +71,9 @@ class LazyScalar(Tracer):
     def node(self, value: Node) -> None:
         self._node = value
 
-    def __mul__(self, other):
-        if self._i >= 0 and type(other) in _SCALARS and self._node is None:  # c * p.flat[i], in NumPy's dot
+    def _logged_product(self, other):
+        """Return c * p.flat[i] as a lazy term of the log (NumPy's object dot: X[i, j] * p[j]), or None."""
+        if self._i >= 0 and type(other) in _SCALARS and self._node is None:
             log = self._log
             log.coef.append(other)
             log.idx.append(self._i)
@@ -81,19 +82,15 @@ class LazyScalar(Tracer):
             out._hi = len(log.coef)
             out._lo = out._hi - 1
             return out
-        return Tracer.__mul__(self, other)
+        return None
+
+    def __mul__(self, other):
+        out = self._logged_product(other)
+        return Tracer.__mul__(self, other) if out is None else out
 
     def __rmul__(self, other):
-        if self._i >= 0 and type(other) in _SCALARS and self._node is None:  # NumPy's object dot: X[i, j] * p[j]
-            log = self._log
-            log.coef.append(other)
-            log.idx.append(self._i)
-            out = _new(LazyScalar)
-            out._log, out._i, out._node, out._view = log, -1, None, None
-            out._hi = len(log.coef)
-            out._lo = out._hi - 1
-            return out
-        return Tracer.__rmul__(self, other)
+        out = self._logged_product(other)
+        return Tracer.__rmul__(self, other) if out is None else out
 
     def __add__(self, other):
         if (type(other) is LazyScalar and other._log is self._log and self._i < 0 and other._i < 0
