@@ -83,3 +83,25 @@ def test_unconfigured_logging_goes_to_stderr_and_the_environment_switch_turns_it
     off = subprocess.run([sys.executable, "-c", SCRIPT], env=dict(env, NPDIFF_PROGRESS="0"),
                          capture_output=True, text=True, timeout=300)
     assert off.returncode == 0 and "finished" in off.stdout and "npdiff:" not in off.stderr
+
+
+def test_the_watcher_keeps_no_frame_of_a_finished_specialisation(monkeypatch):
+    import gc
+    import time
+    import weakref
+    monkeypatch.setattr(progress, "AFTER_S", 0.0)
+    monkeypatch.setattr(progress, "TICK_S", 0.001)
+
+    class Model:
+        def __call__(self, x):
+            s = 0.0
+            for i in range(2000):
+                s = s + x[i % 3] ** 2
+            return s
+    model = Model()
+    alive = weakref.ref(model)
+    npdiff.grad(model)(np.ones(3))
+    time.sleep(0.05)  # the watcher goes on ticking with no job
+    del model
+    gc.collect()
+    assert alive() is None  # a frame held by the watcher kept the function (and what it holds) alive

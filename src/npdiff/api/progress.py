@@ -108,10 +108,8 @@ def _watch() -> None:
             jobs = list(_jobs.items())
         if not jobs:
             continue
-        frames = sys._current_frames()
         for tid, job in jobs:
-            frame = frames.get(tid)
-            where = _user_line(frame, job.depth) if frame is not None else None
+            where = _sample(tid, job.depth)
             if where is not None:
                 job.samples[where] += 1
             elapsed = time.perf_counter() - job.start
@@ -120,6 +118,14 @@ def _watch() -> None:
                 job.hinted = job.hinted or bool(hint)
                 job.reported, job.next_report = True, elapsed + EVERY_S
                 _emit(f"npdiff: {job.what}: {job.stage}, {job.size()} ({elapsed:.0f} s){hint}")
+
+
+def _sample(tid: int, depth: int):
+    """Return the user line thread ``tid`` is running (None if none). The frames are only looked at here:
+    a frame kept in the watcher's loop would keep the specialisation's locals (the user's function,
+    its arguments) alive after it ends."""
+    frame = sys._current_frames().get(tid)
+    return _user_line(frame, depth) if frame is not None else None
 
 
 def _depth(frame) -> int:
