@@ -15,9 +15,10 @@ import types
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # single-threaded BLAS, as in DESIGN.md
 
-import npdiff  # noqa: E402
-import npdiff.compat.autograd as ag  # noqa: E402
-from common import fmt  # noqa: E402
+from common import fmt
+
+import npdiff
+import npdiff.compat.autograd as ag
 
 DIR = pathlib.Path(__file__).resolve().parents[1] / "examples" / "autograd_style"
 EXAMPLES = ["mlp", "logistic_regression", "gaussian_process", "gmm", "rnn"]

@@ -9,9 +9,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # single-threaded BLAS, as i
 import time
 
 import numpy as np
+from common import per_call, table
 
 import npdiff
-from common import per_call, table
 
 
 def rosen(x):

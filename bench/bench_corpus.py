@@ -21,9 +21,9 @@ import sys
 
 import numpy as np
 import scipy.stats as st
+from common import per_call
 
 import npdiff
-from common import per_call
 
 P = 5  # regression coefficients
 

@@ -8,9 +8,9 @@ import sys
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # single-threaded BLAS, as in DESIGN.md
 
 import numpy as np
+from common import fmt, per_call
 
 import npdiff
-from common import fmt, per_call
 
 
 def loss(w, X, y):

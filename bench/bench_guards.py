@@ -10,9 +10,9 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # single-threaded BLAS, as in DESIGN.md
 
 import numpy as np
+from common import per_call, table
 
 import npdiff
-from common import per_call, table
 
 
 def huberish(x, np=np):

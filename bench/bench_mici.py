@@ -30,9 +30,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from common import fmt, per_call, table
 
 import npdiff
-from common import fmt, per_call, table
 
 REF = "hand-written NumPy"
 ROUNDS = 2

@@ -11,11 +11,11 @@ import time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # single-threaded BLAS, as in DESIGN.md
 
 import numpy as np
+from common import fmt, per_call
 from scipy import special, stats
 from scipy.optimize import approx_fprime
 
 import npdiff
-from common import fmt, per_call
 
 N, K = 2000, 5
 EPS = np.sqrt(np.finfo(float).eps)

@@ -15,11 +15,12 @@ import time
 
 os.environ.setdefault("NPDIFF_CACHE_DIR", tempfile.mkdtemp(prefix="npdiff-bench-"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import npdiff  # noqa: E402
-from common import per_call  # noqa: E402
+from common import per_call
+
+import npdiff
 
 N = 10 ** 6
 M, P = 10 ** 5, 100

@@ -10,10 +10,10 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # single-threaded BLAS, as in DESIGN.md
 
 import numpy as np
-
-import npdiff
 from bench_core import rosen, rosen_grad_hand
 from common import per_call, table
+
+import npdiff
 
 
 def main(n: int = 10):

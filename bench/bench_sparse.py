@@ -18,10 +18,10 @@ import numpy as np
 import scipy.sparse  # noqa: F401 - imported before timing: generation time excludes SciPy's import
 
 import npdiff
-from npdiff.transforms import colouring
-from npdiff.transforms import sparsity as pattern
 from npdiff.api.core import aval
 from npdiff.tracing.tracer import trace
+from npdiff.transforms import colouring
+from npdiff.transforms import sparsity as pattern
 
 
 def rosen(x):

@@ -18,10 +18,10 @@ import sys
 import time
 
 import numpy as np
-
-import npdiff
 from common import fmt, per_call, table
 from rows import gls, gls_ad_hand, mma, mma_ad_hand, rosen_hess_hand, rosen_hvp_hand
+
+import npdiff
 
 REPEAT = 7
 

@@ -18,14 +18,14 @@ import argparse
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
-
-import npdiff
 from bench_core import rosen, rosen_grad_hand  # the Rosenbrock function and its hand-written gradient
 from common import per_call
+
+import npdiff
 
 PEERS = ("jax.jit", "autograd", "SymNum", "Numpy2AD", "CasADi")
 SYMNUM_MAX_N = 10  # SymNum scalarises through SymPy: generation beyond a few dozen elements stalls

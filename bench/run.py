@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-import rows  # noqa: E402
+import rows
 
 if __name__ == "__main__":
     rows.main(sys.argv[1:])

@@ -79,7 +79,6 @@ def main(n_iter: int = 100, n_warm_up: int = 40, n_chain: int = 2, seed: int = 2
         print(f"sampling a torus with Mici constrained HMC ({n_chain} chains x {n_iter} iterations); "
               "npdiff generates the constraint Jacobian and its matrix-Hessian product ...", flush=True)
     import mici
-
     from mici_hmc_banana import effective_sample_size  # same folder
 
     system = make_system()

@@ -22,9 +22,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from mici_hmc_banana import QUANTITIES, effective_sample_size, neg_log_dens  # same folder
 
 import npdiff
-from mici_hmc_banana import QUANTITIES, effective_sample_size, neg_log_dens  # same folder
 
 
 def make_system(softabs_coeff: float = 1.0, use_backend: bool = True):

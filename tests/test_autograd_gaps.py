@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import npdiff
-from util import assert_close, fd_complex_grad as _fd_complex_grad, fd_jac
+from util import assert_close, fd_jac
+from util import fd_complex_grad as _fd_complex_grad
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

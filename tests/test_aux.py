@@ -43,7 +43,7 @@ def test_grad_and_value_and_grad_return_aux_unchanged():
     (v, aux), g = npdiff.value_and_grad(loss_with_aux, has_aux=True)(X)
     assert np.isclose(v, np.sum(np.sin(X) ** 2))
     _check_aux(aux)
-    g2, aux2 = npdiff.grad(loss_with_aux, has_aux=True)(X)  # the cached specialisation too
+    _g2, aux2 = npdiff.grad(loss_with_aux, has_aux=True)(X)  # the cached specialisation too
     _check_aux(aux2)
 
 
@@ -56,10 +56,10 @@ def test_jacobians_return_aux_unchanged(op):
 
 def test_jvp_and_vjp_return_aux_unchanged():
     v = np.array([1.0, 2.0, -1.0])
-    out, t, aux = npdiff.jvp(vec_with_aux, (X,), (v,), has_aux=True)
+    _, t, aux = npdiff.jvp(vec_with_aux, (X,), (v,), has_aux=True)
     assert aux == "label" and type(aux) is str
     assert np.allclose(t, (np.cos(X) * X + np.sin(X)) * v)
-    out, pullback, aux = npdiff.vjp(vec_with_aux, X, has_aux=True)
+    _out, pullback, aux = npdiff.vjp(vec_with_aux, X, has_aux=True)
     assert aux == "label" and type(aux) is str
     assert np.allclose(pullback(v)[0], (np.cos(X) * X + np.sin(X)) * v)
 
@@ -92,5 +92,5 @@ def test_grad_of_a_pair_names_has_aux():
 def test_tuple_outputs_of_arrays_are_still_pytrees(op):
     jac = getattr(npdiff, op)(lambda x: (x ** 2, {"s": np.sum(x)}))(X)
     assert np.allclose(jac[0], np.diag(2 * X)) and np.allclose(jac[1]["s"], np.ones(3))
-    out, t = npdiff.jvp(lambda x: (x ** 2, np.sum(x)), (X,), (np.ones(3),))
+    _out, t = npdiff.jvp(lambda x: (x ** 2, np.sum(x)), (X,), (np.ones(3),))
     assert np.allclose(t[0], 2 * X) and np.isclose(t[1], 3.0)

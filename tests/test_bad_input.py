@@ -48,7 +48,7 @@ def test_hvp_arity_names_the_vector():
 
 
 def test_mici_style_bundle_takes_one_argument():
-    with pytest.raises(TypeError, match="Mici-style operators take one array argument .* got 2"):
+    with pytest.raises(TypeError, match=r"Mici-style operators take one array argument .* got 2"):
         npdiff.grad_and_value(f_sq)(X3, X3)
 
 
@@ -194,7 +194,7 @@ def test_generated_function_converts_safe_dtypes_and_refuses_others():
 
 
 def test_jvp_tangent_dtypes():
-    out, t = npdiff.jvp(lambda x: x / 3, (X3,), (np.array([3, 6, 9]),))  # int tangent: converted
+    _out, t = npdiff.jvp(lambda x: x / 3, (X3,), (np.array([3, 6, 9]),))  # int tangent: converted
     assert t.dtype == np.float64 and np.allclose(t, [1.0, 2.0, 3.0])
     with pytest.raises(TypeError, match="tangent 0 has dtype complex128, which cannot be converted to the dtype "
                                         "of primal 0, float64"):
@@ -245,7 +245,7 @@ def test_negative_and_repeated_argnums_are_exact():
     assert np.allclose(npdiff.grad(f_xy, argnums=-1)(x, y), gy)
     a, b = npdiff.grad(f_xy, argnums=(1, 1))(x, y)
     assert np.allclose(a, gy) and np.allclose(b, gy)
-    v, (a, b) = npdiff.value_and_grad(f_xy, argnums=(0, 0))(x, y)
+    _v, (a, b) = npdiff.value_and_grad(f_xy, argnums=(0, 0))(x, y)
     assert np.allclose(a, gx) and np.allclose(b, gx)
     ja, jb = npdiff.jacfwd(lambda x, y: x * y, argnums=(0, 0))(x, y)
     assert np.allclose(ja, np.diag(y)) and np.allclose(jb, np.diag(y))
@@ -303,10 +303,10 @@ def test_jvp_tangent_shape_inside_another_operator():
 
 
 def test_vjp_cotangents():
-    out, pull = npdiff.vjp(lambda x: x * 2, X3)
+    _, pull = npdiff.vjp(lambda x: x * 2, X3)
     with pytest.raises(ValueError, match=r"argument 'ct' has shape \(4,\), expected shape \(3,\)"):
         pull(np.ones(4))
-    out, pull = npdiff.vjp(lambda x: (x * 2, np.sum(x)), X3)
+    _out, pull = npdiff.vjp(lambda x: (x * 2, np.sum(x)), X3)
     with pytest.raises(TypeError, match=r"expected the output's structure \(2 arrays of shapes \(3,\), \(\)\), got an "
                                         r"array of shape \(3,\)"):
         pull(np.ones(3))
@@ -315,7 +315,7 @@ def test_vjp_cotangents():
 
 
 def test_linearize_tangents():
-    out, f_jvp = npdiff.linearize(lambda x: np.sin(x), X3)
+    _out, f_jvp = npdiff.linearize(lambda x: np.sin(x), X3)
     with pytest.raises(ValueError, match=r"argument 'x_dot' has shape \(4,\), expected shape \(3,\)"):
         f_jvp(np.ones(4))
     with pytest.raises(TypeError, match=r"f_jvp takes one tangent per primal \(1\), got 2"):

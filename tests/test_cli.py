@@ -74,6 +74,7 @@ def run_main(workdir, capsys, monkeypatch):
 
 def exec_source(src, name):
     import math
+
     from npdiff.emit.generated import _bad_shape
     ns = {"np": np, "math": math, "_bad_shape": _bad_shape}
     exec(src, ns)
@@ -126,7 +127,7 @@ def test_eager_operators(run_main, op):
         np.testing.assert_allclose(t, d * (A @ np.ones(3)))
     elif op == "vjp":
         out, pb = fn(A, y)
-        cA, cy = pb(np.ones(3))
+        _cA, cy = pb(np.ones(3))
         np.testing.assert_allclose(cy, A.T @ d)
     else:
         out, f_jvp = fn(A, y)
@@ -143,7 +144,7 @@ def test_transform_generic_and_shaped(workdir, run_main):
     ns = {}
     exec(p.stdout, ns)
     A, B, C = np.ones((2, 3)), np.ones((3, 2)), np.zeros((2, 2))
-    D, Aa, Ba, Ca = ns["mma_ad"](A, B, C, np.zeros((2, 3)), np.zeros((3, 2)), np.zeros((2, 2)), np.ones((2, 2)))
+    _D, Aa, _Ba, _Ca = ns["mma_ad"](A, B, C, np.zeros((2, 3)), np.zeros((3, 2)), np.zeros((2, 2)), np.ones((2, 2)))
     np.testing.assert_allclose(Aa, np.ones((2, 2)) @ B.T)
 
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import numpy as onp
 import pytest
-from util import assert_close
 
 import npdiff.compat.autograd as ag
 import npdiff.compat.autograd.numpy as np
 from npdiff.compat.autograd.extend import defjvp, defvjp, primitive
 from npdiff.compat.autograd.misc import flatten
 from npdiff.compat.autograd.misc.optimizers import adam, rmsprop, sgd
+from util import assert_close
 
 R = onp.random.RandomState(0)
 X = R.randn(4)
@@ -54,15 +54,16 @@ def make_loss(np):
 def test_numpy_and_scipy_are_the_real_modules():
     import numpy
     assert np is numpy
-    import npdiff.compat.autograd.numpy.random as npr
     import npdiff.compat.autograd.numpy.linalg as la
+    import npdiff.compat.autograd.numpy.random as npr
     assert npr is numpy.random and la is numpy.linalg
     pytest.importorskip("scipy")
     import npdiff.compat.autograd.scipy.special as sp
     import npdiff.compat.autograd.scipy.stats.norm as norm
-    from npdiff.compat.autograd.scipy.misc import logsumexp
     import scipy.special
     import scipy.stats
+
+    from npdiff.compat.autograd.scipy.misc import logsumexp
     assert sp is scipy.special and norm is scipy.stats.norm and logsumexp is scipy.special.logsumexp
 
 
@@ -181,8 +182,9 @@ def test_extend_defvjp_primitive(real):
 
 
 def _real_lse(real):
-    from autograd.extend import defvjp as rdefvjp, primitive as rprimitive
     import autograd.numpy as anp
+    from autograd.extend import defvjp as rdefvjp
+    from autograd.extend import primitive as rprimitive
     f = rprimitive(lambda x: onp.max(x) + onp.log(onp.sum(onp.exp(x - onp.max(x)))))
     rdefvjp(f, lambda ans, x: lambda g: g * anp.exp(x - ans))
     return f
@@ -225,6 +227,7 @@ def test_builtins_isinstance_of_traced_values():
 @pytest.mark.parametrize("mode", ["full", "valid", "same"])
 def test_scipy_signal_convolve_matches_autograds(real, sa, sb, kw, mode):
     from autograd.scipy.signal import convolve as real_convolve
+
     from npdiff.compat.autograd.scipy.signal import convolve
     A, B = R.randn(*sa), R.randn(*sb)
     _same(convolve(A, B, mode=mode, **kw), real_convolve(A, B, mode=mode, **kw), mode)
@@ -234,8 +237,9 @@ def test_scipy_signal_convolve_matches_autograds(real, sa, sb, kw, mode):
 
 
 def test_extend_argnum_forms_linear_and_notrace(real, anp):
-    from npdiff.compat.autograd.extend import def_linear, defjvp_argnum, defvjp_argnum, notrace_primitive
     import autograd.extend as rext
+
+    from npdiff.compat.autograd.extend import def_linear, defjvp_argnum, defvjp_argnum, notrace_primitive
     A = R.randn(3, 4)
 
     def build(ext, np_):
@@ -279,5 +283,5 @@ def test_misc_helpers_core_and_tracer():
     seen = []  # the first entry is the trace's (the self-checks call the function again, on plain arrays)
     ag.grad(lambda x: seen.append(isbox(x)) or np.sum(x))(X)
     assert seen[0] and not any(seen[1:]) and not isbox(X) and primitive_vjps == {}
-    vjp, ans = make_vjp(np.sin)(X)
+    vjp, _ans = make_vjp(np.sin)(X)
     assert_close(vjp(np.ones(4)), np.cos(X), 1e-12, 1e-12)

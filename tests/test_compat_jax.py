@@ -5,7 +5,6 @@ import functools
 
 import numpy as onp
 import pytest
-from util import assert_close
 
 import npdiff
 import npdiff.compat.jax as jax
@@ -13,6 +12,7 @@ import npdiff.compat.jax.numpy as jnp
 from npdiff.compat.jax import lax, tree_util
 from npdiff.compat.jax.flatten_util import ravel_pytree
 from npdiff.errors import UnsupportedOperationError
+from util import assert_close
 
 X = onp.array([0.3, -1.2, 0.7])
 
@@ -72,8 +72,8 @@ def test_jit_is_the_identity_in_every_form():
 
 
 def test_tree_util_imports_as_a_submodule():
-    from npdiff.compat.jax.tree_util import tree_map
     import npdiff.compat.jax.tree_util as jtu
+    from npdiff.compat.jax.tree_util import tree_map
     assert jtu is npdiff.tree_util
     assert tree_map(lambda a: a + 1, {"a": 1.0}) == {"a": 2.0}
 

@@ -11,7 +11,6 @@ import pytest
 
 import npdiff
 from npdiff import PathChangedError, TracingError, UnsupportedOperationError
-
 from util import assert_close, check_derivatives, fd_complex_grad
 
 RNG = np.random.default_rng(7)
@@ -112,7 +111,7 @@ def test_norm_gradients_closed_forms():
     g = npdiff.grad(lambda z: np.linalg.norm(z))(Z6)
     cclose(g, np.conj(Z6) / np.linalg.norm(Z6), 1e-10, 1e-12, "2-norm")
     cclose(g, fd_complex_grad(np.linalg.norm, Z6), 1e-6, 1e-7, "2-norm fd")
-    u, s, vh = np.linalg.svd(M45, full_matrices=False)
+    u, _s, vh = np.linalg.svd(M45, full_matrices=False)
     g = npdiff.grad(lambda a: np.linalg.norm(a, "nuc"))(M45)
     cclose(g, np.conj(u @ vh), 1e-8, 1e-10, "nuclear norm")
     g = npdiff.grad(lambda a: np.linalg.norm(a, 1))(M45)
@@ -200,7 +199,7 @@ def test_eigh_complex_batched_and_closed_form():
     check_complex(lambda a: (lambda w, v: (w, np.abs(v)))(*np.linalg.eigh(a)), h, order=1, rtol=1e-4)
     # d w_k = Re(v_k^H dA v_k) for a Hermitian dA: the gradient of sum(c * w) is sum_k c_k conj(v_k v_k^H)
     # on the lower triangle read (off-diagonal entries count for both triangles)
-    w, v = np.linalg.eigh(M44)
+    _w, v = np.linalg.eigh(M44)
     c = np.arange(1.0, 5.0)
     g = npdiff.grad(lambda a: np.sum(c * np.linalg.eigvalsh(a)))(M44)
     d = (v * c) @ np.conj(v.T)  # d sum(c * w) = Re tr(D dH), D = V diag(c) V^H, dH = L + L^H + Re diag(dA)
@@ -236,7 +235,7 @@ def test_eig_batched_and_gauge_invariant_reconstruction():
 
 def test_eig_closed_form_eigenvalue_derivative():
     # d lambda_k = u_k^T dA v_k / (u_k^T v_k), u_k the left eigenvectors (rows of V^-1)
-    w, v = np.linalg.eig(M44)
+    _w, v = np.linalg.eig(M44)
     vinv = np.linalg.inv(v)
     t = crandn(4, 4)
     _, dw = npdiff.jvp(np.linalg.eigvals, (M44,), (t,))
@@ -270,7 +269,7 @@ def test_eig_of_a_real_matrix_with_real_eigenvalues_is_real_as_numpy():
         gf(rot)
     lazy = npdiff.grad(lambda a: np.sum(np.abs(np.linalg.eigvals(a)) ** 2))
     for a in (s, rot + 0.1 * s):  # the lazy operator traces the second path when it is taken
-        w, v = np.linalg.eig(a)
+        _w, _v = np.linalg.eig(a)
         ref = np.zeros_like(a)
         for k in np.ndindex(a.shape):
             e = np.zeros_like(a)

@@ -1,7 +1,6 @@
 """Operators composed on array-valued functions, operators on tracers, and the eager cache."""
 from __future__ import annotations
 
-
 import numpy as np
 
 import npdiff

@@ -80,7 +80,7 @@ def test_ndarray_method_of_a_constant_with_a_traced_argument(name):
 @pytest.mark.parametrize("shape", [(4,), (4, 2)])
 def test_constant_dot_matches_numpy_across_shapes(shape):
     x = RNG.normal(size=shape)
-    f = lambda p: X.dot(p) * 1.0  # noqa: E731
+    f = lambda p: X.dot(p) * 1.0
     np.testing.assert_allclose(npdiff.numpify(f, x)(x), X.dot(x), rtol=1e-13)
     J = npdiff.jacfwd(f)(x)
     np.testing.assert_allclose(np.reshape(J, (X.shape[0] * (shape[1] if len(shape) > 1 else 1), x.size)),
@@ -95,7 +95,7 @@ def test_constant_dot_is_one_matrix_in_the_generated_code():
 
 def test_constant_method_that_compares_is_guarded():
     """edges.searchsorted(x) with x traced: a piecewise constant index, guarded; zero derivative."""
-    f = lambda x: np.sum(EDGES.searchsorted(x) * x)  # noqa: E731
+    f = lambda x: np.sum(EDGES.searchsorted(x) * x)
     g = npdiff.grad(f)
     for x in (np.array([0.2, 1.2, 1.7]), np.array([0.7, 0.1, 1.9])):
         np.testing.assert_allclose(g(x), EDGES.searchsorted(x).astype(float))
@@ -222,7 +222,7 @@ SPARSE = {
 def test_scipy_sparse_matrix_times_traced(fmt, name):
     sp, D = _sparse()
     S = getattr(sp, fmt)(D)
-    f = lambda p: SPARSE[name](S, p)  # noqa: E731
+    f = lambda p: SPARSE[name](S, p)
     _check_value_grad_hessian(f, np.array([0.3, -0.5, 0.2, 0.9]))
 
 

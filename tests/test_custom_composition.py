@@ -1,7 +1,6 @@
 """Custom rules inside sparsity patterns and automatic mode selection."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

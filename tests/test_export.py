@@ -117,8 +117,8 @@ def test_export_keeps_constants_of_functions_apart(tmp_path):
 
 def test_export_closure_operators(tmp_path):
     # vjp-style generated functions return nested functions
-    from npdiff.cli import _eager_gf
     from npdiff.api.core import ShapeDtype
+    from npdiff.cli import _eager_gf
     gf = _eager_gf("vjp", vec, [ShapeDtype((3,)), ShapeDtype((3, 3))])
     export({"vec_vjp": gf}, tmp_path / "pull.py")
     res = run_isolated(tmp_path, """

@@ -137,7 +137,7 @@ def test_the_issue_examples():
 # -- one type for derivatives with respect to 0-d and Python-float arguments ----------------------
 
 def _scalar_results(a):
-    f = lambda x: x ** 3  # noqa: E731
+    f = lambda x: x ** 3
     yield "grad", npdiff.grad(f)(a)
     yield "value_and_grad value", npdiff.value_and_grad(f)(a)[0]
     yield "value_and_grad grad", npdiff.value_and_grad(f)(a)[1]

@@ -2,9 +2,10 @@
 
 The long profile is `PYTHONPATH=src python -m tests.fuzz --cases 2000`.
 """
-import fuzz
 import numpy as np
 from hypothesis import HealthCheck, given, settings
+
+import fuzz
 
 QUICK = settings(deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

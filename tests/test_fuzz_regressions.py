@@ -3,11 +3,11 @@ import itertools
 
 import numpy as np
 import pytest
-from util import assert_close, fd_jac
 
 import npdiff
 from npdiff.ir.graph import make_input
 from npdiff.primitives.registry import apply
+from util import assert_close, fd_jac
 
 
 def _richardson_4th(f, x, h=0.02):

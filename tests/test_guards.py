@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import npdiff
-
 from util import assert_close, fd_jac
 
 
@@ -184,7 +183,7 @@ def test_threads_on_different_paths_get_correct_results():
 
     def work(k):
         try:
-            for rep in range(3):
+            for _rep in range(3):
                 for i in range(k % 4, len(xs), 2):
                     assert_close(g(xs[i]), expect[i], 1e-6, 1e-8, "threaded grad")
         except Exception as e:  # pragma: no cover - reported below

@@ -8,11 +8,11 @@ import inspect
 
 import numpy as np
 import pytest
-from util import assert_close, fd_jac, flat
 
 import npdiff
 from npdiff import UnsupportedOperationError
 from npdiff.tracing import tracer as trace
+from util import assert_close, fd_jac, flat
 
 A23 = np.array([[0.3, -1.2, 0.8], [1.1, 0.4, -0.6]])
 V5 = np.array([0.9, -1.4, 0.3, 2.1, -0.2])

@@ -138,8 +138,8 @@ def test_hundred_thousand_nodes_without_recursion():
 
 def test_substitute_renaming_inputs_keeps_structure():
     """Renaming inputs re-interns nodes (no re-simplification) and gives the same graph shape."""
-    from npdiff.primitives import ops
     from npdiff.ir.graph import make_input, toposort
+    from npdiff.primitives import ops
     a, b = make_input("a", (3,), np.float64), make_input("b", (3,), np.float64)
     out = ops.mul(ops.add(a, b), ops.exp(a))
     a2, b2 = make_input("a2", (3,), np.float64), make_input("b2", (3,), np.float64)

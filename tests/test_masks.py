@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from tests.util import assert_close, check_derivatives, fd_jac
 
 import npdiff
-from tests.util import assert_close, check_derivatives, fd_jac
 
 
 def _grad_hess(f, x):

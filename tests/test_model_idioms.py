@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.util import assert_close, fd_jac
 
 import npdiff
-from tests.util import assert_close, fd_jac
 
 X = np.array([0.3, -1.1, 0.8, 2.0])
 

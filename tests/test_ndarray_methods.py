@@ -147,7 +147,7 @@ REFUSED = [n for n in PUBLIC if NDARRAY_TABLE.get(n) not in ("method", "inplace"
 @pytest.mark.parametrize("name", REFUSED)
 @pytest.mark.parametrize("holder", ["tracer", "buffer"])
 def test_refused_by_name(name, holder):
-    fn = lambda a: _use(a, name)  # noqa: E731
+    fn = lambda a: _use(a, name)
     if holder == "buffer" and name in BUFFER_OWN:  # a real ndarray's own metadata (flags say read-only)
         npdiff.grad(_through_buffer(fn))(X34.copy())
         return
@@ -161,7 +161,7 @@ def test_refused_by_name(name, holder):
 @pytest.mark.parametrize("holder", ["tracer", "buffer"])
 def test_concrete_conversions(name, holder):
     """item()/tolist() of a real traced array would drop the derivative: refused; of an integer array: guarded."""
-    fn = lambda a: getattr(a, name)()  # noqa: E731
+    fn = lambda a: getattr(a, name)()
     with pytest.raises(npdiff.TracingError, match=rf"\.{name}\(\)"):
         npdiff.grad(lambda x: fn(x if holder == "tracer" else _through_buffer(lambda b: b)(x)) * 1.0)(X34[0, :1])
 

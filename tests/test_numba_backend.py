@@ -5,13 +5,13 @@ import pickle
 
 import numpy as np
 import pytest
+from tests.util import assert_close, fd_jac
 
 import npdiff
-from npdiff.emit import fused as emit_numba
 from npdiff.api.core import generate
+from npdiff.emit import fused as emit_numba
 from npdiff.primitives import PRIMS
 from npdiff.primitives.registry import apply
-from tests.util import assert_close, fd_jac
 
 
 def test_missing_numba_raises_importerror_naming_the_extra(monkeypatch):

@@ -71,7 +71,7 @@ def test_mici_backend_derivatives_deepcopy():
     d = npmici.grad_and_value(rosen)
     copy.deepcopy(d)
     d(X0)
-    g, v = copy.deepcopy(d)(X0)
+    g, _v = copy.deepcopy(d)(X0)
     np.testing.assert_allclose(g, rosen_grad(X0), rtol=1e-12)
 
 
@@ -137,10 +137,10 @@ def test_keywords_are_bound_by_signature_and_changes_are_seen():
     X2 = X * 2.0
     np.testing.assert_allclose(g(w, X=X2, y=y), expect(Xm=X2), rtol=1e-12)
     vg = npdiff.value_and_grad(loss, argnums=(0, -1))  # -1: the last positional argument, as JAX
-    v, (gw, gy) = vg(w, X, y, scale=2.0)
+    v, (_gw, gy) = vg(w, X, y, scale=2.0)
     assert v == pytest.approx(loss(w, X, y, scale=2.0), rel=1e-13)
     np.testing.assert_allclose(gy, -2.0 * 2.0 * (X @ w - y), rtol=1e-12)
-    with pytest.raises(TypeError, match="unexpected keyword|got an unexpected|cannot be called"):
+    with pytest.raises(TypeError, match=r"unexpected keyword|got an unexpected|cannot be called"):
         g(w, X, y, nope=1.0)
     hv = npdiff.hvp(loss)(w, X, y, np.ones(3), scale=2.0)
     np.testing.assert_allclose(hv, 2.0 * 2.0 * X.T @ (X @ np.ones(3)), rtol=1e-12)
@@ -181,7 +181,7 @@ def test_shared_cache_is_weak_and_bounded():
     del f
     gc.collect()
     assert sharing.shared_count() <= before + 1
-    g = lambda x: np.sum(x ** 3)  # noqa: E731
+    g = lambda x: np.sum(x ** 3)
     for k in range(sharing.PER_FUNCTION + 5):
         npdiff.grad(g, argnums=(0,) * (k + 1))(X0)  # distinct option sets
     assert len(getattr(g, sharing._SLOT)[1]) <= sharing.PER_FUNCTION

@@ -1,7 +1,8 @@
 """Property-based tests: random broadcastable shapes, expressions and axes,
 derivatives against finite differences."""
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import npdiff
 from util import assert_close, fd_jac

@@ -102,7 +102,7 @@ MLP_Y = np.array([0, 1, 0, 1, 1])
 
 def grad_against_fd(f, args, i, got):
     fd = fd_jacobian(lambda *a: f(*a), args, i)[0]
-    vec, unravel = ravel(args[i])
+    _vec, _unravel = ravel(args[i])
     same_types(got, args[i])
     assert_close(ravel(got)[0], fd, 1e-5, 1e-6)
 
@@ -135,7 +135,7 @@ def test_mlp_params_list_of_tuples_softmax_cross_entropy():
     params, lf = MLP_PARAMS, npdiff.value_and_grad(mlp_loss)
     first, _ = lf(params, MLP_X, MLP_Y)
     for _ in range(20):
-        loss, g = lf(params, MLP_X, MLP_Y)
+        _loss, g = lf(params, MLP_X, MLP_Y)
         params = [(W - 0.5 * gW, b - 0.5 * gb) for (W, b), (gW, gb) in zip(params, g)]
     assert lf(params, MLP_X, MLP_Y)[0] < first
     assert lf.cache_info().currsize == 1
@@ -290,7 +290,7 @@ def test_jvp_with_pytree_primals_and_tangents():
 def test_vjp_pullback_takes_the_output_structure_and_returns_primal_structures():
     f = lambda p, x: {"y": p["a"] * x, "z": (np.sum(p["a"] ** 2),)}
     p, x = {"a": rng.normal(size=3)}, rng.normal(size=3)
-    out, pullback = npdiff.vjp(f, p, x)
+    _out, pullback = npdiff.vjp(f, p, x)
     ct = {"z": (0.7,), "y": rng.normal(size=3)}
     gp, gx = pullback(ct)
     assert isinstance(gp, dict) and list(gp) == ["a"]
@@ -312,7 +312,7 @@ def test_vjp_with_namedtuple_primal():
 
 def test_linearize_takes_pytree_tangents():
     p = {"a": rng.normal(size=3), "b": 0.7, "c": (rng.normal(size=3),)}
-    out, f_jvp = npdiff.linearize(dict_to_dict, p)
+    _out, f_jvp = npdiff.linearize(dict_to_dict, p)
     t = {"a": rng.normal(size=3), "b": -0.4, "c": (rng.normal(size=3),)}
     assert_close(ravel(f_jvp(t))[0], fd_jacobian(dict_to_dict, [p], 0) @ ravel(t)[0], 1e-5, 1e-6)
     with pytest.raises(TypeError, match="linearize: tangent 0 must have the structure"):

@@ -114,7 +114,7 @@ def test_default_argument_and_closure_and_keyword():
     def make():
         rs = np.random.RandomState(6)
 
-        def f(x, rng=np.random.default_rng(7)):
+        def f(x, rng=np.random.default_rng(7)):  # noqa: B008 - a Generator default is the case under test
             return rs_body(rs, x) + gen_body(rng, x)
         return f
     plain = [make()] * 1

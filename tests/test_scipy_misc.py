@@ -10,8 +10,8 @@ import pytest
 sc = pytest.importorskip("scipy.special")
 sla = pytest.importorskip("scipy.linalg")
 
-import npdiff  # noqa: E402
-from util import assert_close, check_derivatives  # noqa: E402
+import npdiff
+from util import assert_close, check_derivatives
 
 RNG = np.random.default_rng(11)
 P3 = np.array([0.8, 1.7, 2.9])

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.util import assert_close, fd_jac
 
 import npdiff
-from tests.util import assert_close, fd_jac
 
 st = pytest.importorskip("scipy.stats")
 sc = pytest.importorskip("scipy.special")

@@ -14,8 +14,8 @@ import pytest
 st = pytest.importorskip("scipy.stats")
 sc = pytest.importorskip("scipy.special")
 
-import npdiff  # noqa: E402
-from util import assert_close, check_derivatives, fd_jac  # noqa: E402
+import npdiff
+from util import assert_close, check_derivatives, fd_jac
 
 POS = np.array([0.3, 1.2, 2.5, 4.0])
 UNIT = np.array([0.15, 0.4, 0.66, 0.9])
@@ -232,7 +232,7 @@ def test_mvn_traced_covariance_allow_singular_positive_definite_works_singular_i
     x = np.array([0.5, -0.3, 0.8])
     f = lambda c: st.multivariate_normal.logpdf(x, np.zeros(3), 0.5 * (c + c.T), allow_singular=True)
     assert_close(npdiff.grad(f)(COV3), fd_jac(f, [COV3], 0).reshape(3, 3), 1e-6, 1e-8)
-    f2 = lambda c: st.multivariate_normal.logpdf(x, np.zeros(3), 0.5 * (c + c.T), allow_singular=True)  # noqa: E731
+    f2 = lambda c: st.multivariate_normal.logpdf(x, np.zeros(3), 0.5 * (c + c.T), allow_singular=True)
     with pytest.raises(npdiff.UnsupportedOperationError, match="positive definite"):  # refused when traced:
         npdiff.grad(f2)(np.diag([1.0, 1.0, 0.0]))  # (grad(f) shares f's code traced at COV3 above)
     with pytest.raises(npdiff.UnsupportedOperationError, match="entropy"):

@@ -10,9 +10,9 @@ import re
 import pytest
 
 pytest.importorskip("scipy.stats")
-import scipy  # noqa: E402
+import scipy
 
-from npdiff.scipy_support import special_rows, stats_rows  # noqa: E402
+from npdiff.scipy_support import special_rows, stats_rows
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

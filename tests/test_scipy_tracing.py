@@ -18,8 +18,8 @@ so = pytest.importorskip("scipy.optimize")
 sc = pytest.importorskip("scipy.special")
 st = pytest.importorskip("scipy.stats")
 
-import npdiff  # noqa: E402
-from util import assert_close, fd_jac  # noqa: E402
+import npdiff
+from util import assert_close, fd_jac
 
 X4 = np.array([0.8, 1.3, -0.4, 1.1])
 X6 = np.array([1.2, 0.9, 1.4, -0.3, 0.7, 1.05])

@@ -61,7 +61,7 @@ def test_type_is_ndarray_is_caught_by_the_value_self_check():
         if type(p) is np.ndarray:
             return np.sum(p ** 2)
         return np.sum(p ** 3)
-    with pytest.raises(npdiff.TracingError, match="self-check failed.*type check"):
+    with pytest.raises(npdiff.TracingError, match=r"self-check failed.*type check"):
         npdiff.grad(f)(X)
     with pytest.raises(npdiff.TracingError, match="self-check failed"):
         npdiff.value_and_grad(f)(X)
@@ -88,7 +88,7 @@ def test_hidden_state_is_caught():
     def f(x):
         calls[0] += 1  # state that changes from call to call
         return calls[0] * np.sum(x ** 2)
-    with pytest.raises(npdiff.TracingError, match="self-check failed.*another value"):
+    with pytest.raises(npdiff.TracingError, match=r"self-check failed.*another value"):
         npdiff.grad(f)(X)
 
 
@@ -123,7 +123,7 @@ def hidden(x):
 
 
 def test_hidden_dependency_is_caught():
-    with pytest.raises(npdiff.TracingError, match="self-check failed.*finite difference"):
+    with pytest.raises(npdiff.TracingError, match=r"self-check failed.*finite difference"):
         npdiff.grad(hidden)(X)
     with pytest.raises(npdiff.TracingError, match="self-check failed"):
         npdiff.jacfwd(lambda x: hidden(x) * x)(X)

@@ -14,12 +14,12 @@ import warnings
 
 import numpy as np
 import pytest
-import signature_table as T
-from util import assert_close, fd_jac, flat
 
 import npdiff
+import signature_table as T
 from npdiff import TracingError, UnsupportedOperationError
 from npdiff.tracing import tracer as trace
+from util import assert_close, fd_jac, flat
 
 
 def _names_of(obj) -> list[str]:
@@ -70,7 +70,7 @@ def _targets():
         entry = T.METHODS.get(mname)
         if params:
             yield f"ndarray.{mname}", entry, params
-    for key, low in trace.UFUNCS.items():
+    for key in trace.UFUNCS:
         if isinstance(key, tuple):
             uf, method = key
             name = f"{trace._ufunc_qualname(uf)}.{method}"

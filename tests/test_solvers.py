@@ -217,7 +217,7 @@ def test_solve_ivp_jacobian_and_hessian_closure():
                            method="DOP853", rtol=1e-11, atol=1e-13)
         return sol.y.ravel()
     np.testing.assert_allclose(npdiff.jacobian(f)(P), fd(f, P), rtol=1e-7, atol=1e-8)
-    g = lambda p: f(p).sum()  # noqa: E731
+    g = lambda p: f(p).sum()
     np.testing.assert_allclose(npdiff.hessian(g)(P), fd(npdiff.grad(g), P, 1e-5), rtol=1e-5, atol=1e-6)
 
 
@@ -302,7 +302,7 @@ def test_full_outputs_and_untraced_calls():
     np.testing.assert_allclose(npdiff.grad(fs)(P), fd(fs, P), rtol=1e-6)
 
     def nw(p):
-        r, conv, zero_der = so.newton(lambda x: x ** 3 + p[0] * x - p[1], np.ones(2), full_output=True, tol=1e-13)
+        r, _conv, _zero_der = so.newton(lambda x: x ** 3 + p[0] * x - p[1], np.ones(2), full_output=True, tol=1e-13)
         return r.sum()
     np.testing.assert_allclose(npdiff.grad(nw)(P), fd(nw, P), rtol=1e-6, atol=1e-9)
     # nothing traced reaches the solver: SciPy's own call, a constant
@@ -330,7 +330,7 @@ def test_adjoint_gradient_many_parameters(method, monkeypatch):
     runs = []
     run = ode_adjoint.AdjSpec.run
     monkeypatch.setattr(ode_adjoint.AdjSpec, "run", lambda self, *a: (runs.append(1), run(self, *a))[1])
-    f = lambda p: linear_cubic_loss(p, method)  # noqa: E731
+    f = lambda p: linear_cubic_loss(p, method)
     ref = fd(f, PA, 1e-5)
     np.testing.assert_allclose(npdiff.grad(f)(PA), ref, rtol=1e-6, atol=1e-7)
     assert runs, "the adjoint method did not run"

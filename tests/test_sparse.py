@@ -1,14 +1,14 @@
 """Sparsity patterns, colourings and sparse Jacobians/Hessians."""
 import numpy as np
 import pytest
-from util import assert_close, fd_jac
 
 import npdiff
-from npdiff.transforms import colouring
 from npdiff.ir.graph import const
 from npdiff.ir.indexsets import Pattern
 from npdiff.primitives import apply
 from npdiff.tracing.tracer import Tracer
+from npdiff.transforms import colouring
+from util import assert_close, fd_jac
 
 
 def rosen(x):

@@ -16,8 +16,8 @@ import pytest
 sc = pytest.importorskip("scipy.special")
 st = pytest.importorskip("scipy.stats")
 
-import npdiff  # noqa: E402
-from util import assert_close, check_derivatives, fd_jac  # noqa: E402
+import npdiff
+from util import assert_close, check_derivatives, fd_jac
 
 RNG = np.random.default_rng(7)
 P3 = np.array([0.7, 1.3, 2.6])

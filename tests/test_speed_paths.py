@@ -116,7 +116,7 @@ def test_generic_unbroadcast_fast_path_and_scalars():
         return A * c + A
     A = np.arange(6.0).reshape(2, 3)
     fn = _load(npdiff.transform(f), "f_ad")
-    out, A_a, c_a = fn(A, 2.0, np.zeros((2, 3)), 0.0, np.ones((2, 3)))
+    _out, A_a, c_a = fn(A, 2.0, np.zeros((2, 3)), 0.0, np.ones((2, 3)))
     np.testing.assert_allclose(A_a, np.full((2, 3), 3.0))
     assert np.ndim(c_a) == 0 and np.isclose(c_a, A.sum())
 

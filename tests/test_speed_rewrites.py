@@ -46,8 +46,8 @@ def rosen(x):
 
 
 def test_sign_and_constant_canonical_forms_share_nodes():
-    from npdiff.primitives import ops
     from npdiff.ir.graph import make_input
+    from npdiff.primitives import ops
     x = make_input("x", (3,), np.float64)
     assert ops.mul(x, 2) is ops.mul(x, 2.0)
     assert ops.neg(ops.mul(x, -2.0)) is ops.mul(x, 2.0)

@@ -101,7 +101,7 @@ def test_bound_method_attribute_rebound():
     rng = np.random.default_rng(0)
     m = Model(rng.normal(size=(6, 3)), rng.normal(size=6))
     g = npdiff.grad(m.loglike)
-    want = lambda: m.exog.T @ (m.endog - m.exog @ X)  # noqa: E731
+    want = lambda: m.exog.T @ (m.endog - m.exog @ X)
     assert np.allclose(g(X), want())
     m.exog = rng.normal(size=(6, 3))
     assert np.allclose(g(X), want())
@@ -132,7 +132,7 @@ def test_sgd_loop_rebinding_the_minibatch():
 
 
 def test_default_arguments():
-    def f(x, c=np.ones(3), k=1.0):
+    def f(x, c=np.ones(3), k=1.0):  # noqa: B008 - the default argument is the state under test
         return k * np.sum(c * x ** 2)
     g = npdiff.grad(f)
     assert np.allclose(g(X), 2 * X)
@@ -267,7 +267,7 @@ class Nested:
 def test_attributes_read_by_helper_methods_and_nested_objects():
     m = Nested()
     g = npdiff.grad(m.loss)
-    want = lambda: m.inner.exog.T @ (m.inner.exog @ X - m.inner.endog) + 2 * m.scale * X  # noqa: E731
+    want = lambda: m.inner.exog.T @ (m.inner.exog @ X - m.inner.endog) + 2 * m.scale * X
     assert np.allclose(g(X), want())
     m.scale = 4.0
     assert np.allclose(g(X), want())

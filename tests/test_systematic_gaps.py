@@ -76,7 +76,7 @@ def test_int64_of_traced_array_as_index_follows_the_values():
 
 
 def test_int64_of_traced_array_needs_values():
-    with pytest.raises(npdiff.TracingError, match="np.int64"):
+    with pytest.raises(npdiff.TracingError, match=r"np\.int64"):
         npdiff.numpify(_glued, (5, 4))
 
 

@@ -280,5 +280,5 @@ def test_random_state_objects_draw_fresh_not_frozen():
     got = [F(np.ones(3)) for _ in range(2)]
     rs.seed(4)
     np.testing.assert_array_equal(got, [f(np.ones(3)) for _ in range(2)])
-    with pytest.raises(UnsupportedOperationError, match="RandomState.gamma"):
+    with pytest.raises(UnsupportedOperationError, match=r"RandomState\.gamma"):
         npdiff.numpify(lambda x: x * rs.gamma(2.0, size=3), (3,))

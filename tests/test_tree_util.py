@@ -5,10 +5,10 @@ import collections
 
 import numpy as np
 import pytest
-from util import assert_close, fd_jac
 
 import npdiff
 from npdiff import tree_util as tu
+from util import assert_close, fd_jac
 
 
 class Params:

@@ -178,8 +178,9 @@ def test_registry_elementwise_primitives_on_empty():
 
 def test_random_programs_with_zero_length_axes():
     """The random-program fuzzer with zero-length axes allowed: value and every derivative operator."""
-    import fuzz
     from hypothesis import HealthCheck, given, settings
+
+    import fuzz
 
     used = []
 

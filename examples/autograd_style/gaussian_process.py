@@ -2,9 +2,10 @@
 
 An autograd program: only its import lines differ (npdiff's compat module in place of autograd).
 """
-import npdiff.compat.autograd.numpy as np
 import npdiff.compat.autograd.numpy.random as npr
 import npdiff.compat.autograd.scipy.stats.multivariate_normal as mvn
+
+import npdiff.compat.autograd.numpy as np
 from npdiff.compat.autograd import value_and_grad
 
 

@@ -2,12 +2,13 @@
 
 An autograd program: only its import lines differ (npdiff's compat module in place of autograd).
 """
-import npdiff.compat.autograd.numpy as np
 import npdiff.compat.autograd.numpy.random as npr
 import npdiff.compat.autograd.scipy.stats.multivariate_normal as mvn
+from npdiff.compat.autograd.scipy.special import logsumexp
+
+import npdiff.compat.autograd.numpy as np
 from npdiff.compat.autograd import grad
 from npdiff.compat.autograd.misc.optimizers import adam
-from npdiff.compat.autograd.scipy.special import logsumexp
 
 
 def init_params(k, d, scale, rs):

@@ -2,16 +2,18 @@
 
 An autograd program: only its import lines differ (npdiff's compat module in place of autograd).
 """
-import npdiff.compat.autograd.numpy as np
 import npdiff.compat.autograd.numpy.random as npr
+from npdiff.compat.autograd.scipy.special import logsumexp
+
+import npdiff.compat.autograd.numpy as np
 from npdiff.compat.autograd import grad
 from npdiff.compat.autograd.misc.optimizers import adam
-from npdiff.compat.autograd.scipy.special import logsumexp
+import itertools
 
 
 def init_params(sizes, scale, rs):
     """Return a list of (weights, biases) per layer."""
-    return [(scale * rs.randn(m, n), scale * rs.randn(n)) for m, n in zip(sizes[:-1], sizes[1:])]
+    return [(scale * rs.randn(m, n), scale * rs.randn(n)) for m, n in itertools.pairwise(sizes)]
 
 
 def predict(params, inputs):

@@ -2,8 +2,9 @@
 
 An autograd program: only its import lines differ (npdiff's compat module in place of autograd).
 """
-import npdiff.compat.autograd.numpy as np
 import npdiff.compat.autograd.numpy.random as npr
+
+import npdiff.compat.autograd.numpy as np
 from npdiff.compat.autograd import grad
 from npdiff.compat.autograd.misc.optimizers import rmsprop
 

@@ -14,7 +14,7 @@ import inspect
 import os
 import re
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["main"]
 
@@ -76,7 +76,7 @@ def parse_shape(text: str) -> tuple:
         t = t[1:-1].strip()
     if t in ("", "scalar", "()"):
         return ()
-    parts = [p.strip() for p in re.split(r"[,x×]", t)]
+    parts = [p.strip() for p in re.split(r"[,x\u00d7]", t)]
     if len(parts) > 1 and parts[-1] == "" and t.rstrip()[-1] == ",":  # '3,' as Python writes (3,)
         parts = parts[:-1]
     try:
@@ -223,6 +223,7 @@ def _positional_names(func) -> tuple[list[str], int] | None:
 
 def _specs(args, func, fname, op, optional=False) -> list:
     import numpy as np
+
     from .api.core import ShapeDtype
     shapes = [parse_shape(s) for s in args.shape]
     info = _positional_names(func)
@@ -302,7 +303,7 @@ def build_function(op: str, func, args):
         build = getattr(lf, "_build", None)
         if build is None:  # pragma: no cover - LazyFunction keeps its builder
             return lf.specialize(*specs, specs[num])
-        from .api.core import aval, arg_names, generate
+        from .api.core import arg_names, aval, generate
         names = arg_names(func, len(specs))
         v = "v"
         while v in names:

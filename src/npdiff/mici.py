@@ -74,7 +74,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -13,7 +13,8 @@ opaque hashable value (``PyTreeDef``-like), compared with ``==``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -257,7 +257,7 @@ def test_shaped_float32_and_shape_check(rng):
                     ShapeDtype((2, 2), np.float32))
     ad = load(src, "mma_ad")
     A, B, C = (rng.standard_normal(s).astype(np.float32) for s in [(2, 3), (3, 2), (2, 2)])
-    out, Aa, Ba, Ca = ad(A, B, C, np.zeros_like(A), np.zeros_like(B), np.zeros_like(C),
+    out, Aa, _Ba, _Ca = ad(A, B, C, np.zeros_like(A), np.zeros_like(B), np.zeros_like(C),
                          np.ones((2, 2), np.float32))
     assert out.dtype == np.float32 and Aa.dtype == np.float32
     np.testing.assert_allclose(Aa, np.ones((2, 2)) @ B.T, rtol=1e-6)
@@ -275,7 +275,7 @@ def test_shaped_tuple_output(rng):
     ad = load(src, "two_ad")
     x, y = rng.standard_normal(3), rng.standard_normal(3)
     sa, ta = rng.standard_normal(3), rng.standard_normal(3)
-    (s, t), xa, ya = ad(x, y, np.zeros(3), np.zeros(3), sa, ta)
+    (s, _t), xa, ya = ad(x, y, np.zeros(3), np.zeros(3), sa, ta)
     np.testing.assert_allclose(s, x * y)
     np.testing.assert_allclose(xa, sa * y + ta * np.cos(x))
     np.testing.assert_allclose(ya, sa * x)
@@ -297,7 +297,7 @@ def test_shaped_large_constant_needs_out_file(tmp_path, rng):
     transform(big, (20000,), out_file=path)
     mod = _import_file(path, "big_ad_mod")
     x = rng.standard_normal(20000)
-    out, xa = mod.big_ad(x, np.zeros(20000), np.ones(20000))
+    _out, xa = mod.big_ad(x, np.zeros(20000), np.ones(20000))
     np.testing.assert_allclose(xa, np.linspace(0.0, 1.0, 20000))
 
 
@@ -332,7 +332,7 @@ def test_transform_accepts_source_text(rng):
     for shapes in [(), ((3,), (3,))]:
         ad = load(transform(src, *shapes), "f_ad")
         x, y = rng.standard_normal(3), rng.standard_normal(3)
-        _, xa, ya = ad(x, y, np.zeros(3), np.zeros(3), np.ones(3))
+        _, xa, _ya = ad(x, y, np.zeros(3), np.zeros(3), np.ones(3))
         np.testing.assert_allclose(xa, np.cos(x * y) * y)
 
 
@@ -362,7 +362,7 @@ def test_transform_expr_elementwise_and_transpose(mode, rng):
     E_a = rng.standard_normal((3, 3))
     ns = {"np": np, "A": A, "B": B, "A_a": np.zeros((3, 3)), "B_a": np.zeros((3, 3)), "E_a": E_a}
     exec(code, ns)
-    f = lambda A, B: np.exp(A * B.T) - A.T  # noqa: E731
+    f = lambda A, B: np.exp(A * B.T) - A.T
     np.testing.assert_allclose(ns["E"], f(A, B))
     np.testing.assert_allclose(ns["A_a"], fd_vjp(f, [A, B], 0, E_a), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(ns["B_a"], fd_vjp(f, [A, B], 1, E_a), rtol=1e-5, atol=1e-6)

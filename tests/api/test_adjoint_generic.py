@@ -385,7 +385,7 @@ def test_accumulation_and_no_mutation():
 
 def test_readable_source():
     src = transform_generic(gls)
-    fdef = [n for n in ast.parse(src).body if isinstance(n, ast.FunctionDef) and n.name == "gls_ad"][0]
+    fdef = next(n for n in ast.parse(src).body if isinstance(n, ast.FunctionDef) and n.name == "gls_ad")
     assert [a.arg for a in fdef.args.args] == ["X", "M", "y", "X_a", "M_a", "y_a", "b_a"]
     forward = fdef.body[:8]
     for stmt in forward:  # one operation a line
@@ -473,7 +473,7 @@ def uses_if(x):
 
 
 def uses_loop(x):
-    for i in range(3):
+    for _i in range(3):
         x = x * 2
     return x
 

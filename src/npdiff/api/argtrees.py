@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import inspect
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from ..ir.pytree import (LEAF, NODES, children, has_namedtuple, is_node, plain_structure, restore, tree_flatten,
-                         tree_paths, tree_unflatten)
+from ..ir.pytree import LEAF, NODES, children, has_namedtuple, is_node, plain_structure, restore, tree_flatten, tree_paths, tree_unflatten
 from ..tracing.tracer import trace
 from .checks import _describe
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .. import config
 

@@ -5,7 +5,7 @@ close over the precomputed intermediates, so calling them again is cheap.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from ..transforms import jvp_nodes, vjp_nodes
 from . import checks
 from .core import Operator, arg_names, call_on_nodes, zero_if_none
 from .jax_style import jac_nodes
+
 
 class Bundle:
     """Lazily computed derivative pieces of func at the given input nodes."""

@@ -6,7 +6,7 @@ guard an eager call (``jvp`` tangents, ``vjp`` cotangents).
 from __future__ import annotations
 
 import inspect
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -71,7 +71,7 @@ def arity(func: Callable, n: int, op: str, hint: str = "") -> None:
 
 def avals(names, avals_, op: str) -> None:
     """Refuse arguments whose dtype is not numeric (object, strings, structured)."""
-    for name, (shape, dtype) in zip(names, avals_):
+    for name, (_shape, dtype) in zip(names, avals_):
         if np.dtype(dtype).kind not in NUMERIC_KINDS:
             raise TypeError(f"{op}: argument {name!r} has dtype {np.dtype(dtype)}; npdiff functions take "
                             f"numeric arrays (bool, int, float or complex): convert it with "

@@ -3,131 +3,46 @@ function on given nodes, lazy shape-specialised functions and code generation.
 """
 from __future__ import annotations
 
-import functools
-import inspect
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
-from ..emit.codegen import emit_function
-from ..errors import PathChangedError, TracingError
-from ..tracing.guards import values_known
+from ..emit.backends import check_backend, emit_function
 from ..emit.generated import GeneratedFunction
-from ..ir.graph import Node, const, make_input, toposort
+from ..errors import PathChangedError, TracingError
 from ..ir.gcpause import gc_paused
-from ..transforms import substitute
+from ..ir.graph import Node, const, make_input, toposort
+from ..ir.pytree import NODES, restore, tree_flatten, tree_unflatten
 from ..primitives import apply
 from ..primitives.helpers import zeros
-from ..ir.pytree import NODES, restore, tree_flatten, tree_unflatten
+from ..tracing.guards import values_known
 from ..tracing.tracer import Tracer, is_traced, node_of, random_draws, recording, tracing, tracing_now
-from . import progress
+from ..transforms import substitute
 from . import checks as _checks
-from . import sharing as _sharing
+from . import progress
 from . import selfcheck as _selfcheck
+from . import sharing as _sharing
 from . import state as _state
-from .paths import Paths, stale as _stale
+from .argtrees import (
+    CONTAINERS,
+    TreeFunction,
+    TreeKey,
+    arg_leaf,
+    fast_key,
+    flatten_args,
+    is_tree_call,
+    leaf_labels,
+    leaf_names,
+    own_inputs,
+    trace_trees,
+    tree_build,
+    unflatten_args,
+)
 from .auto import backend_of, make_auto
-from .argtrees import (CONTAINERS, TreeFunction, TreeKey, arg_leaf, fast_key, flatten_args, is_tree_call,
-                       leaf_labels, leaf_names, own_inputs, trace_trees, tree_build, unflatten_args)
-
-
-class ShapeDtype(NamedTuple):
-    """Shape and dtype of an argument, standing in for an example array."""
-
-    shape: tuple
-    dtype: Any = np.float64
-
-
-def aval(spec) -> tuple[tuple, np.dtype]:
-    """Return (shape, dtype) from a shape tuple, ShapeDtype, int, or example array."""
-    if isinstance(spec, ShapeDtype):
-        return tuple(int(s) for s in spec.shape), np.dtype(spec.dtype)
-    if isinstance(spec, (tuple, list)) and all(isinstance(s, (int, np.integer)) for s in spec):
-        return tuple(int(s) for s in spec), np.dtype(np.float64)
-    if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
-        return (int(spec),), np.dtype(np.float64)
-    if isinstance(spec, Tracer):
-        return spec.shape, spec.dtype
-    if not isinstance(spec, np.ndarray) and hasattr(spec, "shape") and hasattr(spec, "dtype"):
-        return array_aval(spec)  # another library's array: never converted (a Dask array stays lazy)
-    arr = np.asarray(spec)
-    if arr.dtype == object:
-        raise TypeError(f"cannot use {type(spec).__name__} as an argument shape or example array")
-    return arr.shape, arr.dtype
-
-
-BACKENDS = ("numpy", "array_api", "numba", "auto")
-
-
-def check_backend(backend: str) -> str:
-    """Return backend if npdiff can generate code for it; raise naming what is missing otherwise."""
-    if backend in ("numpy", "auto"):  # auto: NumPy code, numba later where installed and worth it
-        return backend
-    if backend == "array_api":
-        from ..emit.array_api import require_compat
-        require_compat()
-        return backend
-    if backend == "numba":
-        from ..emit.fused import require_numba
-        require_numba()
-        return backend
-    raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
-
-
-def array_aval(x) -> tuple[tuple, np.dtype]:
-    """Return (shape, dtype) of an argument of any array library, without converting it to NumPy."""
-    if isinstance(x, (np.ndarray, np.generic, float, int, complex, bool)):
-        return value_aval(x)
-    shape = tuple(int(s) for s in x.shape)
-    try:
-        return shape, np.dtype(x.dtype)
-    except TypeError:
-        return shape, np.dtype(str(x.dtype).rsplit(".", 1)[-1])  # torch.float32, array_api_strict.float64
-
-
-def value_aval(x) -> tuple[tuple, np.dtype]:
-    """Return (shape, dtype) of a concrete argument value."""
-    if isinstance(x, np.ndarray):
-        return x.shape, x.dtype
-    if isinstance(x, float):
-        return (), np.dtype(np.float64)
-    arr = np.asarray(x)
-    if arr.dtype == object:
-        raise TypeError(f"npdiff functions take arrays; got {type(x).__name__}")
-    return arr.shape, arr.dtype
-
-
-def arg_names(func: Callable, n: int) -> list[str]:
-    """Return n argument names taken from func's signature where possible."""
-    try:
-        params = [p for p in inspect.signature(func).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        names = [p.name for p in params][:n]
-    except (TypeError, ValueError):
-        names = []
-    names += [f"x{i}" for i in range(len(names), n)]
-    seen, out = set(), []
-    for nm in names:
-        while nm in seen or nm in ("np", "math", "scipy"):
-            nm += "_"
-        seen.add(nm)
-        out.append(nm)
-    return out
-
-
-def func_name(func: Callable) -> str:
-    """Return a usable name for func."""
-    return _clean_name(getattr(func, "__name__", None) or type(func).__name__)
-
-
-@functools.lru_cache(maxsize=1024)
-def _clean_name(name: str) -> str:
-    """Return name as a Python identifier (a keyword or a lambda gets a prefix or becomes f)."""
-    import keyword
-    name = "".join(c if c.isalnum() or c == "_" else "_" for c in name).strip("_") or "f"
-    if keyword.iskeyword(name) or name[0].isdigit():
-        name = "f" if name == "lambda" else "_" + name
-    return name
+from .avals import ShapeDtype, _clean_name, arg_names, array_aval, aval, func_name, has_values, spec_leaf, value_aval  # noqa: F401
+from .paths import Paths
+from .paths import stale as _stale
 
 
 def call_on_nodes(func: Callable, nodes: list):
@@ -290,23 +205,13 @@ def _refuse_foreign_inputs(out, inputs, name):
             f"the outer trace, or pass the outer value as an argument.")
 
 
-def spec_leaf(x) -> bool:
-    """Return True if x is one argument's shape spec or example (a ShapeDtype, shape tuple, array)."""
-    return isinstance(x, ShapeDtype) or arg_leaf(x)
-
-
-def has_values(specs) -> bool:
-    """Return True if every spec is a concrete value (an array or Python/NumPy number), not a shape."""
-    return bool(specs) and all(isinstance(s, (np.ndarray, np.generic, float, complex, bool)) for s in specs)
-
-
 def _traced_result(out):
     """Return the build's output pytree of nodes as tracers (operators as functions of tracers)."""
     leaves, s = tree_flatten(out)
     return tree_unflatten(s, [_operator_closure(n) if isinstance(n, Operator) else Tracer(n) for n in leaves])
 
 
-def _operator_closure(op: "Operator"):
+def _operator_closure(op: Operator):
     """Return a Python function applying an Operator to traced arguments."""
     def apply_op(*args):
         leaves, s = tree_flatten(op.tree)
@@ -342,7 +247,7 @@ class LazyFunction:
         else:
             self._use_state(_sharing.State())
 
-    def _use_state(self, state: "_sharing.State") -> None:
+    def _use_state(self, state: _sharing.State) -> None:
         self._state = state  # shared by every operator with this recipe
         self._cache = state.cache  # key -> the GeneratedFunction tried first (the last path used)
         self._paths = state.paths  # key -> Paths
@@ -351,7 +256,7 @@ class LazyFunction:
         self._one = None
         state.ops.add(self)
 
-    def _share(self, factory: Callable, func: Callable, **options) -> "LazyFunction":
+    def _share(self, factory: Callable, func: Callable, **options) -> LazyFunction:
         """Return self, made by ``factory(func, **options)``: it shares specialisations with operators alike."""
         options = {k: _sharing.hashable_option(v) for k, v in options.items()}
         self._recipe = (factory, func, options)  # how it pickles and binds keywords (see sharing)
@@ -405,8 +310,8 @@ class LazyFunction:
         if one is not None and len(args) == one[3]:
             a = args[0]
             if a.__class__ is np.ndarray and a.dtype is one[1] and a.shape == one[0] and (
-                    one[3] == 1 or args[1].__class__ is np.ndarray and args[1].dtype is one[5]
-                    and args[1].shape == one[4]) and (one[6] is None or one[6]()):
+                    one[3] == 1 or (args[1].__class__ is np.ndarray and args[1].dtype is one[5]
+                    and args[1].shape == one[4])) and (one[6] is None or one[6]()):
                 try:
                     return one[2]._fn(*args)
                 except PathChangedError:  # another path: the keyed lookup below finds it
@@ -612,7 +517,7 @@ class LazyFunction:
             raise AttributeError("call the function (or .specialize(shapes)) first to generate source")
         return list(self._cache.values())[-1].source
 
-    def cache_info(self) -> "CacheInfo":
+    def cache_info(self) -> CacheInfo:
         """Return the specialisations held: ``CacheInfo(currsize, specializations, paths)``.
 
         ``specializations`` has one entry per argument shapes and dtypes, a tuple

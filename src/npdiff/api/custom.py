@@ -12,9 +12,9 @@ import functools
 
 from ..errors import UnsupportedOperationError
 from ..ir.graph import Node
+from ..ir.pytree import num_leaves, tree_flatten, tree_map, tree_unflatten
 from ..primitives import apply
 from ..primitives.custom import RULES, STRUCTS, new_key
-from ..ir.pytree import num_leaves, tree_flatten, tree_map, tree_unflatten
 from ..tracing.tracer import Tracer, is_traced, node_of, tracing
 
 

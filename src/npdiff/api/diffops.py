@@ -4,11 +4,11 @@ GeneratedFunction from ``numpify`` (whose shapes are then reused).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..emit.generated import GeneratedFunction
 from .bundles import Bundle
-from .core import aval, arg_names, func_name, generate
+from .core import arg_names, aval, func_name, generate
 
 OPTIONS = {"name": "name of the generated function (default: '<op>_<function name>')",
            "backend": "'numpy' (default) or 'array_api' (code for any array API library)"}

@@ -3,20 +3,32 @@
 cotangents may be pytrees (the code then takes one argument per leaf)."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..emit.generated import GeneratedFunction
 from ..ir.graph import make_input
 from ..ir.pytree import has_namedtuple, restore, tree_flatten, tree_unflatten
-from ..transforms import substitute, vjp_nodes, jvp_nodes
 from ..tracing.tracer import Tracer, is_traced, node_of, tracing_now
+from ..transforms import jvp_nodes, substitute, vjp_nodes
 from . import checks
-from .argtrees import flatten_args, gather, is_tree_call, leaf_labels, leaf_names, leaves_like, structure_of, \
-    trace_trees, tree_build, unflatten_args
-from .core import (Operator, Paths, array_aval, arg_names, call_on_nodes, check_backend, foreign_inputs, func_name,
-                   generate, inline_attempt, transform_on_nodes, value_aval, zero_if_none)
+from .argtrees import flatten_args, gather, is_tree_call, leaf_labels, leaf_names, leaves_like, structure_of, trace_trees, tree_build, unflatten_args
+from .core import (
+    Operator,
+    Paths,
+    arg_names,
+    array_aval,
+    call_on_nodes,
+    check_backend,
+    foreign_inputs,
+    func_name,
+    generate,
+    inline_attempt,
+    transform_on_nodes,
+    value_aval,
+    zero_if_none,
+)
 
 _EAGER_CACHE: dict = {}
 

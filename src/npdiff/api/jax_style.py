@@ -2,20 +2,19 @@
 hessian, hvp, jvp, vjp, linearize, and numpify."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from ..emit.generated import GeneratedFunction
-from ..ir.graph import Node, const, toposort
-from ..primitives import apply  # "to_csr" (sparse=True output) is primitives/sparse.py
+from ..ir.graph import Node, const
 from ..ir.pytree import tree_flatten, tree_unflatten
+from ..primitives import apply  # "to_csr" (sparse=True output) is primitives/sparse.py
 from ..transforms import jvp_nodes, vjp_nodes
+from ..transforms.jacobian import jacobian_blocks
 from . import checks
-from .argtrees import (CONTAINERS, TreeFunction, flatten_args, gather, leaf_labels, leaf_names, leaves_like,
-                       structure_of, tree_build)
-from .core import (LazyFunction, aval, arg_names, call_on_nodes, check_float, func_name, generate, has_values,
-                   spec_leaf, transform_on_nodes, zero_if_none)
+from .argtrees import CONTAINERS, TreeFunction, flatten_args, gather, leaf_labels, leaf_names, leaves_like, structure_of, tree_build
+from .core import LazyFunction, arg_names, aval, call_on_nodes, check_float, func_name, generate, has_values, spec_leaf, transform_on_nodes, zero_if_none
 from .eager import eager_function, jvp, linearize, vjp  # noqa: F401  (re-exported: the eager operators)
 
 
@@ -119,7 +118,7 @@ def grad(func: Callable, argnums=0, has_aux: bool = False, create_graph: bool = 
     inner = _value_and_grad_nodes(func, argnums, has_aux, "grad")
 
     def build(*nodes):
-        value, aux, g = inner(*nodes)
+        _value, aux, g = inner(*nodes)
         return (g, aux) if has_aux else g
     return LazyFunction(build, func, "grad", "Return the gradient of the function.", backend, trees=True,
                         recipe=(grad, func, dict(argnums=argnums, has_aux=has_aux, create_graph=create_graph,
@@ -128,138 +127,15 @@ def grad(func: Callable, argnums=0, has_aux: bool = False, create_graph: bool = 
 
 # -- Jacobians -------------------------------------------------------------------------------
 
-def _basis(node: Node) -> Node:
-    n = node.size
-    return const(np.eye(n, dtype=node.dtype).reshape((n,) + node.shape))
-
-
-def _to_jac(t: Node, out: Node, inp: Node, batch_first_is_input: bool) -> Node:
-    """Return a (batch, ...) block reshaped to out.shape + in.shape."""
-    if t is None:
-        return zero_if_none(None, out.shape + inp.shape, out.dtype)
-    if batch_first_is_input:  # t: (in.size,) + out.shape
-        t = apply("transpose", t, perm=tuple(range(1, t.ndim)) + (0,))
-        return apply("reshape", t, shape=out.shape + inp.shape)
-    return apply("reshape", t, shape=out.shape + inp.shape)  # t: (out.size,) + in.shape
-
-
-COLOUR_RATIO = 0.75  # use a colouring when it needs at most this fraction of the plain passes
-
-
 def jac_nodes(outs, wrt: list[Node], mode: str, sparse: bool = False, symmetric: bool = False):
     """Return (leaves, structure, blocks): per output leaf, the Jacobian block for each wrt node.
 
-    ``mode`` is "fwd", "rev" or "auto" (chosen by sizes and sparsity). When the
-    structural sparsity pattern allows, the Jacobian is computed from a
-    compressed one (a colouring: few jvp or vjp passes) and scattered into
-    place; with ``sparse=True`` blocks are CSR matrices of shape (out.size, in.size).
-    ``symmetric`` says a single output of wrt's shape is a gradient (a Hessian
-    is asked for): its symmetry then allows a star colouring, with fewer passes.
+    ``mode`` is "fwd", "rev" or "auto"; see ``transforms.jacobian.jacobian_blocks``.
     """
     leaves, s = tree_flatten(outs)
     for w in wrt:
         check_float(w, "jacobian")
-    blocks = [[None] * len(wrt) for _ in leaves]
-    for j, w in enumerate(wrt if leaves else ()):  # no outputs (np.unstack of an empty axis): no blocks
-        plan = _plan(leaves, w, mode, sparse, symmetric)
-        for i, o in enumerate(leaves):
-            blocks[i][j] = plan(i, o)
-    return leaves, s, blocks
-
-
-def _plan(leaves, w, mode, sparse, symmetric=False):
-    """Return a function (leaf index, leaf) -> Jacobian block of that leaf w.r.t. w."""
-    from ..transforms import sparsity as pattern
-    n, m = w.size, sum(l.size for l in leaves)
-    deps = pattern.dependency(leaves, w, pattern.MAX_NNZ_SPARSE if sparse else pattern.MAX_NNZ)
-    if deps is None and sparse:
-        raise ValueError("the sparsity pattern is too large to compute (more than "
-                         f"{pattern.MAX_NNZ_SPARSE} entries in one node's pattern)")
-    if mode == "auto" and any(node.op == "custom_vjp_out" for node in toposort(leaves, stop=[w])):
-        mode = "rev"  # a custom_vjp function has no forward mode
-    fwd_cols = rev_rows = None
-    if deps is not None:
-        P = deps[0] if len(deps) == 1 else stack_patterns(deps)
-        if symmetric and len(leaves) == 1 and leaves[0].shape == w.shape:  # a Hessian
-            deps = [pattern.symmetrised(P)]  # a superset of the true pattern is symmetric too
-            fwd_cols = pattern.colour_symmetric(deps[0])
-        else:
-            fwd_cols = pattern.colour_columns(P)
-    if mode == "auto":
-        if deps is not None and fwd_cols[0] <= _max_column_count(deps):
-            mode = "fwd"  # no row colouring can need fewer passes than this column colouring
-        elif deps is not None:
-            rev_rows = [pattern.colour_columns(d.transpose()) for d in deps]
-            mode = "fwd" if fwd_cols[0] <= sum(r[0] for r in rev_rows) else "rev"
-        else:
-            mode = "fwd" if n <= m else "rev"
-    if mode == "rev" and deps is not None and rev_rows is None:
-        rev_rows = [pattern.colour_columns(d.transpose()) for d in deps]
-    if mode == "fwd":
-        use = deps is not None and (sparse or fwd_cols[0] <= COLOUR_RATIO * n)
-        if not use:
-            ts = jvp_nodes(leaves, [w], [_basis(w)], nb=1)
-            return lambda i, o: _to_jac(ts[i], o, w, True)
-        p, colour = fwd_cols[:2]
-        seeds = np.zeros((p, n), dtype=w.dtype)
-        seeds[colour, np.arange(n)] = 1
-        seeds.flags.writeable = False  # a fresh array: const() need not copy it
-        ts = jvp_nodes(leaves, [w], [const(seeds.reshape((p,) + w.shape))], nb=1)
-
-        def block(i, o):
-            rows, cols = deps[i].rows(), deps[i].indices
-            C = apply("reshape", ts[i], shape=(p, o.size)) if ts[i] is not None else None
-            if len(fwd_cols) == 4:  # star colouring of a Hessian: entries read from row or column
-                return _assemble(C, fwd_cols[2], fwd_cols[3], deps[i], o, w, sparse)
-            return _assemble(C, colour[cols], rows, deps[i], o, w, sparse)
-        return block
-
-    def block(i, o):
-        if deps is None or not (sparse or rev_rows[i][0] <= COLOUR_RATIO * o.size):
-            (c,) = vjp_nodes([o], [w], [_basis(o)], nb=1)
-            return _to_jac(c, o, w, False)
-        p, colour = rev_rows[i]
-        seeds = np.zeros((p, o.size), dtype=o.dtype)
-        seeds[colour, np.arange(o.size)] = 1
-        (c,) = vjp_nodes([o], [w], [const(seeds.reshape((p,) + o.shape))], nb=1)
-        rows, cols = deps[i].rows(), deps[i].indices
-        C = apply("reshape", c, shape=(p, n)) if c is not None else None
-        return _assemble(C, colour[rows], cols, deps[i], o, w, sparse)
-    return block
-
-
-def _frozen(a):
-    """Return the constant node of an int64 index array, frozen in place rather than copied."""
-    a = np.asarray(a, dtype=np.int64)
-    a.flags.writeable = False
-    return const(a)
-
-
-def _max_column_count(deps):
-    """Return the most entries of one column in any pattern (a lower bound on row colourings)."""
-    return max((int(np.bincount(d.indices, minlength=1).max()) for d in deps), default=0)
-
-
-def stack_patterns(deps):
-    """Return the patterns of several outputs stacked row-wise (one Jacobian over all outputs)."""
-    from ..ir.indexsets import stack_rows
-    return stack_rows(deps)
-
-
-def _assemble(C, first, second, pat, o, w, sparse):
-    """Return the Jacobian (pattern ``pat``) from compressed values C[first, second]."""
-    n = w.size
-    if C is None or pat.nnz == 0:
-        vals = zero_if_none(None, (pat.nnz,), o.dtype)
-    else:
-        width = C.shape[1]  # one flat index: a 1-D take costs a third of a 2-D fancy gather
-        flatC = apply("reshape", C, shape=(C.shape[0] * width,))
-        vals = apply("gather", flatC, _frozen(np.asarray(first, np.int64) * width + second), index=(("a", 0),))
-    if sparse:
-        return apply("to_csr", vals, _frozen(pat.indices), _frozen(pat.indptr), shape=(o.size, n))
-    flat = apply("scatter_add", vals, const(pat.rows() * n + pat.indices), index=(("a", 0),),
-                 shape=(o.size * n,))
-    return apply("reshape", flat, shape=o.shape + w.shape)
+    return leaves, s, jacobian_blocks(leaves, wrt, mode, sparse, symmetric)
 
 
 def _jac_op(mode, prefix, symmetric=False):
@@ -279,7 +155,7 @@ def _jac_op(mode, prefix, symmetric=False):
             def transform(ins, out):
                 value, aux = _split_aux(out, has_aux, prefix)
                 wrt, regroup = gather(ins, nums)  # output structure outside, argument structure inside
-                leaves, s, blocks = jac_nodes(value, wrt, mode, sparse, symmetric)
+                _leaves, s, blocks = jac_nodes(value, wrt, mode, sparse, symmetric)
                 jac = tree_unflatten(s, [tuple(regroup(b)) if multi else regroup(b)[0] for b in blocks])
                 return (jac, aux) if has_aux else jac
             return transform_on_nodes(func, list(nodes), transform)
@@ -367,7 +243,7 @@ def hvp(func: Callable, argnums=0, backend: str = "numpy") -> LazyFunction:
                  f"; with argnums={argnums!r} call hvp(f, argnums={argnums!r})(*args, " +
                  ", ".join(f"v{i}" for i in range(nv)) + "): one vector per argnum")
         checks.arity(func, len(args), "hvp", usage)
-        nums, multi = _argnums(argnums, len(args), "hvp")
+        nums, _multi = _argnums(argnums, len(args), "hvp")
         names = arg_names(func, len(args))
         _wrt_floats(func, args, nums, "hvp")
         vleaves = []
@@ -416,8 +292,9 @@ def sparsity(func: Callable, *arg_shapes, argnums=0):
     evaluating func and without building the dense matrix (SciPy needed).
     """
     import scipy.sparse
-    from ..transforms import sparsity as sp
+
     from ..tracing.tracer import trace
+    from ..transforms import sparsity as sp
     avals = [aval(a) for a in arg_shapes]
     ins, out = trace(func, avals)
     if not isinstance(out, Node):

@@ -6,7 +6,7 @@ every part in one generated function with shared subexpressions; the
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .bundles import Bundle
 from .core import LazyFunction

@@ -10,7 +10,7 @@ import inspect
 import re
 import threading
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

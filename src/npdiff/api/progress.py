@@ -28,7 +28,7 @@ EVERY_S = 5.0  # and again every so often
 TICK_S = 0.05  # the watcher samples the specialising thread this often
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the npdiff package
 _state = {"on": os.environ.get("NPDIFF_PROGRESS", "1").strip().lower() not in ("0", "false", "no", "off")}
-_jobs: dict[int, "_Job"] = {}  # thread id -> outermost specialisation running on that thread
+_jobs: dict[int, _Job] = {}  # thread id -> outermost specialisation running on that thread
 _lock = threading.Lock()
 _watcher: list[threading.Thread] = []
 

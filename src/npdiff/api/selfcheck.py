@@ -20,16 +20,15 @@ uses custom derivative rules, skip the value / derivative comparison.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from ..errors import TracingError
 from .. import config
+from ..errors import TracingError
 from ..ir.graph import Node, toposort
 from ..ir.pytree import tree_flatten
 from ..tracing.guards import NoValue, ValueTrace
-
 
 _RANDOM_OPS = ("draw", "rng_new")
 _CUSTOM_OPS = ("custom_jvp_out", "custom_vjp_out", "custom_vjp_lin")
@@ -56,7 +55,7 @@ def prepare(records: list, vt: ValueTrace | None, func: Callable) -> Pending | N
         return None
     if type(func).__module__.startswith("npdiff"):  # an operator or generated code: checked on its own
         return None
-    for f, inputs, out in records:
+    for f, inputs, out in records:  # noqa: B007 - the matching record is read after the loop
         if f is func or _unwrapped(f) is func:
             break
     else:
@@ -77,7 +76,7 @@ def prepare(records: list, vt: ValueTrace | None, func: Callable) -> Pending | N
     at = None
     if not ops & set(_CUSTOM_OPS) and any(a.dtype == np.float64 for a in args) \
             and not any(a.dtype.kind == "c" for a in args) and not any(n.dtype.kind == "c" for n in nodes):
-        def at(values, inputs=list(inputs), nodes=nodes):
+        def at(values, inputs=list(inputs), nodes=nodes):  # noqa: B006 - binds this record's inputs
             vt2 = ValueTrace(inputs, values)
             return [np.array(vt2.value(n), dtype=np.float64) for n in nodes]
     return Pending(f, args, traced, at)
@@ -116,7 +115,7 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
 
 def run(p: Pending, label: str) -> None:
     """Run the plain function and compare; raise TracingError on a mismatch."""
-    state = np.random.get_state()
+    state = np.random.get_state()  # noqa: NPY002 - the global state the user's code draws from
     try:
         plain = _plain(p.func, p.args)
         if plain is None or len(plain) != len(p.traced):
@@ -127,7 +126,7 @@ def run(p: Pending, label: str) -> None:
         if p.at is not None and all(v.dtype.kind in "biu" or v.dtype == np.float64 for v in plain):
             _check_derivative(p, plain, label)  # float64 outputs only: lower precision is too noisy
     finally:
-        np.random.set_state(state)
+        np.random.set_state(state)  # noqa: NPY002
 
 
 def _value_message(label, i, traced, plain) -> str:
@@ -198,7 +197,7 @@ def _check_derivative(p: Pending, plain: list, label: str) -> None:
                  for a in p.args]
     h = 2.0 ** -17
     fscale = max([1.0] + [float(np.max(np.abs(v))) for v in plain if v.size and np.all(np.isfinite(v))])
-    run_plain = lambda vals: _plain(p.func, vals)  # noqa: E731
+    run_plain = lambda vals: _plain(p.func, vals)
 
     def run_trace(vals):
         try:

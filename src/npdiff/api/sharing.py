@@ -20,7 +20,7 @@ import threading
 import types
 import weakref
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import sys
 import types
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -239,7 +239,7 @@ def _compile(items) -> Callable[[], bool] | None:
             terms.append(f"{read} is {v}")
     if not terms:
         return None
-    params = ", ".join(f"{k}={k}" for k in ns if k.startswith("_") and k[1] in "hvkcdi" and k[2:].isdigit()
+    params = ", ".join(f"{k}={k}" for k in ns if (k.startswith("_") and k[1] in "hvkcdi" and k[2:].isdigit())
                        or k in ("_same", "_eq"))
     src = f"def _state_ok({params}):\n    try:\n        return (" + "\n                and ".join(terms) + \
         ")\n    except Exception:\n        return False\n"

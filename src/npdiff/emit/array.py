@@ -14,9 +14,9 @@ from functools import lru_cache
 import numpy as np
 
 from ..ir.graph import Node, depends_on, toposort
+from ..ir.pytree import tree_flatten
 from ..primitives import PRIMS
 from ..primitives.registry import owns_result, short_name
-from ..ir.pytree import tree_flatten
 from .writer import ModuleWriter, literal
 
 INPLACE_UNARY_MIN = 4096  # np.f(a, out=a) pays off only for large arrays

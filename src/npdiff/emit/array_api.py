@@ -4,8 +4,8 @@ The generated function looks up its arguments' namespace once
 (``xp = array_api_compat.array_namespace(...)``) and then calls only standard
 functions on ``xp``, so one function runs on NumPy, Dask, CuPy, PyTorch and
 ``array_api_strict`` arrays. It reuses ``emit.Emitter`` with three changes:
-each primitive is printed with its record's ``xp_emit`` template (``NOT_XP``
-refuses), nothing is ever updated in place (foreign arrays may be immutable),
+each primitive is printed with its rendering in ``array_api_rules.py`` (keyed by
+primitive name; ``NOT_XP`` refuses), nothing is ever updated in place (foreign arrays may be immutable),
 and constants are module-level NumPy arrays converted once per call with
 ``xp.asarray(c, device=_dev)`` into the arguments' namespace and device.
 """
@@ -15,13 +15,30 @@ import importlib.util
 
 import numpy as np
 
-from .array import Emitter
 from ..errors import UnsupportedOperationError
 from ..ir.graph import Node
-from ..primitives.registry import NOT_XP
+from ..ir.pytree import tree_flatten
+from .array import Emitter, function_lines, module_source
+from .array_api_rules import NOT_XP, rendering
 from .writer import ModuleWriter
 
 EXTRA = "array-api"  # the optional dependency group that installs array-api-compat
+
+
+def require() -> None:
+    """Raise ImportError naming the extra to install if array_api_compat is missing."""
+    require_compat()
+
+
+def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree, *, closures: list | None = None,
+                  doc: str | None = None, scalar: bool | None = None, checks: list | None = None):
+    """Return (source, writer) of ``def name(args)`` written against the array API standard (no scalar version)."""
+    leaves, structure = tree_flatten(out_tree)
+    closures = {c[0]: c for c in (closures or [])}
+    writer = ModuleWriter()
+    lines, _ = function_lines(XpBackend(writer), name, arg_names, inputs, leaves, structure, closures, doc,
+                              checks=checks or ())
+    return module_source(writer, lines), writer
 
 
 def require_compat() -> None:
@@ -91,8 +108,8 @@ class XpEmitter(Emitter):
         return self.const(node.value, key=id(node))
 
     def code(self, prim, argnames, node):
-        tmpl = prim.xp_emit
-        if tmpl is None or tmpl is NOT_XP:
+        tmpl = rendering(prim)
+        if tmpl is NOT_XP:
             self.refuse(f"the primitive {prim.name!r}")
         if callable(tmpl):
             return tmpl(self, argnames, node)

@@ -1,20 +1,22 @@
-"""Assemble a generated function: array code, or unrolled Python-float code with the array code as fallback.
+"""The NumPy backend (``backend="numpy"``): array code, or unrolled Python-float code with the array code as fallback.
 
-``emit_function`` is what the operators call. For tiny graphs it tries the
-scalar backend (``emit_scalar``) and keeps it when it is estimated cheaper;
-the generated wrapper falls back to the array version on math errors, so
-results keep NumPy's inf/nan semantics. Otherwise the array backend
-(``emit``) alone.
+``emit_function`` (reached through ``backends.emit_function``): for tiny graphs
+it tries the scalar printer (``scalar.py``) and keeps it when it is estimated
+cheaper; the generated wrapper falls back to the array version on math errors,
+so results keep NumPy's inf/nan semantics. Otherwise the array printer
+(``array.py``) alone.
 """
 from __future__ import annotations
 
-from .array import ArrayBackend, function_lines, module_source
-from .scalar import TOTAL_MAX, NotScalar, ScalarBackend, eligible, prefer_scalar
-from .fused import emit_numba_function
-from .array_api import XpBackend
 from ..ir.graph import Node, at_most, toposort
 from ..ir.pytree import tree_flatten
+from .array import ArrayBackend, function_lines, module_source
+from .scalar import TOTAL_MAX, NotScalar, ScalarBackend, eligible, prefer_scalar
 from .writer import ModuleWriter
+
+
+def require() -> None:
+    """The NumPy backend needs nothing beyond NumPy."""
 
 
 def _array_operator(name):
@@ -29,7 +31,7 @@ def _array_operator(name):
 
 def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree, *,
                   closures: list | None = None, doc: str | None = None, scalar: bool | None = None,
-                  checks: list | None = None, backend: str = "numpy"):
+                  checks: list | None = None):
     """Return (source, writer) of ``def name(args): ...`` returning out_tree (a pytree of nodes).
 
     The ``writer`` (a ModuleWriter) holds the stored constants the source binds
@@ -39,22 +41,13 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
     everything the outer function computed. For tiny arrays (``scalar=None``
     decides by size) the body is unrolled into Python-float arithmetic, with
     the array version as the fallback. ``checks`` are guard nodes: statements emitted as early as
-    possible, never returned. ``backend="array_api"`` writes the body against the array API
-    standard instead (``emit_xp``: no scalar version, no in-place updates); ``backend="numba"``
-    fuses elementwise chains into compiled loops (``emit_numba``).
+    possible, never returned.
     """
-    if backend == "numba":
-        return emit_numba_function(name, arg_names, inputs, out_tree, closures=closures, doc=doc, checks=checks)
     leaves, structure = tree_flatten(out_tree)
     closures = {c[0]: c for c in (closures or [])}
-    if backend == "array_api":
-        writer = ModuleWriter()
-        lines, _ = function_lines(XpBackend(writer), name, arg_names, inputs, leaves, structure, closures, doc,
-                                  checks=checks or ())
-        return module_source(writer, lines), writer
     if scalar is not False:
         all_out = [l for i, l in enumerate(leaves) if i not in closures]
-        for _, _, inodes, itree in closures.values():
+        for _, _, _inodes, itree in closures.values():
             all_out += tree_flatten(itree)[0]
         all_out += list(checks or ())
         if scalar or (at_most(all_out, TOTAL_MAX) and eligible(toposort(all_out))):

@@ -20,12 +20,12 @@ import re
 
 import numpy as np
 
-from .array import Emitter
 from ..ir.graph import Node, toposort
 from ..primitives import PRIMS
 from ..primitives.contract import parse
 from ..primitives.indexing import build_index
 from ..primitives.registry import NOT_SCALAR, short_name
+from .array import Emitter
 from .writer import ModuleWriter
 
 SCALAR_MAX = 256  # largest array (in elements) that may be unrolled

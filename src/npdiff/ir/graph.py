@@ -11,12 +11,12 @@ import itertools
 import math
 import threading
 import weakref
+from collections.abc import Iterable
 from types import MappingProxyType
-from typing import Iterable
 
 import numpy as np
 
-_table: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
+_table: weakref.WeakValueDictionary[tuple, Node] = weakref.WeakValueDictionary()
 _refs = _table.data  # key -> weak reference (read directly by ``intern``, the hot path)
 _counter = itertools.count()
 SMALL_CONST = 64  # constants with at most this many elements are hashed by value

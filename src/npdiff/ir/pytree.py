@@ -9,7 +9,8 @@ different structures.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 LEAF = ("leaf",)
 

@@ -1,4 +1,4 @@
-"""Static-parameter languages of primitives: einsum subscripts and index specs (parse, build, shape)."""
+"""Static-parameter languages of primitives: einsum subscripts and index specs (parse, build, shape, print)."""
 from __future__ import annotations
 
 import functools
@@ -70,3 +70,66 @@ def is_basic(entries) -> bool:
 def full_slices(shape):
     """Return entries selecting every element of axes with these sizes."""
     return tuple(("s", 0, d, 1) for d in shape)
+
+
+def format_index(entries, names):
+    """Return the source of an index spec (``names``: the index arrays' names), as inside ``x[...]``."""
+    parts = []
+    for e in entries:
+        if e[0] == "i":
+            parts.append(str(e[1]))
+        elif e[0] == "n":
+            parts.append("None")
+        elif e[0] == "a":
+            parts.append(names[e[1]])
+        else:
+            start, stop, step = e[1:]
+            parts.append(format_slice(start, stop, step))
+    while parts and parts[-1] == ":":
+        parts.pop()
+    return ", ".join(parts) if parts else "..."
+
+
+def format_index_tuple(entries, names):
+    """Return the index as a tuple expression (slices as slice(...)), for calls such as np.add.at."""
+    parts = []
+    for e in entries:
+        if e[0] == "s":
+            start, stop, step = e[1:]
+            stop = None if step < 0 and stop < 0 else stop
+            parts.append(f"slice({start}, {stop}, {step})")
+        else:
+            parts.append(format_index((e,), names))
+    return "(" + "".join(p + ", " for p in parts) + ")"
+
+
+def format_slice(start, stop, step):
+    """Return the source of one slice (``a:b:c``)."""
+    if step > 0:
+        s = "" if start == 0 else str(start)
+        t = "" if stop is None or stop >= BIG_STOP else str(stop)
+        return f"{s}:{t}" + ("" if step == 1 else f":{step}")
+    s = str(start)
+    t = "" if stop < 0 else str(stop)
+    return f"{s}:{t}:{step}"
+
+
+BIG_STOP = 1 << 62
+
+
+def full_stop(entries, shape):
+    """Mark slices that run to the end so the printer can omit their stop."""
+    out, axis = [], 0
+    for e in entries:
+        if e[0] == "s":
+            start, stop, step = e[1:]
+            if step > 0 and stop == shape[axis]:
+                stop = BIG_STOP
+            out.append(("s", start, stop, step))
+            axis += 1
+        elif e[0] == "n":
+            out.append(e)
+        else:
+            out.append(e)
+            axis += 1
+    return out

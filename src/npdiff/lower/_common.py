@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 
 import numpy as np
+
 try:
     from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 except ImportError:  # NumPy < 2.0

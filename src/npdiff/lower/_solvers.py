@@ -19,18 +19,18 @@ import types
 
 import numpy as np
 
+from ..emit.codegen import emit_function
+from ..emit.generated import GeneratedFunction
 from ..errors import TracingError, UnsupportedOperationError
 from ..ir.graph import Node, const, make_input, toposort
+from ..ir.pytree import tree_flatten, tree_unflatten
 from ..primitives import apply
+from ..primitives import solvers as _solvers
 from ..primitives.helpers import zeros
 from ..primitives.solvers import Program, new_spec
-from ..ir.pytree import tree_flatten, tree_unflatten
 from ..tracing.tracer import EXTRA_PATCHES, Tracer, is_traced, node_of, tracing, tracing_now
 from ..transforms.jvp import jvp_nodes
 from ..transforms.substitute import substitute
-from ..emit.codegen import emit_function
-from ..emit.generated import GeneratedFunction
-from ..primitives import solvers as _solvers
 
 F64 = np.dtype(np.float64)
 
@@ -69,7 +69,7 @@ class Traced:
         self.program = Program(self.vars + self.param_ins, self.outputs)
 
     @classmethod
-    def from_graph(cls, vars_: list[Node], base: "Traced", outputs: list[Node], extra_ins=()) -> "Traced":
+    def from_graph(cls, vars_: list[Node], base: Traced, outputs: list[Node], extra_ins=()) -> Traced:
         """Return a Traced for graphs built on vars_ and base's parameter inputs (one callable per output);
         ``extra_ins``: further parameter inputs, after base's."""
         self = cls.__new__(cls)

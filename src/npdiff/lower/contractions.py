@@ -11,10 +11,10 @@ from ..primitives.contract import fresh
 from ..primitives.helpers import stack_nodes, zeros
 from ..tracing.tracer import FUNCTIONS, METHODS, UFUNCS, declare, implements
 from ._common import (
-    axis_index,
     LETTERS,
     N,
     W,
+    axis_index,
     full_slices,
     moveaxis_last,
     register_ufunc,

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tracing import probe  # noqa: F401  (Tracer.__array__ hands C code a probe array)
-from ..tracing.buffer import TraceBuffer, _unbuffer
 from ..errors import TracingError, user_frame_description
 from ..ir.graph import const
 from ..primitives import apply
 from ..primitives.helpers import zeros as _zeros
+from ..tracing import probe
+from ..tracing.buffer import TraceBuffer, _unbuffer
 from ..tracing.dispatch import _refuse_keyword
-from ..tracing.tracer import (_ORIG, _PATCHES, FUNCTIONS, Tracer, implements, intercepting, is_traced, node_of, scipy_converting,
-                     tracing_here)
+from ..tracing.tracer import _ORIG, _PATCHES, FUNCTIONS, Tracer, implements, intercepting, is_traced, node_of, scipy_converting, tracing_here
 
 
 def _convert(node, dtype):

@@ -10,15 +10,15 @@ from ..ir.graph import const
 from ..primitives import apply
 from ..tracing.tracer import FUNCTIONS, METHODS, Tracer, declare, implements
 from ._common import (
-    axis_index,
-    normalize_axis_tuple,
     NOVALUE,
     N,
     W,
+    axis_index,
     cat,
     filled,
     flat_axis,
     nan_to,
+    normalize_axis_tuple,
     slice_along,
     take_along,
     to_float,

@@ -8,13 +8,13 @@ implicit function theorem's on the residual the user names
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from ..errors import TracingError
-from ..primitives import apply
 from ..ir.pytree import tree_flatten, tree_unflatten
+from ..primitives import apply
 from ..tracing.tracer import Tracer, is_traced, node_of, tracing_now
 from ._solvers import F64, ImplicitSpec, Traced, unpack
 

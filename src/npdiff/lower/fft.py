@@ -8,7 +8,7 @@ norm. ``out=`` is refused (not honoured). fftfreq/rfftfreq need no lowering (the
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -40,7 +40,7 @@ def _check_n(n) -> int:
     return n
 
 
-@lru_cache(maxsize=None)
+@cache
 def _dtypes(dt: np.dtype) -> tuple:
     """Return (complex, real) working dtypes NumPy's FFTs use for inputs of dtype dt."""
     c = np.fft.fft(np.zeros(1, dt)).dtype

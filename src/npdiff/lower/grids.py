@@ -10,7 +10,7 @@ import numpy as np
 from ..ir.graph import const
 from ..primitives import apply
 from ..tracing.tracer import implements
-from ._common import axis_index, N, W, to_float
+from ._common import N, W, axis_index, to_float
 
 
 @implements(np.linspace, honours=("num", "endpoint", "retstep", "dtype", "axis"))

@@ -7,7 +7,7 @@ import numpy as np
 from ..ir.graph import const
 from ..primitives import apply
 from ..tracing.tracer import METHODS, Tracer, declare, implements, node_of, write_back
-from ._common import axis_index, N, W, filled, flat_axis, take_along
+from ._common import N, W, axis_index, filled, flat_axis, take_along
 from .dynamic_index import dynamic_read, split
 from .masks import concrete_mask, mask_index
 

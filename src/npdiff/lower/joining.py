@@ -3,13 +3,15 @@ dstack, block, append, split (and h/v/dsplit, unstack), tile, repeat, pad, delet
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..errors import UnsupportedOperationError
 from ..primitives import apply
 from ..primitives.helpers import stack_nodes
 from ..tracing.tracer import EXTRA_PATCHES, FUNCTIONS, METHODS, Tracer, implements, intercepting, is_traced, node_of
-from ._common import axis_index, N, W, cat, filled, flat_axis, full_slices, take_along
+from ._common import N, W, axis_index, cat, filled, flat_axis, full_slices, take_along
 from .shape import atleast_3d
 
 
@@ -126,7 +128,7 @@ def _pieces(x, indices_or_sections, axis):
         cuts = [slice(int(s), int(e)) for s, e in zip(np.cumsum([0] + sizes[:-1]), np.cumsum(sizes))]
     else:
         bounds = [0] + [int(i) for i in indices_or_sections] + [n]
-        cuts = [slice(s, e) for s, e in zip(bounds[:-1], bounds[1:])]  # as NumPy: ary[start:end] per piece
+        cuts = [slice(s, e) for s, e in itertools.pairwise(bounds)]  # as NumPy: ary[start:end] per piece
     lead = full_slices(x.shape[:axis])
     return [W(apply("gather", x, index=lead + (("s",) + c.indices(n),))) for c in cuts]
 

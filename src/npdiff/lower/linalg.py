@@ -11,15 +11,16 @@ from operator import itemgetter
 
 import numpy as np
 
-from ..tracing import guards
 from ..errors import TracingError, UnsupportedOperationError
 from ..ir.graph import Node
 from ..primitives import apply
-from ..primitives.linalg import eig_parts, eigh_parts, lu_parts, qr_parts, svd_parts
+from ..primitives.linalg import eig_parts, eigh_parts, qr_parts, svd_parts
 from ..primitives.matrices import herm_from, mH, mm, mT, sym_from
+from ..primitives.scipy_linalg import lu_parts
+from ..tracing import guards
 from ..tracing.tracer import EXTRA_PATCHES, FUNCTIONS, Tracer, implements, intercepting, is_traced, refuses
 from . import contractions
-from ._common import axis_index, N, W, full_slices, keep_dims, patch_when_traced, to_float
+from ._common import N, W, axis_index, full_slices, keep_dims, patch_when_traced, to_float
 
 la = np.linalg
 
@@ -441,21 +442,25 @@ def _tri_solve(a, b, lower, trans="N", unit=False):
     return _vector_solve("triangular_solve", (a,), b, lower=lower, trans=trans != "N", unit=unit)
 
 
-def _scipy_lowerings(sla):
-    """Return {name: lowering} for scipy.linalg."""
+class _SciPyLinalg:
+    """The scipy.linalg lowerings: one static method per function, named and called as SciPy's."""
 
+    @staticmethod
     def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
                          check_finite=True):
         return W(_tri_solve(_mat(a, "solve_triangular"), to_float(N(b)), bool(lower), _trans_flag(trans),
                             bool(unit_diagonal)))
 
+    @staticmethod
     def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
         return W(_cholesky_lower(_mat(a, "cholesky"), upper=not lower))
 
+    @staticmethod
     def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
         # the unused triangle is zero here (SciPy leaves arbitrary values there)
-        return cholesky(a, lower=lower), bool(lower)
+        return _SciPyLinalg.cholesky(a, lower=lower), bool(lower)
 
+    @staticmethod
     def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
         c, lower = c_and_lower
         c, b = _mat(c, "cho_solve"), to_float(N(b))
@@ -463,6 +468,7 @@ def _scipy_lowerings(sla):
             return W(_tri_solve(c, _tri_solve(c, b, True), True, "C"))
         return W(_tri_solve(c, _tri_solve(c, b, False, "C"), False))  # A = U^H U
 
+    @staticmethod
     def lu_factor(a, overwrite_a=False, check_finite=True):
         x = _mat(a, "lu_factor")
         if x.shape[-1] != x.shape[-2]:
@@ -470,6 +476,7 @@ def _scipy_lowerings(sla):
         lu, piv = lu_parts(apply("lu_factor", x))
         return W(lu), W(piv)
 
+    @staticmethod
     def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
         lu, piv = lu_and_piv
         lu = _mat(lu, "lu_solve")
@@ -477,6 +484,7 @@ def _scipy_lowerings(sla):
             _unsupported("scipy.linalg.lu_solve(..., trans=2) of a complex matrix", "use trans=0 or 1")
         return W(_vector_solve("lu_solve", (lu, N(piv)), to_float(N(b)), trans=1 if _trans_flag(trans) != "N" else 0))
 
+    @staticmethod
     def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, assume_a=None,
               transposed=False):
         x = _mat(a, "solve")
@@ -485,30 +493,35 @@ def _scipy_lowerings(sla):
         elif assume_a in ("her", "hermitian", "pos", "positive definite"):
             x = herm_from(x, bool(lower))
         elif assume_a in ("lower triangular", "upper triangular"):
-            return solve_triangular(W(x), b, trans=1 if transposed else 0,
-                                    lower=assume_a == "lower triangular")
+            return _SciPyLinalg.solve_triangular(W(x), b, trans=1 if transposed else 0,
+                                                 lower=assume_a == "lower triangular")
         elif assume_a not in (None, "gen", "general"):
             _unsupported(f"scipy.linalg.solve(..., assume_a={assume_a!r})", "use assume_a='gen'")
         if transposed:
             x = mT(x)
         return W(_vector_solve("solve", (x,), to_float(N(b))))
 
+    @staticmethod
     def inv(a, overwrite_a=False, check_finite=True, **kw):
         return W(apply("inv", _mat(a, "inv")))
 
+    @staticmethod
     def det(a, overwrite_a=False, check_finite=True):
         d = apply("det", _mat(a, "det"))
         dt = np.result_type(d.dtype, np.float64)  # SciPy's det is float64 / complex128 for any input
         return W(d if d.dtype == dt else apply("convert", d, dtype=dt))
 
+    @staticmethod
     def expm(A):
         return W(apply("expm", _mat(A, "expm")))
 
+    @staticmethod
     def expm_frechet(A, E, method=None, compute_expm=True, check_finite=True):
         a, e = _mat(A, "expm_frechet"), to_float(N(E))
         lf = W(apply("expm_frechet", a, e))
         return (W(apply("expm", a)), lf) if compute_expm else lf
 
+    @staticmethod
     def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False, type=1,
              check_finite=True, subset_by_index=None, subset_by_value=None, driver=None):
         if b is not None or subset_by_index is not None or subset_by_value is not None:
@@ -518,17 +531,21 @@ def _scipy_lowerings(sla):
             return W(apply("eigvalsh", x, lower=bool(lower)))
         return tuple(_eigh(x, bool(lower)))
 
+    @staticmethod
     def eigvalsh(a, b=None, *, lower=True, **kw):
-        return eigh(a, b, lower=lower, eigvals_only=True)
+        return _SciPyLinalg.eigh(a, b, lower=lower, eigvals_only=True)
 
+    @staticmethod
     def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=True,
             lapack_driver="gesdd"):
         res = _svd(_mat(a, "svd"), full_matrices, compute_uv, "scipy.linalg.svd")
         return res if not compute_uv else tuple(res)
 
+    @staticmethod
     def svdvals(a, overwrite_a=False, check_finite=True):
         return W(apply("svdvals", _mat(a, "svdvals")))
 
+    @staticmethod
     def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_finite=True):
         x = _mat(a, "qr")
         m, n = x.shape[-2:]
@@ -542,15 +559,21 @@ def _scipy_lowerings(sla):
         q, r = _qr(x)
         return (W(r),) if mode == "r" else (W(q), W(r))
 
+    @staticmethod
     def pinv(a, *, atol=None, rtol=None, return_rank=False, check_finite=True):
         if atol is not None or return_rank:
             _unsupported("scipy.linalg.pinv(..., atol=/return_rank=)", "use rtol=")
         return W(apply("pinv", _mat(a, "pinv"), rcond=None, rtol=None if rtol is None else float(rtol)))
 
+    @staticmethod
     def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
         return globals()["norm"](a, ord, axis, keepdims)
 
-    return {name: fn for name, fn in locals().items() if callable(fn) and hasattr(sla, name)}
+
+def _scipy_lowerings(sla):
+    """Return {name: lowering} for the scipy.linalg functions this SciPy has."""
+    return {name: getattr(_SciPyLinalg, name) for name, fn in vars(_SciPyLinalg).items()
+            if isinstance(fn, staticmethod) and hasattr(sla, name)}
 
 
 try:

@@ -57,7 +57,7 @@ class OdeSpec:
         full[:Y.shape[0]] = Y
         return np.concatenate([full.ravel(), [status, nfev]])
 
-    def _augmented(self) -> "OdeSpec":
+    def _augmented(self) -> OdeSpec:
         """Return the spec of the ODE for (y, S = dy/d(theta, y0)), S row-major (n, P)."""
         tr, n = self.traced, self.n
         P = sum(p.size for p in tr.param_ins) + n

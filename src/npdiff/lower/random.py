@@ -22,10 +22,10 @@ from operator import index as _index
 
 import numpy as np
 
-from ..tracing import tracer as _trace
 from ..errors import UnsupportedOperationError, user_frame_description
 from ..ir.graph import const
 from ..primitives import apply
+from ..tracing import tracer as _trace
 from ..tracing.tracer import (
     ALIAS_HOOKS,
     EXTRA_PATCHES,

@@ -50,7 +50,7 @@ def _unwrap(func):
             break
     if not isinstance(func, types.FunctionType):
         if callable(func) and not isinstance(func, _SKIP) and hasattr(func, "__dict__"):
-            return getattr(type(func).__call__, "__func__", None) or getattr(type(func), "__call__", None), func
+            return getattr(type(func).__call__, "__func__", None) or getattr(type(func), "__call__", None), func  # noqa: B004 - reads the method
         return None, self
     return func, self
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tracing import guards
 from ..errors import UnsupportedOperationError, user_line_short
 from ..primitives import apply
 from ..primitives.scipy_linalg import inexact_dtype, sqrtm_is_real
+from ..tracing import guards
 from ..tracing.tracer import EXTRA_PATCHES
 from ._common import N, W, patch_when_traced
 

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..primitives import apply
 from ..tracing.tracer import METHODS, Tracer, declare, implements
-from ._common import axis_index, normalize_axis_tuple, N, W, axes_of, slice_along
+from ._common import N, W, axes_of, axis_index, normalize_axis_tuple, slice_along
 
 
 def _shape_arg(shape, size):

@@ -31,20 +31,14 @@ try:
 except ImportError:  # pragma: no cover - SciPy is optional
     sc = None
 
-# scipy.special ufuncs lowered onto the primitive of the same name
-SPECIAL_UFUNCS = ["gammaln", "digamma", "gamma", "rgamma", "betaln", "beta", "gammainc", "gammaincc", "erf",
-                  "erfc", "erfinv", "erfcinv", "erfcx", "dawsn", "ndtr", "log_ndtr", "ndtri", "expit", "logit",
-                  "log_expit", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "i0", "i1", "i0e", "i1e", "exp1",
-                  "expi", "expn", "erfi", "cosm1", "poch", "powm1", "owens_t", "spence", "wrightomega", "huber",
-                  "pseudo_huber", "j0", "j1", "y0", "y1", "k0", "k1", "k0e", "k1e", "jv", "yv", "iv", "kv", "ive",
-                  "kve", "betainc", "betaincc", "gammaincinv", "gammainccinv", "stdtr"]
-SPECIAL_UFUNCS += ["yn", "gammasgn", "jve", "yve"]  # Bessel Y of integer order; the sign of Gamma (zero derivative)
-SAME_AS_NUMPY = ["expm1", "log1p", "cbrt", "exp2"]  # scipy.special versions of NumPy ufuncs
+# every scipy.special ufunc named like a primitive is lowered onto it (a primitive added in
+# primitives/special.py needs nothing here); scipy.special.round has no decimals= (np.round's lowering)
+NOT_SPECIAL = frozenset({"round"})
 
 if sc is not None:
-    for _name in SPECIAL_UFUNCS + SAME_AS_NUMPY:
+    for _name in PRIMS:
         _uf = getattr(sc, _name, None)
-        if isinstance(_uf, np.ufunc) and _name in PRIMS:
+        if isinstance(_uf, np.ufunc) and _name not in NOT_SPECIAL:
             UFUNCS[_uf] = _ufunc_lowering(_name, _uf)
     UFUNCS[sc.exp10] = declare(lambda x, **kw: W(apply("exp", apply("multiply", N(x), math.log(10.0)))))
 

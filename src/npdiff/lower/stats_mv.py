@@ -20,11 +20,11 @@ import math
 
 import numpy as np
 
-from ..tracing import guards
 from ..errors import UnsupportedOperationError
 from ..ir.graph import const
 from ..primitives import apply
 from ..primitives.matrices import herm_from
+from ..tracing import guards
 from ._common import N, W
 from .stats import LazyTarget, stats_patch
 
@@ -235,7 +235,7 @@ def _dirichlet_logpdf(self, x, alpha):
     """
     an, xn = N(alpha), N(x)
     if an.ndim != 1:
-        raise ValueError("Parameter vector 'a' must be one dimensional, but a.shape = %s." % (an.shape,))
+        raise ValueError(f"Parameter vector 'a' must be one dimensional, but a.shape = {an.shape}.")
     if an.op == "const" and np.any(np.asarray(an.value) <= 0):
         raise ValueError("All parameters must be greater than 0")
     k = an.shape[0]

@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.graph import const
-from .helpers import add_any
-from .registry import Primitive, apply, register
-from . import xp
 from ..ir.indexsets import EINSUM
 from ..ir.specs import LETTERS, fresh, parse  # noqa: F401  (public here too)
+from .helpers import add_any
+from .registry import Primitive, apply, register
+
 
 def _rule(*xs, spec):
     ins, out = parse(spec)
@@ -115,7 +115,7 @@ def _scalar_cost(node):
 register(Primitive("einsum", _rule, _impl, lambda names, node: emit_einsum(names, node),
                    jvp=_jvp, transpose=_transpose, linear=True, simplify=_simplify, short="dot",
                    owns=lambda node: len(node.args) > 1,  # one operand may come back as a view
-                   elementwise=False, sparsity=EINSUM, scalar=lambda em, node: em.einsum(node), scalar_cost=_scalar_cost, xp_emit=xp.einsum))
+                   elementwise=False, sparsity=EINSUM, scalar=lambda em, node: em.einsum(node), scalar_cost=_scalar_cost))
 
 
 def emit_einsum(names, node):

@@ -24,10 +24,10 @@ import weakref
 import numpy as np
 
 from ..errors import UnsupportedOperationError
+from ..ir.indexsets import DENSE
 from .helpers import zeros
 from .indexing import gather_b
-from ..ir.indexsets import DENSE
-from .registry import NOT_SCALAR, NOT_XP, Primitive, apply, register
+from .registry import NOT_SCALAR, Primitive, apply, register
 
 RULES: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # key -> rule object (not kept alive)
 STRUCTS: dict[int, object] = {}  # key -> pytree structure (of outputs, of residuals)
@@ -76,7 +76,7 @@ def _jvp_custom_jvp(ts, primal, *args, out, nb, rule, index):
 register(Primitive("custom_jvp_out", lambda primal, *args, rule, index: (primal.shape, primal.dtype),
                    lambda primal, *args, rule, index: primal, "{0}", jvp=_jvp_custom_jvp,
                    diff_args=lambda node: range(1, len(node.args)), fold=False,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=_passthrough, xp_emit="{0}"))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=_passthrough))
 
 
 # -- custom_vjp ---------------------------------------------------------------------------
@@ -100,7 +100,7 @@ def _jvp_custom_vjp(ts, primal, *args, out, nb, rule, index, struct):
 register(Primitive("custom_vjp_out", lambda primal, *args, rule, index, struct: (primal.shape, primal.dtype),
                    lambda primal, *args, **p: primal, "{0}", jvp=_jvp_custom_vjp,
                    diff_args=lambda node: range(1, len(node.args)), fold=False,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=_passthrough, xp_emit="{0}"))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=_passthrough))
 
 
 def _t_custom_vjp_lin(ct, *args, lin, nb, rule, index, struct, nargs, res, shape, odtype):
@@ -154,4 +154,4 @@ def _jvp_lin(ts, *args, out, nb, **p):
 register(Primitive("custom_vjp_lin", lambda *args, shape, odtype, **p: (shape, odtype),
                    lambda *a, **p: _no_forward(None, None), _no_forward, jvp=_jvp_lin,
                    transpose=_t_custom_vjp_lin, linear=True, fold=False,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))

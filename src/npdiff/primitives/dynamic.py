@@ -13,7 +13,7 @@ import numpy as np
 
 from ..ir.indexsets import DENSE
 from .helpers import dtype_kw
-from .registry import NOT_SCALAR, NOT_XP, Primitive, apply, register
+from .registry import NOT_SCALAR, Primitive, apply, register
 
 
 def _slice_rule(x, start, axis, size):
@@ -42,7 +42,7 @@ def _t_slice(ct, x, start, lin, nb, axis, size):
 
 register(Primitive("dynamic_slice", _slice_rule, _slice_impl, _emit_slice, jvp=_jvp_slice, transpose=_t_slice,
                    linear=True, fold=False, short="dsl", owns=False, elementwise=False, sparsity=DENSE,
-                   scalar=NOT_SCALAR, xp_emit=NOT_XP))
+                   scalar=NOT_SCALAR))
 
 
 def _pad_rule(ct, start, axis, n):
@@ -75,4 +75,4 @@ def _t_pad(ct, v, start, lin, nb, axis, n):
 
 register(Primitive("dynamic_pad", _pad_rule, _pad_impl, _emit_pad, jvp=_jvp_pad, transpose=_t_pad,
                    linear=True, fold=False, short="dpad", owns=True, elementwise=False, sparsity=DENSE,
-                   scalar=NOT_SCALAR, xp_emit=NOT_XP))
+                   scalar=NOT_SCALAR))

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
 from ..ir.graph import const
 from ..ir.indexsets import DENSE
+from . import ops
 from .helpers import shift_axes
 from .registry import NOT_SCALAR, Primitive, apply, register
 
@@ -78,7 +78,7 @@ def _fft_t(ct, x, lin, nb, axes, inverse, norm):
 register(Primitive(
     "fft", lambda x, axes, inverse, norm: (x.shape, x.dtype), _fft_impl, _fft_emit,
     jvp=_fft_jvp, transpose=_fft_t, linear=True, owns=True, elementwise=False, sparsity=DENSE,
-    scalar=NOT_SCALAR, xp_emit=lambda em, names, node: _fft_emit(names, node, "xp")))
+    scalar=NOT_SCALAR))
 
 
 # -- rfft: real length n -> n // 2 + 1 complex bins ------------------------------------------------
@@ -102,8 +102,7 @@ def _rfft_t(ct, x, lin, nb, axis, norm):
 register(Primitive(
     "rfft", _rfft_rule, lambda x, axis, norm: np.fft.rfft(x, axis=axis, norm=norm), _rfft_emit,
     jvp=lambda ts, x, out, nb, axis, norm: apply("rfft", _as_real(ts[0], x.dtype), axis=axis + nb, norm=norm),
-    transpose=_rfft_t, linear=True, owns=True, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR,
-    xp_emit=lambda em, names, node: _rfft_emit(names, node, "xp")))
+    transpose=_rfft_t, linear=True, owns=True, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 # -- irfft: n // 2 + 1 complex bins -> real length n ------------------------------------------------
@@ -129,5 +128,4 @@ register(Primitive(
     "irfft", _irfft_rule, lambda x, axis, n, norm: np.fft.irfft(x, n=n, axis=axis, norm=norm), _irfft_emit,
     jvp=lambda ts, x, out, nb, axis, n, norm: apply("irfft", _as_complex(ts[0], x.dtype), axis=axis + nb, n=n,
                                                    norm=norm),
-    transpose=_irfft_t, linear=True, owns=True, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR,
-    xp_emit=lambda em, names, node: _irfft_emit(names, node, "xp")))
+    transpose=_irfft_t, linear=True, owns=True, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))

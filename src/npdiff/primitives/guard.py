@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import NOT_XP, Primitive, register
+from .registry import Primitive, register
 
 
 def check_line(pred: str, node) -> str:
@@ -37,5 +37,4 @@ def _scalar(em, node) -> np.ndarray:
 
 
 GUARD = register(Primitive("guard", _shape, _impl, lambda names, node: [check_line(names[0], node)],
-                           nondiff=True, fold=False, elementwise=False, owns=False, scalar=_scalar,
-                           xp_emit=NOT_XP))
+                           nondiff=True, fold=False, elementwise=False, owns=False, scalar=_scalar))

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
-from .helpers import dtype_kw, align, sum_to, zeros
-from .registry import Primitive, apply, register
-from . import xp
 from ..ir.indexsets import INDEX_ADD, SCATTER_ADD, index_map
-from ..ir.specs import build_index, full_slices, index_shape, is_basic  # noqa: F401  (public here too)
+from ..ir.specs import build_index, format_index, format_index_tuple, full_slices, full_stop, index_shape, is_basic
+from . import ops
+from .helpers import align, dtype_kw, sum_to, zeros
+from .registry import Primitive, apply, register
 
 
 def _move_batch(x, nb, to_end):
@@ -62,67 +61,6 @@ def set_b(y, v, arrays, entries, nb):
     return _move_batch(out, nb, False)
 
 
-def _fmt_index(entries, names):
-    parts = []
-    for e in entries:
-        if e[0] == "i":
-            parts.append(str(e[1]))
-        elif e[0] == "n":
-            parts.append("None")
-        elif e[0] == "a":
-            parts.append(names[e[1]])
-        else:
-            start, stop, step = e[1:]
-            parts.append(_fmt_slice(start, stop, step))
-    while parts and parts[-1] == ":":
-        parts.pop()
-    return ", ".join(parts) if parts else "..."
-
-
-def _fmt_index_tuple(entries, names):
-    """Return the index as a tuple expression (slices as slice(...)), for calls such as np.add.at."""
-    parts = []
-    for e in entries:
-        if e[0] == "s":
-            start, stop, step = e[1:]
-            stop = None if step < 0 and stop < 0 else stop
-            parts.append(f"slice({start}, {stop}, {step})")
-        else:
-            parts.append(_fmt_index((e,), names))
-    return "(" + "".join(p + ", " for p in parts) + ")"
-
-
-def _fmt_slice(start, stop, step):
-    if step > 0:
-        s = "" if start == 0 else str(start)
-        t = "" if stop is None or stop >= _BIG else str(stop)
-        return f"{s}:{t}" + ("" if step == 1 else f":{step}")
-    s = str(start)
-    t = "" if stop < 0 else str(stop)
-    return f"{s}:{t}:{step}"
-
-
-_BIG = 1 << 62
-
-
-def _full_stop(entries, shape):
-    """Mark slices that run to the end so the printer can omit their stop."""
-    out, axis = [], 0
-    for e in entries:
-        if e[0] == "s":
-            start, stop, step = e[1:]
-            if step > 0 and stop == shape[axis]:
-                stop = _BIG
-            out.append(("s", start, stop, step))
-            axis += 1
-        elif e[0] == "n":
-            out.append(e)
-        else:
-            out.append(e)
-            axis += 1
-    return out
-
-
 # -- gather ---------------------------------------------------------------------
 
 def _gather_rule(x, *arrays, index):
@@ -135,7 +73,7 @@ def _gather_impl(x, *arrays, index):
 
 def _emit_gather(names, node):
     x = node.args[0]
-    return f"{names[0]}[{_fmt_index(_full_stop(node.p['index'], x.shape), names[1:])}]"
+    return f"{names[0]}[{format_index(full_stop(node.p['index'], x.shape), names[1:])}]"
 
 
 def _s_gather(x, *arrays, shape, dtype, index):
@@ -188,7 +126,7 @@ def _t_gather(ct, x, *arrays, lin, nb, index):
 
 register(Primitive("gather", _gather_rule, _gather_impl, _emit_gather, jvp=_jvp_gather,
                    transpose=_t_gather, linear=True, simplify=_s_gather,
-                   short="sl", owns=False, elementwise=False, sparsity=index_map(1), scalar=lambda em, node: em.gather(node), xp_emit=xp.gather))
+                   short="sl", owns=False, elementwise=False, sparsity=index_map(1), scalar=lambda em, node: em.gather(node)))
 
 
 # -- scatter_add -------------------------------------------------------------------
@@ -207,12 +145,12 @@ def _scatter_impl(v, *arrays, index, shape):
 
 
 def _emit_scatter(names, node):
-    idx = _fmt_index(_full_stop(node.p["index"], node.shape), names[1:])
+    idx = format_index(full_stop(node.p["index"], node.shape), names[1:])
     dt = dtype_kw(node)
     first = f"{{out}} = np.zeros({node.shape}{dt})"
     if is_basic(node.p["index"]) or _unique(node.shape, node.p["index"], node.args[1:]):
         return [first, f"{{out}}[{idx}] = {names[0]}"]
-    return [first, f"np.add.at({{out}}, {_fmt_index_tuple(node.p['index'], names[1:])}, {names[0]})"]
+    return [first, f"np.add.at({{out}}, {format_index_tuple(node.p['index'], names[1:])}, {names[0]})"]
 
 
 def _jvp_scatter(ts, v, *arrays, out, nb, index, shape):
@@ -225,7 +163,7 @@ def _t_scatter(ct, v, *arrays, lin, nb, index, shape):
 
 register(Primitive("scatter_add", lambda v, *arrays, index, shape: (shape, v.dtype), _scatter_impl,
                    _emit_scatter, jvp=_jvp_scatter, transpose=_t_scatter, linear=True, fold=False,
-                   short="sc", owns=True, elementwise=False, sparsity=SCATTER_ADD, xp_emit=xp.scatter_add,
+                   short="sc", owns=True, elementwise=False, sparsity=SCATTER_ADD,
                    scalar=lambda em, node: em.add_at(node, None, node.args[0], 1)))
 
 
@@ -250,7 +188,7 @@ def _copy_of(name, node) -> str:
 
 
 def _emit_set(names, node):
-    idx = _fmt_index(_full_stop(node.p["index"], node.shape), names[2:])
+    idx = format_index(full_stop(node.p["index"], node.shape), names[2:])
     return [_copy_of(names[0], node), f"{{out}}[{idx}] = {names[1]}"]
 
 
@@ -297,7 +235,7 @@ def _t_set(ct, y, v, *arrays, lin, nb, index):
 
 
 register(Primitive("set_index", _set_rule, _set_impl, _emit_set, jvp=_jvp_set, transpose=_t_set,
-                   linear=True, short="upd", owns=True, elementwise=False, sparsity=index_map(2), xp_emit=xp.set_index,
+                   linear=True, short="upd", owns=True, elementwise=False, sparsity=index_map(2),
                    scalar=lambda em, node: em.set_index(node)))
 
 
@@ -310,11 +248,11 @@ def _index_add_impl(y, v, *arrays, index):
 
 
 def _emit_index_add(names, node):
-    idx = _fmt_index(_full_stop(node.p["index"], node.shape), names[2:])
+    idx = format_index(full_stop(node.p["index"], node.shape), names[2:])
     if is_basic(node.p["index"]) or _unique(node.shape, node.p["index"], node.args[2:]):
         return [_copy_of(names[0], node), f"{{out}}[{idx}] += {names[1]}"]
     return [_copy_of(names[0], node),
-            f"np.add.at({{out}}, {_fmt_index_tuple(node.p['index'], names[2:])}, {names[1]})"]
+            f"np.add.at({{out}}, {format_index_tuple(node.p['index'], names[2:])}, {names[1]})"]
 
 
 def _jvp_index_add(ts, y, v, *arrays, out, nb, index):
@@ -331,5 +269,5 @@ def _t_index_add(ct, y, v, *arrays, lin, nb, index):
 
 
 register(Primitive("index_add", _set_rule, _index_add_impl, _emit_index_add, jvp=_jvp_index_add,
-                   transpose=_t_index_add, linear=True, short="acc", owns=True, elementwise=False, sparsity=INDEX_ADD, xp_emit=xp.index_add,
+                   transpose=_t_index_add, linear=True, short="acc", owns=True, elementwise=False, sparsity=INDEX_ADD,
                    scalar=lambda em, node: em.add_at(node, node.args[0], node.args[1], 2)))

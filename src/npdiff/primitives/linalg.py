@@ -1,6 +1,6 @@
 """Linear-algebra primitives: solve, inv, det, log|det|, Cholesky, triangular
-solves, symmetric eigendecomposition, SVD, QR, pseudo-inverse, matrix
-exponential and LU factorisation.
+solves, symmetric eigendecomposition, SVD, QR and pseudo-inverse (the matrix
+exponential and LU factorisation, scipy.linalg functions, are in scipy_linalg.py).
 
 Every primitive works on stacks of matrices (leading axes broadcast as in
 ``np.linalg``); (co)tangents carry ``nb`` batch axes in front of those. Rules
@@ -28,25 +28,45 @@ that are holomorphic in A need no change, the others use conjugate transposes).
 from __future__ import annotations
 
 import importlib.util
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
-from . import ops
 from ..errors import UnsupportedOperationError
 from ..ir.graph import const
-from .helpers import dtype_kw, dtype_name, align, sum_to, zeros
-from . import xp
 from ..ir.indexsets import DENSE
-from .registry import NOT_SCALAR, NOT_XP, Primitive, apply, register
+from . import ops
+from .helpers import align, dtype_name, sum_to
 from .matrices import (
-    float_dtype, real_dtype, is_complex, re, as_dtype, check_square, mT, mH, mm, diag_part, diag_embed, eye,
-    tri, herm_from, trace_mm, rows, row, row_vec, col_vec, cat_rows, fit_batch, inv_gaps, batch_of,
+    as_dtype,
+    batch_of,
+    cat_rows,
+    check_square,
+    col_vec,
+    diag_embed,
+    diag_part,
+    eye,
+    fit_batch,
     flag_source,
+    float_dtype,
+    herm_from,
+    inv_gaps,
+    is_complex,
+    mH,
+    mm,
+    mT,
+    re,
+    real_dtype,
+    row,
+    row_vec,
+    rows,
+    trace_mm,
+    tri,
 )
+from .registry import NOT_SCALAR, Primitive, apply, register
 
 
-@lru_cache(maxsize=None)
+@cache
 def have_scipy() -> bool:
     """Return True if SciPy can be imported (generated code may then call scipy.linalg)."""
     return importlib.util.find_spec("scipy") is not None
@@ -59,7 +79,8 @@ def _sla():
 
 # -- solve(A, B): A^-1 B, linear in B -------------------------------------------------
 
-def _solve_rule(a, b, complex_ok=True, what="solve"):
+def solve_rule(a, b, complex_ok=True, what="solve"):
+    """Return the shape rule of a solve with matrix a and right-hand side b."""
     check_square(a, what)
     if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
         raise ValueError(f"{what}: right-hand side of shape {b.shape} does not match {a.shape}")
@@ -80,14 +101,15 @@ def _solve_transpose(ct, a, b, lin, nb):
     return [None, sum_to(apply("solve", mT(a), ct), b.shape, nb)]
 
 
-register(Primitive("solve", _solve_rule, lambda a, b: np.linalg.solve(a, b), "np.linalg.solve({0}, {1})",
+register(Primitive("solve", solve_rule, lambda a, b: np.linalg.solve(a, b), "np.linalg.solve({0}, {1})",
                    jvp=_solve_jvp, transpose=_solve_transpose, linear=True,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.solve({0}, {1})"))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 # -- inv, det, log|det| and sign(det) ----------------------------------------------------
 
-def _same_shape_rule(what, complex_ok=False):
+def same_shape_rule(what, complex_ok=False):
+    """Return the shape rule of a square-matrix function whose result has its argument's shape."""
     def rule(a, **params):
         check_square(a, what)
         return a.shape, float_dtype(a, complex_ok=complex_ok, what=what)
@@ -111,21 +133,21 @@ def _sign_jvp(ts, a, out, nb):
     return ops.mul(ops.mul(as_dtype(ops.imag(d), out.dtype), 1j), out)
 
 
-register(Primitive("inv", _same_shape_rule("inv", complex_ok=True), np.linalg.inv, "np.linalg.inv({0})",
+register(Primitive("inv", same_shape_rule("inv", complex_ok=True), np.linalg.inv, "np.linalg.inv({0})",
                    jvp=lambda ts, a, out, nb: ops.neg(mm(mm(out, ts[0]), out)),
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.inv({0})"))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 # d det = det * trace(A^-1 dA); d log|det| = trace(A^-1 dA)
 register(Primitive("det", _det_rule("det"), np.linalg.det, "np.linalg.det({0})",
                    jvp=lambda ts, a, out, nb: ops.mul(trace_mm(apply("inv", a), ts[0], nb), out),
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.det({0})"))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 register(Primitive("logabsdet", _det_rule("slogdet", real=True), lambda a: np.linalg.slogdet(a)[1],
                    "np.linalg.slogdet({0})[1]",
                    jvp=lambda ts, a, out, nb: re(trace_mm(apply("inv", a), ts[0], nb)),
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.slogdet({0})[1]"))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 register(Primitive("slogdet_sign", _det_rule("slogdet"), lambda a: np.linalg.slogdet(a)[0],
                    "np.linalg.slogdet({0})[0]", jvp=_sign_jvp, sparsity=DENSE,
-                   owns=False, elementwise=False, scalar=NOT_SCALAR, xp_emit="xp.linalg.slogdet({0})[0]"))
+                   owns=False, elementwise=False, scalar=NOT_SCALAR))
 
 
 # -- triangular_solve(A, B): op(A)^-1 B with A triangular, linear in B ----------------------
@@ -180,12 +202,12 @@ def _trsolve_transpose(ct, a, b, lin, nb, lower, trans, unit):
 
 
 def _trsolve_rule(a, b, lower, trans, unit):
-    return _solve_rule(a, b, True, "triangular_solve")  # trans: the plain transpose, also for complex A
+    return solve_rule(a, b, True, "triangular_solve")  # trans: the plain transpose, also for complex A
 
 
 register(Primitive("triangular_solve", _trsolve_rule, _trsolve_impl, _trsolve_emit, jvp=_trsolve_jvp,
                    transpose=_trsolve_transpose, linear=True,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.triangular_solve))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 # -- cholesky: lower factor L of A = L L^T, reading the lower triangle of A -----------------
@@ -202,9 +224,9 @@ def _chol_jvp(ts, a, out, nb):
     return mm(L, ops.mul(z, phi))
 
 
-register(Primitive("cholesky", _same_shape_rule("cholesky", complex_ok=True), np.linalg.cholesky, "np.linalg.cholesky({0})",
+register(Primitive("cholesky", same_shape_rule("cholesky", complex_ok=True), np.linalg.cholesky, "np.linalg.cholesky({0})",
                    jvp=_chol_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.cholesky))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 # -- eigh: packed [w; V] of a Hermitian matrix (one triangle read), and eigvalsh ------------
@@ -248,7 +270,7 @@ def _eigh_jvp(ts, a, out, nb, lower):
 
 
 register(Primitive("eigh", _eigh_rule, _eigh_impl, _eigh_emit, jvp=_eigh_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.eigh))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 def _eigvalsh_rule(a, lower):
@@ -267,7 +289,7 @@ def _eigvalsh_emit(names, node):
 
 register(Primitive("eigvalsh", _eigvalsh_rule, lambda a, lower: np.linalg.eigvalsh(a, UPLO="L" if lower else "U"),
                    _eigvalsh_emit, jvp=_eigvalsh_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.eigvalsh))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 # -- eig: packed [w; V] of a general square matrix, always complex ---------------------------
@@ -308,7 +330,7 @@ def _eig_jvp(ts, a, out, nb):
 
 
 register(Primitive("eig", _eig_rule, _eig_impl, _eig_emit, jvp=_eig_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 # -- svd: packed [U; s; V] (reduced), and svdvals ------------------------------------------
@@ -368,7 +390,7 @@ def _svd_jvp(ts, a, out, nb):
 
 
 register(Primitive("svd", _svd_rule, _svd_impl, _svd_emit, jvp=_svd_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.svd))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 def _svdvals_rule(a):
@@ -384,7 +406,7 @@ def _svdvals_jvp(ts, a, out, nb):
 
 register(Primitive("svdvals", _svdvals_rule, lambda a: np.linalg.svd(a, compute_uv=False),
                    "np.linalg.svd({0}, compute_uv=False)", jvp=_svdvals_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit="xp.linalg.svdvals({0})"))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 # -- qr: packed [Q; R] (reduced, m >= n) ----------------------------------------------------
@@ -431,7 +453,7 @@ def _qr_jvp(ts, a, out, nb):
 
 
 register(Primitive("qr", _qr_rule, _qr_impl, _qr_emit, jvp=_qr_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.qr))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 # -- pinv (Moore-Penrose pseudo-inverse; derivative for constant rank) -------------------------
@@ -469,165 +491,4 @@ def _pinv_jvp(ts, a, out, nb, rcond, rtol):
 
 
 register(Primitive("pinv", _pinv_rule, _pinv_impl, _pinv_emit, jvp=_pinv_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=xp.pinv))
-
-
-# -- expm and its Frechet derivative (linear in E) --------------------------------------------
-
-def _expm_impl(a):
-    return _sla().expm(a)
-
-
-def _block(a, e):
-    """Return the block matrices [[A, E], [0, A]] (A and E broadcast to a common stack)."""
-    batch = np.broadcast_shapes(a.shape[:-2], e.shape[:-2])
-    n = a.shape[-1]
-    a = apply("broadcast_to", a, shape=batch + (n, n))
-    e = apply("broadcast_to", e, shape=batch + (n, n))
-    z = zeros(batch + (n, n), np.result_type(a.dtype, e.dtype))
-    ax = a.ndim - 1
-    return cat_rows(apply("concatenate", a, e, axis=ax), apply("concatenate", z, a, axis=ax))
-
-
-def _frechet_impl(a, e):
-    n = a.shape[-1]
-    if np.ndim(a) == 2 and np.ndim(e) == 2:
-        return _sla().expm_frechet(a, e, compute_expm=False)
-    batch = np.broadcast_shapes(np.shape(a)[:-2], np.shape(e)[:-2])
-    big = np.zeros(batch + (2 * n, 2 * n), np.result_type(a, e))
-    big[..., :n, :n] = a
-    big[..., n:, n:] = a
-    big[..., :n, n:] = e
-    return _sla().expm(big)[..., :n, n:]
-
-
-def _frechet_emit(names, node):
-    a, e = names
-    n = node.shape[-1]
-    if node.args[0].ndim == 2 and node.args[1].ndim == 2:
-        return f"scipy.linalg.expm_frechet({a}, {e}, compute_expm=False)"
-    dt = dtype_kw(node)
-    return [f"{{out}} = np.zeros({node.shape[:-2] + (2 * n, 2 * n)}{dt})  # expm([[A, E], [0, A]])[:n, n:]",
-            f"{{out}}[..., :{n}, :{n}] = {a}",
-            f"{{out}}[..., {n}:, {n}:] = {a}",
-            f"{{out}}[..., :{n}, {n}:] = {e}",
-            f"{{out}} = scipy.linalg.expm({{out}})[..., :{n}, {n}:]"]
-
-
-def _frechet_jvp(ts, a, e, out, nb):
-    ta, te = ts
-    res = None if te is None else fit_batch(apply("expm_frechet", a, align(te, nb, out.ndim)), out, nb)
-    if ta is not None:
-        # L(A, E) is the top-right block of expm([[A, E], [0, A]]): differentiate that in A
-        n = a.shape[-1]
-        t = apply("broadcast_to", align(ta, nb, out.ndim), shape=ta.shape[:nb] + out.shape)
-        z = zeros(t.shape, t.dtype)
-        ax = t.ndim - 1
-        dbig = cat_rows(apply("concatenate", t, z, axis=ax), apply("concatenate", z, t, axis=ax))
-        big = apply("expm_frechet", _block(a, e), dbig)
-        lead = tuple(("s", 0, d, 1) for d in big.shape[:-2])
-        d = apply("gather", big, index=lead + (("s", 0, n, 1), ("s", n, 2 * n, 1)))
-        res = d if res is None else ops.add(res, d)
-    return res
-
-
-def _frechet_transpose(ct, a, e, lin, nb):
-    assert not lin[0], "expm_frechet is not linear in A"
-    return [None, sum_to(apply("expm_frechet", mT(a), ct), e.shape, nb)]
-
-
-def _frechet_rule(a, e):
-    check_square(a, "expm_frechet")
-    return batch_of(a, e) + a.shape[-2:], float_dtype(a, e, complex_ok=True, what="expm_frechet")
-
-
-register(Primitive("expm", _same_shape_rule("expm", complex_ok=True), _expm_impl, "scipy.linalg.expm({0})",
-                   jvp=lambda ts, a, out, nb: apply("expm_frechet", a, ts[0]),
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
-register(Primitive("expm_frechet", _frechet_rule, _frechet_impl, _frechet_emit, jvp=_frechet_jvp,
-                   transpose=_frechet_transpose, linear=True,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
-
-
-# -- LU: packed [lu; piv] (scipy.linalg.lu_factor) and lu_solve (linear in B) --------------------
-
-def lu_parts(p):
-    """Return (lu, piv) from a packed lu_factor node (piv as int32, like SciPy's)."""
-    n = p.shape[-1]
-    return rows(p, 0, n), apply("convert", re(row(p, n)), dtype=np.dtype(np.int32))
-
-
-def _lu_rule(a):
-    check_square(a, "lu_factor")
-    return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a, complex_ok=True, what="lu_factor")
-
-
-def _lu_impl(a):
-    lu, piv = _sla().lu_factor(a)
-    return np.concatenate((lu, piv[..., None, :].astype(lu.dtype)), axis=-2)
-
-
-def _lu_emit(names, node):
-    return [f"{{out}}_lu, {{out}}_piv = scipy.linalg.lu_factor({names[0]})",
-            "{out} = np.concatenate(({out}_lu, {out}_piv[..., None, :].astype({out}_lu.dtype)), "
-            "axis=-2)  # [lu; piv]"]
-
-
-def _lu_jvp(ts, a, out, nb):
-    # P A = L U; with F = L^-1 P dA U^-1 = U (A^-1 dA) U^-1: dL = L tril(F, -1), dU = triu(F) U
-    lu, piv = lu_parts(out)
-    n = a.shape[-1]
-    u = tri(lu, 0, False)
-    l = ops.add(tri(lu, -1, True), eye(n, lu.dtype))
-    ug = mm(u, apply("lu_solve", lu, piv, ts[0], trans=0))
-    f = mT(apply("triangular_solve", lu, mT(ug), lower=False, trans=True, unit=False))
-    dlu = ops.add(mm(l, tri(f, -1, True)), mm(tri(f, 0, False), u))
-    return cat_rows(dlu, zeros(dlu.shape[:-2] + (1, n), dlu.dtype))
-
-
-register(Primitive("lu_factor", _lu_rule, _lu_impl, _lu_emit, jvp=_lu_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
-
-
-def _lu_solve_rule(lu, piv, b, trans):
-    return _solve_rule(lu, b, True, "lu_solve")  # trans=1: the plain transpose
-
-
-def _lu_solve_impl(lu, piv, b, trans):
-    return _sla().lu_solve((lu, piv), b, trans=trans)
-
-
-def _lu_solve_jvp(ts, lu, piv, b, out, nb, trans):
-    tlu, _, tb = ts
-    res = None if tb is None else fit_batch(apply("lu_solve", lu, piv, align(tb, nb, out.ndim), trans=trans), out, nb)
-    if tlu is not None:
-        t = align(tlu, nb, out.ndim)
-        dl, du = tri(t, -1, True), tri(t, 0, False)
-        x = out
-        if trans == 0:
-            # A = P^T L U: dx = -U^-1 (L^-1 dL U x + dU x)
-            inner = ops.add(apply("triangular_solve", lu, mm(dl, mm(tri(lu, 0, False), x)),
-                                  lower=True, trans=False, unit=True), mm(du, x))
-            d = apply("triangular_solve", lu, inner, lower=False, trans=False, unit=False)
-        else:
-            # A^T = U^T L^T P: with y = U^-T b = L^T P x and z = L^-T y = P x,
-            # dx = -A^-T (dU^T y + U^T dL^T z)
-            y = apply("triangular_solve", lu, b, lower=False, trans=True, unit=False)
-            z = apply("triangular_solve", lu, y, lower=True, trans=True, unit=True)
-            inner = ops.add(mm(mT(du), y), mm(mT(tri(lu, 0, False)), mm(mT(dl), z)))
-            d = apply("lu_solve", lu, piv, inner, trans=1)
-        d = fit_batch(ops.neg(d), out, nb)
-        res = d if res is None else ops.add(res, d)
-    return res
-
-
-def _lu_solve_transpose(ct, lu, piv, b, lin, nb, trans):
-    assert not lin[0], "lu_solve is not linear in the factorisation"
-    return [None, None, sum_to(apply("lu_solve", lu, piv, ct, trans=1 - trans), b.shape, nb)]
-
-
-register(Primitive("lu_solve", _lu_solve_rule, _lu_solve_impl,
-                   lambda names, node: f"scipy.linalg.lu_solve(({names[0]}, {names[1]}), {names[2]}"
-                                       + (", trans=1)" if node.p["trans"] else ")"),
-                   jvp=_lu_solve_jvp, transpose=_lu_solve_transpose, linear=True,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))

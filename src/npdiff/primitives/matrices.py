@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
 from ..errors import UnsupportedOperationError
 from ..ir.graph import const
+from . import ops
 from .contract import LETTERS
 from .helpers import expand_to
 from .registry import apply

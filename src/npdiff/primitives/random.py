@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import NOT_SCALAR, NOT_XP, Primitive, register
+from .registry import NOT_SCALAR, Primitive, register
 
 
 def _kw_source(kw) -> str:
@@ -50,7 +50,7 @@ def _impl_draw(*args, method, size, kw, legacy, uid, dtype):
 register(Primitive(
     "draw", lambda *args, method, size, kw, legacy, uid, dtype: (tuple(size), dtype),
     _impl_draw, _emit_draw, nondiff=True, fold=False,
-    elementwise=False, owns=True, scalar=NOT_SCALAR, xp_emit=NOT_XP))
+    elementwise=False, owns=True, scalar=NOT_SCALAR))
 
 
 def _impl_rng_new(*, seed, uid, kind="default_rng"):
@@ -63,4 +63,4 @@ register(Primitive(
     "rng_new", lambda *, seed, uid, kind="default_rng": ((), np.dtype(object)), _impl_rng_new,
     lambda names, node: f"np.random.{node.p.get('kind', 'default_rng')}({node.p['seed']!r})", nondiff=True,
     fold=False,
-    short="rng", elementwise=False, owns=False, scalar=NOT_SCALAR, xp_emit=NOT_XP))
+    short="rng", elementwise=False, owns=False, scalar=NOT_SCALAR))

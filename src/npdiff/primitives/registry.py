@@ -10,15 +10,16 @@ derivatives of derivatives need nothing more.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..errors import UnsupportedOperationError
 from ..ir.graph import Node, const, intern
 
-PRIMS: dict[str, "Primitive"] = {}
+PRIMS: dict[str, Primitive] = {}
 FOLD_LIMIT = 1 << 16  # never fold constants into arrays larger than this
 
 
@@ -30,16 +31,6 @@ class _NotScalar:
 
 
 NOT_SCALAR = _NotScalar()  # Primitive.scalar value: this primitive is never unrolled to Python floats
-
-
-class _NotXp:
-    """The type of ``NOT_XP``."""
-
-    def __repr__(self) -> str:
-        return "NOT_XP"
-
-
-NOT_XP = _NotXp()  # Primitive.xp_emit value: the array API standard has no equivalent (backend="array_api" refuses)
 
 
 @dataclass
@@ -57,7 +48,6 @@ class Primitive:
     simplify: Callable | None = None  # (*args, shape, dtype, **params) -> Node | None
     fold: bool = True
     partials: tuple = ()  # elementwise: d out / d arg_i as (*args, out) -> Node
-    domain: tuple | None = None  # test metadata only: (low, high) of the elementwise tests' inputs
     diff_args: Callable | None = None  # (node) -> indices of args whose tangents the jvp needs
     # -- facts for the emitters; owns, elementwise and scalar must be decided for every primitive
     # (None means undecided: the emitters then take the safe choice and tests/test_registry.py fails)
@@ -75,9 +65,6 @@ class Primitive:
     sparsity: Callable | None = None  # (node, patterns of the args) -> Pattern: which input elements
     #   each output element may depend on (indexsets.py: ELEMENTWISE, index_map, REDUCE, DENSE...);
     #   must be decided for every primitive that has a derivative
-    xp_emit: Any = None  # backend="array_api" (emit_xp.py): a format string over argument names (and
-    #   params by name) calling only the standard namespace ``xp``, or callable(em, names, node) -> str |
-    #   list[str] (statements using {out}; em: emit_xp.XpEmitter), or NOT_XP; never an in-place update
 
 
 def short_name(op: str) -> str:

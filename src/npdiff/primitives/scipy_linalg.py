@@ -1,4 +1,8 @@
-"""scipy.linalg primitives: Sylvester solves, the matrix square root and banded solves.
+"""scipy.linalg primitives: the matrix exponential and its Frechet derivative, LU
+factorisation and solves, Sylvester solves, the matrix square root and banded solves.
+
+``expm`` and ``lu_factor`` / ``lu_solve`` follow the conventions of linalg.py
+(stacks of matrices, ``lu_factor`` packed as ``[lu; piv]``, ``lu_parts``).
 
 ``sylvester(A, B, Q)`` is X with A X + X B = Q (``scipy.linalg.solve_sylvester``),
 linear in Q: its transpose solves A^T Y + Y B^T = G. Its derivative in A and B
@@ -23,13 +27,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
 from ..ir.graph import const
 from ..ir.indexsets import DENSE
-from .helpers import align, sum_to, zeros
+from . import ops
+from .helpers import align, dtype_kw, sum_to, zeros
 from .indexing import gather_b
-from .matrices import mm, mT
-from .registry import NOT_SCALAR, NOT_XP, Primitive, apply, register
+from .linalg import same_shape_rule, solve_rule
+from .matrices import batch_of, cat_rows, check_square, eye, fit_batch, float_dtype, mm, mT, re, row, rows, tri
+from .registry import NOT_SCALAR, Primitive, apply, register
 
 
 def _sla():
@@ -76,6 +81,167 @@ def _emit_over_stack(call, names, node, cores):
             f".astype(np.{node.dtype.name}, copy=False)")
 
 
+
+# -- expm and its Frechet derivative (linear in E) --------------------------------------------
+
+def _expm_impl(a):
+    return _sla().expm(a)
+
+
+def _block(a, e):
+    """Return the block matrices [[A, E], [0, A]] (A and E broadcast to a common stack)."""
+    batch = np.broadcast_shapes(a.shape[:-2], e.shape[:-2])
+    n = a.shape[-1]
+    a = apply("broadcast_to", a, shape=batch + (n, n))
+    e = apply("broadcast_to", e, shape=batch + (n, n))
+    z = zeros(batch + (n, n), np.result_type(a.dtype, e.dtype))
+    ax = a.ndim - 1
+    return cat_rows(apply("concatenate", a, e, axis=ax), apply("concatenate", z, a, axis=ax))
+
+
+def _frechet_impl(a, e):
+    n = a.shape[-1]
+    if np.ndim(a) == 2 and np.ndim(e) == 2:
+        return _sla().expm_frechet(a, e, compute_expm=False)
+    batch = np.broadcast_shapes(np.shape(a)[:-2], np.shape(e)[:-2])
+    big = np.zeros(batch + (2 * n, 2 * n), np.result_type(a, e))
+    big[..., :n, :n] = a
+    big[..., n:, n:] = a
+    big[..., :n, n:] = e
+    return _sla().expm(big)[..., :n, n:]
+
+
+def _frechet_emit(names, node):
+    a, e = names
+    n = node.shape[-1]
+    if node.args[0].ndim == 2 and node.args[1].ndim == 2:
+        return f"scipy.linalg.expm_frechet({a}, {e}, compute_expm=False)"
+    dt = dtype_kw(node)
+    return [f"{{out}} = np.zeros({node.shape[:-2] + (2 * n, 2 * n)}{dt})  # expm([[A, E], [0, A]])[:n, n:]",
+            f"{{out}}[..., :{n}, :{n}] = {a}",
+            f"{{out}}[..., {n}:, {n}:] = {a}",
+            f"{{out}}[..., :{n}, {n}:] = {e}",
+            f"{{out}} = scipy.linalg.expm({{out}})[..., :{n}, {n}:]"]
+
+
+def _frechet_jvp(ts, a, e, out, nb):
+    ta, te = ts
+    res = None if te is None else fit_batch(apply("expm_frechet", a, align(te, nb, out.ndim)), out, nb)
+    if ta is not None:
+        # L(A, E) is the top-right block of expm([[A, E], [0, A]]): differentiate that in A
+        n = a.shape[-1]
+        t = apply("broadcast_to", align(ta, nb, out.ndim), shape=ta.shape[:nb] + out.shape)
+        z = zeros(t.shape, t.dtype)
+        ax = t.ndim - 1
+        dbig = cat_rows(apply("concatenate", t, z, axis=ax), apply("concatenate", z, t, axis=ax))
+        big = apply("expm_frechet", _block(a, e), dbig)
+        lead = tuple(("s", 0, d, 1) for d in big.shape[:-2])
+        d = apply("gather", big, index=lead + (("s", 0, n, 1), ("s", n, 2 * n, 1)))
+        res = d if res is None else ops.add(res, d)
+    return res
+
+
+def _frechet_transpose(ct, a, e, lin, nb):
+    assert not lin[0], "expm_frechet is not linear in A"
+    return [None, sum_to(apply("expm_frechet", mT(a), ct), e.shape, nb)]
+
+
+def _frechet_rule(a, e):
+    check_square(a, "expm_frechet")
+    return batch_of(a, e) + a.shape[-2:], float_dtype(a, e, complex_ok=True, what="expm_frechet")
+
+
+register(Primitive("expm", same_shape_rule("expm", complex_ok=True), _expm_impl, "scipy.linalg.expm({0})",
+                   jvp=lambda ts, a, out, nb: apply("expm_frechet", a, ts[0]),
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+register(Primitive("expm_frechet", _frechet_rule, _frechet_impl, _frechet_emit, jvp=_frechet_jvp,
+                   transpose=_frechet_transpose, linear=True,
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+
+
+# -- LU: packed [lu; piv] (scipy.linalg.lu_factor) and lu_solve (linear in B) --------------------
+
+def lu_parts(p):
+    """Return (lu, piv) from a packed lu_factor node (piv as int32, like SciPy's)."""
+    n = p.shape[-1]
+    return rows(p, 0, n), apply("convert", re(row(p, n)), dtype=np.dtype(np.int32))
+
+
+def _lu_rule(a):
+    check_square(a, "lu_factor")
+    return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a, complex_ok=True, what="lu_factor")
+
+
+def _lu_impl(a):
+    lu, piv = _sla().lu_factor(a)
+    return np.concatenate((lu, piv[..., None, :].astype(lu.dtype)), axis=-2)
+
+
+def _lu_emit(names, node):
+    return [f"{{out}}_lu, {{out}}_piv = scipy.linalg.lu_factor({names[0]})",
+            "{out} = np.concatenate(({out}_lu, {out}_piv[..., None, :].astype({out}_lu.dtype)), "
+            "axis=-2)  # [lu; piv]"]
+
+
+def _lu_jvp(ts, a, out, nb):
+    # P A = L U; with F = L^-1 P dA U^-1 = U (A^-1 dA) U^-1: dL = L tril(F, -1), dU = triu(F) U
+    lu, piv = lu_parts(out)
+    n = a.shape[-1]
+    u = tri(lu, 0, False)
+    l = ops.add(tri(lu, -1, True), eye(n, lu.dtype))
+    ug = mm(u, apply("lu_solve", lu, piv, ts[0], trans=0))
+    f = mT(apply("triangular_solve", lu, mT(ug), lower=False, trans=True, unit=False))
+    dlu = ops.add(mm(l, tri(f, -1, True)), mm(tri(f, 0, False), u))
+    return cat_rows(dlu, zeros(dlu.shape[:-2] + (1, n), dlu.dtype))
+
+
+register(Primitive("lu_factor", _lu_rule, _lu_impl, _lu_emit, jvp=_lu_jvp,
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+
+
+def _lu_solve_rule(lu, piv, b, trans):
+    return solve_rule(lu, b, True, "lu_solve")  # trans=1: the plain transpose
+
+
+def _lu_solve_impl(lu, piv, b, trans):
+    return _sla().lu_solve((lu, piv), b, trans=trans)
+
+
+def _lu_solve_jvp(ts, lu, piv, b, out, nb, trans):
+    tlu, _, tb = ts
+    res = None if tb is None else fit_batch(apply("lu_solve", lu, piv, align(tb, nb, out.ndim), trans=trans), out, nb)
+    if tlu is not None:
+        t = align(tlu, nb, out.ndim)
+        dl, du = tri(t, -1, True), tri(t, 0, False)
+        x = out
+        if trans == 0:
+            # A = P^T L U: dx = -U^-1 (L^-1 dL U x + dU x)
+            inner = ops.add(apply("triangular_solve", lu, mm(dl, mm(tri(lu, 0, False), x)),
+                                  lower=True, trans=False, unit=True), mm(du, x))
+            d = apply("triangular_solve", lu, inner, lower=False, trans=False, unit=False)
+        else:
+            # A^T = U^T L^T P: with y = U^-T b = L^T P x and z = L^-T y = P x,
+            # dx = -A^-T (dU^T y + U^T dL^T z)
+            y = apply("triangular_solve", lu, b, lower=False, trans=True, unit=False)
+            z = apply("triangular_solve", lu, y, lower=True, trans=True, unit=True)
+            inner = ops.add(mm(mT(du), y), mm(mT(tri(lu, 0, False)), mm(mT(dl), z)))
+            d = apply("lu_solve", lu, piv, inner, trans=1)
+        d = fit_batch(ops.neg(d), out, nb)
+        res = d if res is None else ops.add(res, d)
+    return res
+
+
+def _lu_solve_transpose(ct, lu, piv, b, lin, nb, trans):
+    assert not lin[0], "lu_solve is not linear in the factorisation"
+    return [None, None, sum_to(apply("lu_solve", lu, piv, ct, trans=1 - trans), b.shape, nb)]
+
+
+register(Primitive("lu_solve", _lu_solve_rule, _lu_solve_impl,
+                   lambda names, node: f"scipy.linalg.lu_solve(({names[0]}, {names[1]}), {names[2]}"
+                                       + (", trans=1)" if node.p["trans"] else ")"),
+                   jvp=_lu_solve_jvp, transpose=_lu_solve_transpose, linear=True,
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
+
 # -- Sylvester equations ---------------------------------------------------------------------------
 
 def _sylvester_rule(a, b, q):
@@ -121,7 +287,7 @@ def fit(t, out, nb):
 register(Primitive("sylvester", _sylvester_rule, _sylvester_impl,
                    lambda names, node: _emit_over_stack("scipy.linalg.solve_sylvester", names, node, (2, 2, 2)),
                    jvp=_sylvester_jvp, transpose=_sylvester_transpose, linear=True,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 # -- matrix square root ----------------------------------------------------------------------------
@@ -170,7 +336,7 @@ def _sqrtm_jvp(ts, a, out, nb, where):
 
 # where: None (a complex root raises) or the user's line (a complex root means another path)
 register(Primitive("sqrtm", _sqrtm_rule, _sqrtm_impl, _sqrtm_emit, jvp=_sqrtm_jvp,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 def _sqrtm_real_emit(names, node):
@@ -184,7 +350,7 @@ def _sqrtm_real_emit(names, node):
 # the decision the lowering takes on values (a guard): is SciPy's root of this real matrix real?
 register(Primitive("sqrtm_real", lambda a: ((), np.dtype(bool)), lambda a: np.bool_(sqrtm_is_real(a)),
                    _sqrtm_real_emit, nondiff=True,
-                   owns=False, elementwise=False, scalar=NOT_SCALAR, xp_emit=NOT_XP))
+                   owns=False, elementwise=False, scalar=NOT_SCALAR))
 
 
 # -- banded solves ---------------------------------------------------------------------------------
@@ -263,4 +429,4 @@ register(Primitive("banded_solve", _banded_rule, _banded_impl,
                    lambda names, node: f"scipy.linalg.solve_banded(({node.p['l']}, {node.p['u']}), "
                                        f"{names[0]}, {names[1]})",
                    jvp=_banded_jvp, transpose=_banded_transpose, linear=True,
-                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
+                   owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
 from ..ir.graph import broadcast_shapes
-from .helpers import dtype_kw, align, shift_axes, sum_to, zeros
-from .registry import NOT_SCALAR, Primitive, apply, register
-from . import xp
 from ..ir.indexsets import INDEX_MAP, PREFIX, REDUCE
+from . import ops
+from .helpers import align, dtype_kw, shift_axes, sum_to, zeros
+from .registry import NOT_SCALAR, Primitive, apply, register
 
 
 def _axes_str(axes):
@@ -78,7 +77,7 @@ def _t_sum(ct, x, lin, nb, axes):
 register(Primitive("reduce_sum", _sum_rule, lambda x, axes: np.sum(x, axis=axes), _emit_sum,
                    jvp=lambda ts, x, out, nb, axes: apply("reduce_sum", ts[0], axes=shift_axes(axes, nb)),
                    transpose=_t_sum, linear=True, simplify=_s_sum,
-                   short="s", owns=True, elementwise=False, sparsity=REDUCE, scalar=_scalar_reduce("sum"), xp_emit=xp.reduction("sum")))
+                   short="s", owns=True, elementwise=False, sparsity=REDUCE, scalar=_scalar_reduce("sum")))
 
 
 # -- reduce_max / reduce_min ------------------------------------------------------
@@ -105,14 +104,13 @@ for _name, _impl, _m in (("reduce_max", np.max, "max"), ("reduce_min", np.min, "
     register(Primitive(_name, lambda x, axes: (_reduced_shape(x.shape, axes), x.dtype),
                        (lambda f: lambda x, axes: f(x, axis=axes))(_impl), _emit_red(_m),
                        jvp=_minmax_jvp, short=_m, owns=True, elementwise=False,
-                       sparsity=REDUCE, scalar=_scalar_reduce(_m), xp_emit=xp.reduction(_m)))
+                       sparsity=REDUCE, scalar=_scalar_reduce(_m)))
 
 for _name, _impl, _m in (("argmax", np.argmax, "argmax"), ("argmin", np.argmin, "argmin")):
     register(Primitive(_name, lambda x, axis: (_reduced_shape(x.shape, (axis,)), np.dtype(np.intp)),
                        (lambda f: lambda x, axis: f(x, axis=axis))(_impl),
                        (lambda m: lambda names, node: f"{names[0]}.{m}(axis={node.p['axis']})")(_m),
-                       nondiff=True, owns=False, elementwise=False, scalar=NOT_SCALAR,
-                       xp_emit=(lambda m: lambda em, names, node: f"xp.{m}({names[0]}, axis={node.p['axis']})")(_m)))
+                       nondiff=True, owns=False, elementwise=False, scalar=NOT_SCALAR))
 
 
 # -- broadcast_to -----------------------------------------------------------------
@@ -157,7 +155,7 @@ def _jvp_bcast(ts, x, out, nb, shape):
 register(Primitive("broadcast_to", _bcast_rule, lambda x, shape: np.broadcast_to(x, shape), _emit_bcast,
                    jvp=_jvp_bcast, transpose=lambda ct, x, lin, nb, shape: [sum_to(ct, x.shape, nb)],
                    linear=True, simplify=_s_bcast, fold=False, short="bc", owns=False, elementwise=False,
-                   sparsity=INDEX_MAP, scalar=lambda em, node: np.broadcast_to(em.val(node.args[0]), node.shape), xp_emit=xp.broadcast_to))
+                   sparsity=INDEX_MAP, scalar=lambda em, node: np.broadcast_to(em.val(node.args[0]), node.shape)))
 
 
 # -- reshape -----------------------------------------------------------------------
@@ -183,8 +181,7 @@ register(Primitive("reshape", _reshape_rule, lambda x, shape: np.reshape(x, shap
                    jvp=lambda ts, x, out, nb, shape: apply("reshape", ts[0], shape=ts[0].shape[:nb] + shape),
                    transpose=lambda ct, x, lin, nb, shape: [apply("reshape", ct, shape=ct.shape[:nb] + x.shape)],
                    linear=True, simplify=_s_reshape, short="rs", owns=False, elementwise=False,
-                   sparsity=INDEX_MAP, scalar=lambda em, node: em.val(node.args[0]).reshape(node.shape),
-                   xp_emit=lambda em, names, node: f"xp.reshape({names[0]}, {node.shape})"))
+                   sparsity=INDEX_MAP, scalar=lambda em, node: em.val(node.args[0]).reshape(node.shape)))
 
 
 # -- transpose ------------------------------------------------------------------------
@@ -217,7 +214,7 @@ def _t_transpose(ct, x, lin, nb, perm):
 
 
 register(Primitive("transpose", lambda x, perm: (tuple(x.shape[p] for p in perm), x.dtype),
-                   lambda x, perm: np.transpose(x, perm), _emit_transpose, jvp=_jvp_transpose, xp_emit=xp.transpose,
+                   lambda x, perm: np.transpose(x, perm), _emit_transpose, jvp=_jvp_transpose,
                    transpose=_t_transpose, linear=True, simplify=_s_transpose, short="tr", owns=False,
                    elementwise=False, sparsity=INDEX_MAP, scalar=lambda em, node: np.transpose(em.val(node.args[0]), node.p["perm"])))
 
@@ -258,7 +255,7 @@ def _t_concat(ct, *xs, lin, nb, axis):
 register(Primitive("concatenate", _concat_rule, lambda *xs, axis: np.concatenate(xs, axis=axis),
                    lambda names, node: f"np.concatenate(({', '.join(names)},), axis={node.p['axis']})",
                    jvp=_jvp_concat, transpose=_t_concat, linear=True, short="cat", owns=True, elementwise=False,
-                   sparsity=INDEX_MAP, xp_emit=xp.joined("concat"),
+                   sparsity=INDEX_MAP,
                    scalar=lambda em, node: np.concatenate([em.val(a) for a in node.args], axis=node.p["axis"])))
 
 
@@ -281,7 +278,7 @@ register(Primitive("cumsum", lambda x, axis: (x.shape, np.cumsum(np.ones(1, x.dt
                    lambda names, node: f"np.cumsum({names[0]}, axis={node.p['axis']})",
                    jvp=lambda ts, x, out, nb, axis: apply("cumsum", ts[0], axis=axis + nb),
                    transpose=_t_cumsum, linear=True, owns=True, elementwise=False,
-                   sparsity=PREFIX, xp_emit=lambda em, names, node: f"xp.cumulative_sum({names[0]}, axis={node.p['axis']})",
+                   sparsity=PREFIX,
                    scalar=lambda em, node: em.scan_sum(node)))
 
 
@@ -324,7 +321,7 @@ def _t_stack(ct, *xs, lin, nb, axis):
 
 
 register(Primitive("stack", _stack_rule, lambda *xs, axis: np.stack(xs, axis=axis), _emit_stack,
-                   jvp=_jvp_stack, transpose=_t_stack, linear=True, owns=True, elementwise=False, sparsity=INDEX_MAP, xp_emit=xp.joined("stack"),
+                   jvp=_jvp_stack, transpose=_t_stack, linear=True, owns=True, elementwise=False, sparsity=INDEX_MAP,
                    scalar=_scalar_stack))
 
 
@@ -354,4 +351,4 @@ register(Primitive("reduce_prod", lambda x, axes: (_reduced_shape(x.shape, axes)
                    lambda names, node: (f"{names[0]}.prod()" if len(node.p["axes"]) == node.args[0].ndim
                                         else f"{names[0]}.prod(axis={_axes_str(node.p['axes'])})"),
                    jvp=_prod_jvp, simplify=lambda x, shape, dtype, axes: x if not axes else None,
-                   short="prod", owns=True, elementwise=False, sparsity=REDUCE, scalar=_scalar_reduce("prod"), xp_emit=xp.reduction("prod")))
+                   short="prod", owns=True, elementwise=False, sparsity=REDUCE, scalar=_scalar_reduce("prod")))

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..ir.graph import Node, toposort
 from ..ir.indexsets import DENSE
-from .registry import NOT_SCALAR, NOT_XP, PRIMS, Primitive, register
+from .registry import NOT_SCALAR, PRIMS, Primitive, register
 
 COMPILE = None  # set by lower/_solvers.py: (inputs, outputs) -> generated function returning the outputs
 SPECS: dict[int, object] = {}  # key -> spec (kept alive: generated code refers to it by key)
@@ -101,8 +101,7 @@ def _jvp(ts, *args, out, nb, key, shape, dtype):
 
 register(Primitive("solver_call", lambda *args, key, shape, dtype: (shape, dtype),
                    lambda *arrays, key, shape, dtype: run(key, *arrays), _emit, jvp=_jvp, fold=False,
-                   short="solved", owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR,
-                   xp_emit=NOT_XP))
+                   short="solved", owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 # -- solver_lin(*primals, v): a solver result linear in its last argument (ODE directional sensitivities
@@ -123,4 +122,4 @@ def _transpose_lin(ct, *args, lin, nb, key, shape, dtype):
 register(Primitive("solver_lin", lambda *args, key, shape, dtype: (shape, dtype),
                    lambda *arrays, key, shape, dtype: run(key, *arrays), _emit, jvp=_jvp_lin,
                    transpose=_transpose_lin, linear=True, fold=False, short="solved", owns=False,
-                   elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
+                   elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))

@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..ir.graph import const
 from ..ir.indexsets import DENSE
-from .registry import NOT_SCALAR, NOT_XP, Primitive, apply, register
+from .registry import NOT_SCALAR, Primitive, apply, register
 
 
 def _csr_impl(vals, indices, indptr, shape):
@@ -26,8 +26,7 @@ def _no_derivative_of_csr(*args, **kwargs):
 register(Primitive("to_csr", lambda vals, indices, indptr, shape: (tuple(shape), vals.dtype), _csr_impl,
                    lambda names, node: (f"scipy.sparse.csr_array(({names[0]}, {names[1]}, {names[2]}), "
                                         f"shape={node.p['shape']})"),
-                   jvp=_no_derivative_of_csr, fold=False, owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR,
-                   xp_emit=NOT_XP))
+                   jvp=_no_derivative_of_csr, fold=False, owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
 # -- csr_matmul(data, indices, indptr, x, shape=): a constant SciPy CSR matrix times x ------------------
@@ -77,4 +76,4 @@ def _t_csr_matmul(ct, data, indices, indptr, x, lin, nb, shape):
 
 register(Primitive("csr_matmul", _csr_matmul_rule, _csr_matmul_impl, _emit_csr_matmul, jvp=_jvp_csr_matmul,
                    transpose=_t_csr_matmul, linear=True, diff_args=lambda node: (3,), short="spmm", owns=True,
-                   elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, xp_emit=NOT_XP))
+                   elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))

@@ -45,21 +45,21 @@ def _jvp_in(name, argnames, dfdx):
 
 
 def _sp(name, nargs):
-    return f"scipy.special.{name}(" + ", ".join("{%d}" % i for i in range(nargs)) + ")"
+    return f"scipy.special.{name}(" + ", ".join(f"{{{i}}}" for i in range(nargs)) + ")"
 
 
 if sc is not None:
-    defew("zeta", _scu._zeta, None, _sp("zeta", 2), domain=(1.5, 3.0),
+    defew("zeta", _scu._zeta, None, _sp("zeta", 2),
           jvp=_jvp_in("zeta", ("x", "q"), lambda s, q, o: ops.neg(ops.mul(s, apply("zeta", ops.add(s, 1.0), q)))))
-    defew("hyp1f1", sc.hyp1f1, None, _sp("hyp1f1", 3), domain=(0.2, 0.9),
+    defew("hyp1f1", sc.hyp1f1, None, _sp("hyp1f1", 3),
           jvp=_jvp_in("hyp1f1", ("a", "b", "z"), lambda a, b, z, o: ops.mul(
               ops.div(a, b), apply("hyp1f1", ops.add(a, 1.0), ops.add(b, 1.0), z))))
-    defew("hyp2f1", sc.hyp2f1, None, _sp("hyp2f1", 4), domain=(0.1, 0.5),
+    defew("hyp2f1", sc.hyp2f1, None, _sp("hyp2f1", 4),
           jvp=_jvp_in("hyp2f1", ("a", "b", "c", "z"), lambda a, b, c, z, o: ops.mul(
               ops.div(ops.mul(a, b), c), apply("hyp2f1", ops.add(a, 1.0), ops.add(b, 1.0), ops.add(c, 1.0), z))))
-    defew("wright_bessel", sc.wright_bessel, None, _sp("wright_bessel", 3), domain=(0.2, 1.0),
+    defew("wright_bessel", sc.wright_bessel, None, _sp("wright_bessel", 3),
           jvp=_jvp_in("wright_bessel", ("a", "b", "x"),
                       lambda a, b, x, o: apply("wright_bessel", a, ops.add(a, b), x)))
-    defew("log_wright_bessel", sc.log_wright_bessel, None, _sp("log_wright_bessel", 3), domain=(0.2, 1.0),
+    defew("log_wright_bessel", sc.log_wright_bessel, None, _sp("log_wright_bessel", 3),
           jvp=_jvp_in("log_wright_bessel", ("a", "b", "x"),
                       lambda a, b, x, o: ops.exp(ops.sub(apply("log_wright_bessel", a, ops.add(a, b), x), o))))

@@ -23,7 +23,7 @@ def _jvp(ts, x, out, nb, what):
 
 
 register(Primitive("no_derivative", lambda x, what="": (x.shape, x.dtype), lambda x, what="": x, "{0}", jvp=_jvp,
-                   owns=False, elementwise=True, sparsity=ELEMENTWISE, scalar="{0}", xp_emit="{0}"))
+                   owns=False, elementwise=True, sparsity=ELEMENTWISE, scalar="{0}"))
 
 
 try:
@@ -38,5 +38,4 @@ if sc is not None:
 
     # the inverse of the regularised incomplete beta function in y (the medians of beta.logcdf/logsf)
     defew("betaincinv", sc.betaincinv, None, _sp("betaincinv", 3),
-          jvp=_jvp_last_only("betaincinv", lambda a, b, y, o: ops.reciprocal(_dbetainc(a, b, o, y))),
-          domain=(0.1, 0.9))
+          jvp=_jvp_last_only("betaincinv", lambda a, b, y, o: ops.reciprocal(_dbetainc(a, b, o, y))))

@@ -24,9 +24,8 @@ import numpy as np
 from ..errors import _PKG_DIR, TracingError, user_frame_description
 from ..ir.graph import const
 from ..primitives import apply
-from .tracer import METHODS, NDARRAY_TABLE, Tracer, is_traced
 from .dispatch import BUFFER_OWN
-
+from .tracer import METHODS, NDARRAY_TABLE, Tracer, is_traced
 
 
 def _base(a):
@@ -341,7 +340,7 @@ for _name in ("__float__", "__int__", "__index__", "__complex__", "__bool__", "_
     setattr(TraceBuffer, _name, _forward(_name))
 
 
-from . import tracer as _trace  # noqa: E402
+from . import tracer as _trace
 
 _trace.READ_HINT = explain_read
 _trace.POISON_COUNT = poison_count

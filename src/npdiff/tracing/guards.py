@@ -23,16 +23,13 @@ import threading
 import numpy as np
 
 from ..errors import TracingError, user_frame_description, user_line_short
-from ..ir.graph import Node
-from ..transforms.substitute import substitute
-from ..primitives import PRIMS, apply
+from ..ir.graph import Node, toposort
+from ..primitives import apply
 from ..primitives import guard as _guard  # noqa: F401  (registers the guard primitive)
+from ..transforms.evaluate import NoValue, evaluate
+from ..transforms.substitute import substitute
 
 _local = threading.local()
-
-
-class NoValue(Exception):
-    """A node depends on an input whose value is not known (a tangent, a cotangent...)."""
 
 
 class ValueTrace:
@@ -47,50 +44,17 @@ class ValueTrace:
 
     def value(self, node: Node) -> np.ndarray:
         """Return the concrete value of node (raises NoValue)."""
-        hit = self.vals.get(id(node))
-        if hit is not None:
-            return hit[1]
-        order, stack, seen = [], [(node, False)], set()
-        while stack:  # post-order walk of the ancestors whose values are not known yet
-            n, expanded = stack.pop()
-            if expanded:
-                order.append(n)
-                continue
-            if id(n) in seen or id(n) in self.vals:
-                continue
-            seen.add(id(n))
-            stack.append((n, True))
-            if n.op == "input":
-                al = self.alias.get(id(n))
-                if al is None:
-                    raise NoValue(n)
-                stack.append((al[1], False))
-            else:
-                stack.extend((a, False) for a in reversed(n.args))
-        vals = self.vals
-        with np.errstate(all="ignore"):  # once for the walk, not per node (a long loop evaluates 10^4 nodes)
-            for n in order:
-                if id(n) in vals:
-                    continue
-                if n.op == "const":
-                    v = np.asarray(n.value)
-                elif n.op == "input":
-                    v = vals[id(self.alias[id(n)][1])][1]
-                else:
-                    args = [vals[id(a)][1] for a in n.args]
-                    v = PRIMS[n.op].impl(*args, **dict(n.params)) if n.params else PRIMS[n.op].impl(*args)
-                    v = np.asarray(v, dtype=n.dtype)
-                    if v.shape != n.shape:
-                        v = np.broadcast_to(v, n.shape)
-                vals[id(n)] = (n, v)
-        return vals[id(node)][1]
+        return evaluate(node, self.vals, self._outer)
+
+    def _outer(self, node: Node) -> Node | None:
+        al = self.alias.get(id(node))
+        return None if al is None else al[1]
 
     def resolved_guards(self) -> list[tuple]:
         """Return the guards as (predicate, expected, where) on the outermost inputs, deduplicated."""
         preds = [g[0] for g in self.guards]
         mapping = {k: outer for k, (_, outer) in self.alias.items()}
         for _ in range(100):  # each round replaces one level of nesting
-            from ..ir.graph import toposort
             if not any(n.op == "input" and id(n) in mapping for n in toposort(preds)):
                 break
             preds = substitute(preds, mapping)
@@ -193,9 +157,7 @@ def decide(node: Node, kind: str, *args):
     if kind == "item" and args:
         outcome = v.item(*args)
         flat = int(np.ravel_multi_index(args, v.shape)) if len(args) > 1 else int(args[0])
-        node = apply("reshape", node, shape=(node.size,))
-        from .tracer import METHODS, Tracer
-        node = METHODS["__getitem__"](Tracer(node), flat).node
+        node = apply("gather", apply("reshape", node, shape=(node.size,)), index=(("i", flat % node.size),))
         v = np.asarray(outcome)
     conv = {"int": int, "index": operator.index, "float": float, "complex": complex, "item": np.ndarray.item}[kind]
     outcome = conv(v)  # NumPy's TypeError for arrays of several elements or float indices

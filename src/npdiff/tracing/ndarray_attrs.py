@@ -15,7 +15,7 @@ import weakref
 import numpy as np
 
 _getframe = sys._getframe
-_SEEN_BY: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # code object -> class it sees
+_SEEN_BY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # code object -> class it sees
 _LIBRARIES = ("numpy", "npdiff", "scipy")
 
 

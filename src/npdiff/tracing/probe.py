@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .buffer import TraceBuffer
 from ..errors import TracingError, current_opname, plain_array_write_message
 from ..ir.graph import Node, const
 from ..primitives import apply
 from ..primitives.helpers import stack_nodes
 from . import tracer as _trace
+from .buffer import TraceBuffer
 from .tracer import METHODS, Tracer
 
 _SCALARS = frozenset((float, int, complex, bool, np.float64, np.float32, np.int64, np.int32, np.complex128,

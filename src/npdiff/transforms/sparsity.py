@@ -10,10 +10,10 @@ few jvp / vjp passes are in colouring.py.
 """
 from __future__ import annotations
 
-from .colouring import colour_columns, colour_symmetric  # noqa: F401 - re-exported
 from ..ir.graph import Node, toposort
 from ..ir.indexsets import DENSE, Pattern, TooLarge, empty, identity, set_limit, union
 from ..primitives import PRIMS
+from .colouring import colour_columns, colour_symmetric  # noqa: F401 - re-exported
 
 MAX_NNZ = 1 << 22  # patterns of dense Jacobians give up (None) above this many entries per node
 MAX_NNZ_SPARSE = 1 << 26  # the same limit when a sparse result is asked for

@@ -17,10 +17,10 @@ import ast
 
 import numpy as np
 
-from ...primitives import ops
-from ...emit.writer import array_source as _array_source, literal
+from ...emit.writer import array_source as _array_source
+from ...emit.writer import literal
 from ...ir.graph import Node, const, make_input, toposort
-from ...primitives import PRIMS
+from ...primitives import PRIMS, ops
 
 __all__ = ["ShapeDependent", "contribution", "differentiable", "forward_expr", "nondiff", "prim_of_ufunc"]
 
@@ -38,21 +38,22 @@ def _nin(prim) -> int:
 
 
 def _elementwise(name: str) -> bool:
+    """Return True if name is an elementwise primitive (the record's ``elementwise`` fact)."""
     prim = PRIMS.get(name)
-    return prim is not None and (prim.domain is not None or name == "where")
+    return prim is not None and bool(prim.elementwise)
 
 
 def differentiable(name: str) -> bool:
     """Return True if name is an elementwise primitive with one registered partial per argument."""
     prim = PRIMS.get(name)
-    return (prim is not None and prim.domain is not None and not prim.nondiff and name not in _EXCLUDED
+    return (_elementwise(name) and not prim.nondiff and name not in _EXCLUDED
             and len(prim.partials) == _nin(prim))
 
 
 def nondiff(name: str) -> bool:
     """Return True if name is an elementwise primitive whose derivative is zero (floor, sign, comparisons...)."""
     prim = PRIMS.get(name)
-    return prim is not None and prim.domain is not None and prim.nondiff
+    return _elementwise(name) and prim.nondiff
 
 
 def prim_of_ufunc(func) -> str | None:

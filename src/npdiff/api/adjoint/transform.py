@@ -23,19 +23,19 @@ import inspect
 import os
 import sys
 import textwrap
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from ...emit.array import Emitter, _tree_source
 from ...emit.generated import GeneratedFunction
+from ...emit.writer import npz_path
 from ...ir.graph import Node, make_input, toposort
 from ...ir.pytree import tree_flatten
 from ...tracing.tracer import Tracer, trace, tracing
 from ...transforms import vjp_nodes
-from ...emit.writer import npz_path
-from .generic import expr_inputs, transform_expr_generic, transform_generic
 from ..core import ShapeDtype, aval, func_name
+from .generic import expr_inputs, transform_expr_generic, transform_generic
 
 __all__ = ["transform", "transform_expr"]
 
@@ -287,7 +287,7 @@ def _adjoint_code(func, avals, names, out_adj_names, *, fdef=None, expr_mode=Fal
         leaves, structure = tree_flatten(out)
         if not leaves:
             raise ValueError(f"{func_name(func)} returns no array")
-        for i, leaf in enumerate(leaves):
+        for _i, leaf in enumerate(leaves):
             if not isinstance(leaf, Node):
                 raise TypeError(f"{func_name(func)} returns a {type(leaf).__name__}, not an array")
             if not np.issubdtype(leaf.dtype, np.inexact):

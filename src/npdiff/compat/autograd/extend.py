@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -52,9 +52,9 @@ def _random_like(x):
     if isinstance(x, (list, tuple)):  # an argument that is a list of arrays (np.concatenate([a, b]))
         return type(x)(_random_like(e) for e in x)
     shape = np.shape(x)
-    v = np.random.randn(*shape)
+    v = np.random.randn(*shape)  # noqa: NPY002 - autograd's test_util draws from the global state users seed
     if _is_complex(x):
-        v = v + 1j * np.random.randn(*shape)
+        v = v + 1j * np.random.randn(*shape)  # noqa: NPY002
     if isinstance(x, (float, complex, int)) and not isinstance(x, bool):
         return complex(v) if _is_complex(x) else float(v)
     return np.asarray(v, dtype=np.result_type(np.asarray(x).dtype, float))

@@ -12,7 +12,7 @@ plain-NumPy spelling. See docs: Coming from JAX.
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from ...api import jax_style as npdiff  # the operators (npdiff itself imports the layers above api)
 
@@ -20,7 +20,7 @@ from ...api.custom import custom_jvp as _custom_jvp
 from ...api.custom import custom_vjp as _custom_vjp
 from ...errors import UnsupportedOperationError
 from ... import tree_util
-from . import flatten_util, lax, random, tree  # noqa: F401
+from . import flatten_util, lax, random, tree
 
 sys.modules[f"{__name__}.tree_util"] = tree_util  # `from npdiff.compat.jax.tree_util import tree_map` works
 

@@ -1,7 +1,7 @@
 """jax.lax: ``stop_gradient``; control-flow primitives raise with their plain-Python spelling (npdiff traces loops)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ...api.custom import stop_gradient
 from ...errors import UnsupportedOperationError

@@ -1,7 +1,8 @@
 """autograd.misc.flatten on npdiff.tree_util: nested tuples, lists and dicts of arrays to one vector and back."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

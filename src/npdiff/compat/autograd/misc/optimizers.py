@@ -9,7 +9,7 @@ nothing here is differentiated.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

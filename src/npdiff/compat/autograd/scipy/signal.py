@@ -36,7 +36,7 @@ def _window(mode: str, na: int, nb: int) -> slice:
     return slice(start, start + na)
 
 
-def convolve(A, B, axes=None, dot_axes=[(), ()], mode="full"):
+def convolve(A, B, axes=None, dot_axes=[(), ()], mode="full"):  # noqa: B006 - autograd's signature; never mutated
     """Return the convolution of A and B along ``axes``, contracted along ``dot_axes`` (autograd's convolve)."""
     if mode not in ("full", "valid", "same"):
         raise ValueError(f"Mode {mode} undefined, it can be one of 'valid', 'full', and 'same'")

@@ -1,9 +1,20 @@
-"""Array-API templates (``Primitive.xp_emit``) that take more than a format string.
+"""The array-API renderings of the primitives (``backend="array_api"``), keyed by primitive name.
 
-Each is ``callable(em, names, node) -> str | list[str]`` where ``em`` is an
-``emit_xp.XpEmitter``: ``em.const(numpy_array)`` names a constant converted to
+``rendering(prim)`` is what ``emit/array_api.py`` prints a node with: the entry
+of ``RULES`` named like the primitive, ``NOT_XP`` for a name in ``REFUSED`` (no
+standard equivalent: generation refuses with UnsupportedOperationError), or,
+for an elementwise primitive named in neither, its NumPy print (the record's
+``emit``) translated through the standard's function names (``from_numpy``;
+NOT_XP when a function has no standard name). ``tests/test_backends_coverage.py``
+checks that every primitive is rendered or refused, and that a primitive that
+is not elementwise is named here.
+
+A rendering is a format string over the argument names (and params by name)
+calling only the namespace ``xp``, or ``callable(em, names, node) -> str |
+list[str]`` (statements using ``{out}``) where ``em`` is the
+``array_api.XpEmitter``: ``em.const(numpy_array)`` names a constant converted to
 the arguments' namespace, ``em.dtype(dt)`` gives ``xp.<dtype>``, ``em.refuse(what)``
-raises UnsupportedOperationError. Templates never update an array in place:
+raises UnsupportedOperationError. Renderings never update an array in place:
 scatters are built from constant gathers (``xp.take``) and ``xp.where``.
 """
 from __future__ import annotations
@@ -12,7 +23,18 @@ import re
 
 import numpy as np
 
-from .registry import NOT_XP
+from ..ir.specs import build_index, format_index, full_stop, parse
+from ..primitives.registry import PRIMS, Primitive
+
+
+class _NotXp:
+    """The type of ``NOT_XP``."""
+
+    def __repr__(self) -> str:
+        return "NOT_XP"
+
+
+NOT_XP = _NotXp()  # a rendering: the array API standard has no equivalent (backend="array_api" refuses)
 
 # NumPy elementwise function -> array API standard name (identical names need no entry)
 _RENAME = {"absolute": "abs", "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
@@ -90,7 +112,6 @@ def joined(fn):
 # -- indexing ------------------------------------------------------------------------------------
 
 def gather(em, names, node):
-    from .indexing import _fmt_index, _full_stop
     x, index = node.args[0], node.p["index"]
     arrays = [i for i, e in enumerate(index) if e[0] == "a"]
     if len(arrays) == 1 and node.args[1].ndim == 1 and all(
@@ -101,7 +122,7 @@ def gather(em, names, node):
     if (len(arrays) > 1 or negative) and all(a.op == "const" for a in node.args[1:]):  # one flat take
         pos = _positions(em, node, x.shape, index, node.args[1:], "a gather")
         return f"xp.reshape(xp.take(xp.reshape({names[0]}, (-1,)), {em.const(pos.reshape(-1))}), {node.shape})"
-    idx = _fmt_index(_full_stop(index, x.shape), names[1:])
+    idx = format_index(full_stop(index, x.shape), names[1:])
     if not arrays and idx != "...":
         idx += ", ..."  # the standard wants every axis indexed, or an ellipsis for the rest
     return f"{names[0]}[{idx}]"
@@ -109,7 +130,6 @@ def gather(em, names, node):
 
 def _positions(em, node, shape, index, arrays, what):
     """Return the flat positions (in an array of ``shape``) written by ``index``, as a NumPy array."""
-    from .indexing import build_index
     if any(a.op != "const" for a in arrays):
         em.refuse(f"{what} at indices computed inside the function")
     return np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)[
@@ -222,7 +242,6 @@ def set_index(em, names, node):
 
 def einsum(em, names, node):
     """Return statements computing an einsum with permute_dims, reshape, sum and matmul."""
-    from .contract import parse
     ins, out = parse(node.p["spec"])
     sizes = {c: d for sub, x in zip(ins, node.args) for c, d in zip(sub, x.shape)}
     lines = []
@@ -338,3 +357,65 @@ def round_(em, names, node):
     if node.p["decimals"] != 0:
         em.refuse("np.round with decimals != 0")
     return f"xp.round({names[0]})"
+
+
+def _axis_call(fn, extra=""):
+    """Return the rendering ``xp.<fn>(x, axis=<axis param>)`` (``extra``: more keywords)."""
+    return lambda em, names, node: f"xp.{fn}({names[0]}, axis={node.p['axis']}{extra})"
+
+
+def _numpy_fft(em, names, node):
+    """numpy.fft and the standard's fft extension share their spelling: the record's NumPy print on ``xp``."""
+    return PRIMS[node.op].emit(names, node).replace("np.fft.", "xp.fft.", 1)
+
+
+def searchsorted(em, names, node):
+    return f"xp.searchsorted({names[0]}, {names[1]}, side='{node.p['side']}')"
+
+
+RULES = {
+    # elementwise, where the NumPy print does not translate by name
+    "exp2": "2.0 ** {0}", "round": round_, "where": "xp.where({0}, {1}, {2})", "convert": convert,
+    "expit": "1.0 / (1.0 + xp.exp(-{0}))",  # the logaddexp derivative uses it
+    "no_derivative": "{0}", "custom_jvp_out": "{0}", "custom_vjp_out": "{0}",
+    # reductions, scans, sorting
+    "reduce_sum": reduction("sum"), "reduce_prod": reduction("prod"), "reduce_max": reduction("max"),
+    "reduce_min": reduction("min"), "argmax": _axis_call("argmax"), "argmin": _axis_call("argmin"),
+    "cumsum": _axis_call("cumulative_sum"), "cumprod": _axis_call("cumulative_prod"),
+    "sort": _axis_call("sort", ", stable=True"), "argsort": _axis_call("argsort", ", stable=True"),
+    "searchsorted": searchsorted,
+    # shape
+    "broadcast_to": broadcast_to, "reshape": lambda em, names, node: f"xp.reshape({names[0]}, {node.shape})",
+    "transpose": transpose, "concatenate": joined("concat"), "stack": joined("stack"),
+    # indexing, contraction
+    "gather": gather, "scatter_add": scatter_add, "set_index": set_index, "index_add": index_add, "einsum": einsum,
+    # linalg (the standard's linalg extension)
+    "solve": "xp.linalg.solve({0}, {1})", "inv": "xp.linalg.inv({0})", "det": "xp.linalg.det({0})",
+    "logabsdet": "xp.linalg.slogdet({0})[1]", "slogdet_sign": "xp.linalg.slogdet({0})[0]",
+    "triangular_solve": triangular_solve, "cholesky": cholesky, "eigh": eigh, "eigvalsh": eigvalsh, "svd": svd,
+    "svdvals": "xp.linalg.svdvals({0})", "qr": qr, "pinv": pinv,
+    # fft (the standard's fft extension)
+    "fft": _numpy_fft, "rfft": _numpy_fft, "irfft": _numpy_fft,
+}
+
+REFUSED = {  # primitive name -> why the standard cannot express it
+    "eig": "no general eigendecomposition", "expm": "no matrix exponential",
+    "expm_frechet": "no matrix exponential", "lu_factor": "no LU factorisation", "lu_solve": "no LU factorisation",
+    "sylvester": "no Sylvester solver", "sqrtm": "no matrix square root", "sqrtm_real": "no matrix square root",
+    "banded_solve": "no banded solver", "custom_vjp_lin": "a custom rule's pullback runs Python",
+    "to_csr": "no sparse arrays", "csr_matmul": "no sparse arrays", "draw": "no random numbers", "rng_new": "no random numbers",
+    "guard": "guards need NumPy values (give shapes)",
+    "solver_call": "a SciPy solver runs on NumPy arrays", "solver_lin": "a SciPy solver runs on NumPy arrays",
+    "dynamic_slice": "a slice whose start is a run-time value (not rendered yet)",
+    "dynamic_pad": "a slice whose start is a run-time value (not rendered yet)",
+}
+
+
+def rendering(prim: Primitive):
+    """Return the array-API rendering of a primitive (a template or callable), or NOT_XP."""
+    rule = RULES.get(prim.name)
+    if rule is not None:
+        return rule
+    if prim.name in REFUSED or not prim.elementwise:
+        return NOT_XP
+    return from_numpy(prim.emit)
