@@ -27,6 +27,12 @@ B23 = B32.T.copy()
 SQ = np.array([[2.0, 0.3, -0.4], [0.1, 1.5, 0.2], [-0.3, 0.4, 1.7]])  # no ties in row/column sums
 SPD = SQ @ SQ.T + np.eye(3)
 MASK = A > 0  # every row and column has a True
+def _filled(arr):
+    """Return arr after filling it with zeros in place."""
+    arr.fill(0.0)
+    return arr
+
+
 OUT = np.empty(1)  # never written: out= is refused before NumPy runs
 U = np.array([0.3, 0.6])  # ufunc inputs inside every domain used
 U2 = np.array([0.7, 0.25])
@@ -217,7 +223,8 @@ ENTRIES: dict[str, E] = {
     "numpy.angle": e(None, A, deg=[True]),
     # -- creation
     "numpy.zeros_like": e(None, A, shape=[(3,)]),
-    "numpy.empty_like": e(lambda a, **kw: np.empty_like(a, **kw) * 0.0, A, shape=[(3,)]),
+    # empty_like's memory is uninitialised (NaN * 0.0 is NaN): fill it before use
+    "numpy.empty_like": e(lambda a, **kw: _filled(np.empty_like(a, **kw)) + a, A, shape=[(3,)]),
     "numpy.ones_like": e(None, A, shape=[(3,)]),
     "numpy.full_like": e(lambda a, **kw: np.full_like(a, 2.5, **kw), A, shape=[(3,)]),
     "numpy.array": e(None, V, copy=[False, True], ndmin=[2], ndmax=[1]),
