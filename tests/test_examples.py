@@ -1,6 +1,6 @@
-"""Every example in examples/ runs (small sizes via NPDIFF_EXAMPLE_SMALL=1), in a subprocess.
+"""Every example in examples/ runs to completion at its default size, in a subprocess, as a user runs it.
 
-The Mici examples are run by test_mici_integration.py.
+test_mici_integration.py and test_dask.py also call the Mici and Dask examples' functions on small data.
 """
 import os
 import pathlib
@@ -15,7 +15,7 @@ EXAMPLES = ROOT / "examples"
 
 
 def run_example(name: str, timeout: float = 240) -> str:
-    env = dict(os.environ, NPDIFF_EXAMPLE_SMALL="1", OPENBLAS_NUM_THREADS="1")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")  # each example at its default size
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT / "src"), env.get("PYTHONPATH", "")] if p)
     proc = subprocess.run([sys.executable, str(EXAMPLES / name)], cwd=str(ROOT), env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -88,3 +88,17 @@ def test_piecewise_guards():
         if line.startswith("d sqrt(a)/da"):
             got, exact = re.findall(r"(-?\d+\.\d+)", line.split(":")[1])
             assert abs(float(got) - float(exact)) < 1e-9, line
+
+
+@pytest.mark.parametrize("name, needs", [
+    ("mici_hmc_banana.py", "mici"), ("mici_constrained_manifold.py", "mici"), ("mici_softabs.py", "mici"),
+    ("dask_logistic.py", "distributed"), ("dask_sweep.py", "distributed"), ("dask_minimize.py", "distributed"),
+])
+def test_examples_run_to_completion_at_their_default_size(name, needs):
+    # the other test modules import these examples and call them on small data; here each runs as a user
+    # runs it, at its default size (each finishes in seconds)
+    pytest.importorskip(needs)
+    if name.startswith("dask"):
+        pytest.importorskip("array_api_compat")
+    out = run_example(name, timeout=300)
+    assert out.strip(), f"{name} printed nothing"
