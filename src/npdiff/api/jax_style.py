@@ -10,6 +10,7 @@ from ..emit.generated import GeneratedFunction
 from ..ir.graph import Node, const
 from ..ir.pytree import tree_flatten, tree_unflatten
 from ..primitives import apply  # "to_csr" (sparse=True output) is primitives/sparse.py
+from ..tracing.tracer import draws_forgotten
 from ..transforms import jvp_nodes, vjp_nodes
 from ..transforms.jacobian import jacobian_blocks
 from . import checks
@@ -208,7 +209,8 @@ def hessian(func: Callable, argnums=0, sparse: bool = False, backend: str = "num
     gs, gj = grad(func, argnums), jacrev(func, argnums)
 
     def build(*nodes):  # grad for scalar func; jacrev otherwise, so hessian(hessian(f)) works (as in JAX)
-        out = call_on_nodes(func, list(nodes))
+        with draws_forgotten():  # a look at the output's shape: its random draws are not the function's
+            out = call_on_nodes(func, list(nodes))
         scalar = isinstance(out, Node) and out.shape == ()
         return (gs if scalar else gj)._build(*nodes)
     g = LazyFunction(build, func, "grad", "Return the gradient of the function.", trees=True)

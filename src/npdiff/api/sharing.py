@@ -169,15 +169,36 @@ def kw_layout(kwargs: dict) -> tuple[tuple, tuple, tuple]:
     specialisation and part of the key, so a changed value specialises again.
     """
     runtime = tuple(sorted(k for k, v in kwargs.items() if _runtime(v)))
-    static = tuple(sorted((k, v) for k, v in kwargs.items() if k not in runtime))
-    skey = []
-    for k, v in static:
-        try:
-            hash(v)
-            skey.append((k, type(v), v))
-        except TypeError:  # unhashable: by identity (the bound function keeps it alive)
-            skey.append((k, "id", id(v)))
-    return runtime, static, (runtime, tuple(skey))
+    static = tuple(sorted(((k, v) for k, v in kwargs.items() if k not in runtime), key=lambda kv: kv[0]))
+    return runtime, static, (runtime, tuple((k, _snapshot(v)) for k, v in static))
+
+
+_PLAIN = (bool, int, float, complex, str, bytes, type(None), np.generic, np.dtype, type, slice, range)
+
+
+def _snapshot(v, depth: int = 0):
+    """Return a hashable record of a static keyword value's contents, so a value changed in place (a list
+    of indices, a dict of options, an object's attributes) specialises again; identity where contents
+    cannot be read (functions, modules, random generators: their draws are fresh anyway)."""
+    if isinstance(v, _PLAIN):
+        return (type(v), v)
+    if depth > 6:
+        return ("id", id(v))
+    if isinstance(v, np.ndarray):
+        return ("array", v.shape, v.dtype.str, v.tobytes() if v.dtype != object else id(v))
+    if isinstance(v, (list, tuple)):
+        return (type(v), tuple(_snapshot(e, depth + 1) for e in v))
+    if isinstance(v, dict):
+        return (type(v), tuple((_snapshot(k, depth + 1), _snapshot(e, depth + 1)) for k, e in v.items()))
+    if callable(v) or isinstance(v, (types.ModuleType, np.random.RandomState, np.random.Generator)):
+        return ("id", id(v))
+    state = getattr(v, "__dict__", None)
+    slots = [n for c in type(v).__mro__ for n in getattr(c, "__slots__", ()) if isinstance(n, str)]
+    if state is None and not slots:
+        return ("id", id(v))
+    attrs = dict(state or {})
+    attrs.update((n, getattr(v, n)) for n in slots if n not in ("__dict__", "__weakref__") and hasattr(v, n))
+    return ("object", type(v), id(v), _snapshot(attrs, depth + 1))
 
 
 class KwBound:

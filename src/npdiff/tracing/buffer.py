@@ -302,7 +302,7 @@ def _forward(name):
         t = Tracer(node if node is not None else self._value_node())
         before = t.node
         res = getattr(t, name)(*_unbuffer(args), **_unbuffer(kwargs))
-        if NDARRAY_TABLE[name] == "inplace" and t.node is not before:
+        if NDARRAY_TABLE.get(name) == "inplace" and t.node is not before:  # dunders (__iter__...) are not in it
             self._set(t.node)
         return res
     method.__name__ = name

@@ -442,6 +442,16 @@ def _uninstall():
     _REPLACE.clear()
 
 
+@contextmanager
+def draws_forgotten():
+    """Context whose random draws are forgotten when it ends (a trace made only to look at shapes)."""
+    saved = dict(getattr(_local, "chains", None) or {})
+    try:
+        yield
+    finally:
+        _local.chains = saved
+
+
 def random_draws() -> list:
     """Return the last random draw node of each generator drawn from in this thread's trace (each depends on the earlier ones)."""
     return list((getattr(_local, "chains", None) or {}).values())
