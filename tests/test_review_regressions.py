@@ -54,3 +54,55 @@ def test_keyword_values_changed_in_place_specialise_again():
     np.testing.assert_allclose(gm(X, cfg=cfg), 3 * X ** 2)
     cfg.w[1] = 5.0
     np.testing.assert_allclose(gm(X, cfg=cfg), cfg.w * 3 * X ** 2)
+
+
+def test_state_read_through_slots_class_attributes_getattr_and_large_dicts_is_guarded():
+    class Slotted:
+        __slots__ = ("w",)
+
+        def __init__(self):
+            self.w = np.ones(3)
+
+        def loss(self, x):
+            return np.sum(self.w * x ** 3)
+    o = Slotted()
+    npdiff.grad(o.loss)(X)
+    o.w[0] = 7.0
+    np.testing.assert_allclose(npdiff.grad(o.loss)(X), 3 * o.w * X ** 2)
+
+    class ByName:
+        def __init__(self):
+            self.W = np.ones(3)
+
+        def loss(self, x):
+            return np.sum(self.W * x ** 2)
+    m = ByName()
+    npdiff.grad(m.loss)(X)
+    m.W[2] = 7.0
+    np.testing.assert_allclose(npdiff.grad(m.loss)(X), 2 * m.W * X)
+
+    class WithClassAttribute:
+        k = 2.0
+
+        @classmethod
+        def loss(cls, x):
+            return cls.k * np.sum(x ** 2)
+
+        def own(self, x):
+            return self.k * np.sum(x ** 2)
+    g = npdiff.grad(WithClassAttribute.loss)
+    g(X)
+    WithClassAttribute.k = 4.0
+    np.testing.assert_allclose(g(X), 8 * X)
+    inst = WithClassAttribute()
+    npdiff.grad(inst.own)(X)
+    inst.k = 5.0  # an instance attribute now shadows the class attribute
+    np.testing.assert_allclose(npdiff.grad(inst.own)(X), 10 * X)
+
+    table = {f"k{i}": 1.0 for i in range(300)}
+
+    def f(x):
+        return table["k7"] * np.sum(x ** 2)
+    npdiff.grad(f)(X)
+    table["k7"] = 4.0
+    np.testing.assert_allclose(npdiff.grad(f)(X), 8 * X)

@@ -29,8 +29,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-MAX_DEPTH = 6  # levels of functions / objects / containers followed from the traced function
-MAX_ITEMS = 256  # containers with more items are guarded by identity and length only
+MAX_DEPTH = 8  # levels of functions / objects / containers followed from the traced function
+MAX_ITEMS = 256  # larger containers: lists by length and their first items, dicts by the keys the code names
 SMALL_BYTES = 4096  # arrays up to this size are compared by their bytes, larger ones element-wise
 COPY_BYTES = 1 << 20  # arrays up to this size are copied and compared in full; larger ones by a sample
 SAMPLE = 4096  # elements of a larger array compared on each call
@@ -52,6 +52,7 @@ def _code_names(code: types.CodeType) -> set:
     while stack:
         c = stack.pop()
         names.update(c.co_names)
+        names.update(k for k in c.co_consts if isinstance(k, str) and k.isidentifier())  # getattr(self, "W")
         stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
     return names
 
@@ -127,10 +128,12 @@ class _Walker:
             return
         self.seen.add(id(c))
         if isinstance(c, dict):
-            if len(c) <= MAX_ITEMS:
-                for k in list(c):
-                    if isinstance(k, (str, int)):
-                        self.bind("dict", c, k, c[k], depth)
+            keys = list(c) if len(c) <= MAX_ITEMS else [k for k in self.names if k in c]  # large: the keys named
+            if len(c) > MAX_ITEMS:
+                self.items.append(("len", c, None, len(c)))
+            for k in keys:
+                if isinstance(k, (str, int)):
+                    self.bind("dict", c, k, c[k], depth)
         elif isinstance(c, list):
             self.items.append(("len", c, None, len(c)))
             for i, v in enumerate(c[:MAX_ITEMS]):
@@ -167,17 +170,41 @@ class _Walker:
                 changed = True
                 done |= new
                 d = getattr(o, "__dict__", None)
-                cls = type(o)
+                owner = o if isinstance(o, type) else type(o)  # a class (cls.k in a classmethod) or o's class
+                slots = _slot_names(type(o))
                 for name in sorted(new):
                     if isinstance(d, dict) and name in d:
                         self.bind("dict", d, name, d[name], depth)
                         continue
-                    attr = getattr(cls, name, None)
-                    if isinstance(attr, (types.FunctionType, staticmethod, classmethod)):
+                    attr = _class_attr(owner, name)
+                    if name in slots or (attr is not _MISSING and not hasattr(attr, "__get__")):
+                        value = getattr(o, name, _MISSING)  # a slot, or a plain class attribute (o.k, cls.k)
+                        if value is not _MISSING:
+                            self.bind("attr", o, name, value, depth)
+                    elif isinstance(attr, (types.FunctionType, staticmethod, classmethod)):
                         fn = attr.__func__ if isinstance(attr, (staticmethod, classmethod)) else attr
                         self.function(fn, depth + 1)
                     elif isinstance(attr, property) and attr.fget is not None:
                         self.function(attr.fget, depth + 1)
+
+
+def _slot_names(cls: type) -> set:
+    """Return the names of the __slots__ of cls and its bases."""
+    out = set()
+    for c in cls.__mro__:
+        slots = c.__dict__.get("__slots__", ())
+        out.update((slots,) if isinstance(slots, str) else slots)
+    return out - {"__dict__", "__weakref__"}
+
+
+def _class_attr(cls: type, name: str):
+    """Return the raw entry of ``name`` in the dictionaries of cls's classes (not object's or type's), or _MISSING."""
+    for c in cls.__mro__:
+        if c is object or c is type:
+            break
+        if name in c.__dict__:
+            return c.__dict__[name]
+    return _MISSING
 
 
 def _same(a, b) -> bool:
