@@ -16,6 +16,7 @@ import pytest
 
 import npdiff
 from npdiff.ir import graph
+from util import fd_vjp
 
 DT = 0.01
 
@@ -30,18 +31,9 @@ def euler(steps):
     return f
 
 
-def fd_grad(f, args, argnum, h=1e-6):
-    """Return the central finite-difference gradient of scalar f in argument argnum."""
-    x = np.asarray(args[argnum], float)
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e.flat[i] = h
-        hi = list(args)
-        lo = list(args)
-        hi[argnum], lo[argnum] = x + e, x - e
-        g.flat[i] = (f(*hi) - f(*lo)) / (2 * h)
-    return g
+def fd_grad(f, args, argnum):
+    """Return the central finite-difference gradient of scalar f in argument argnum (tests/util.py)."""
+    return fd_vjp(f, args, argnum, 1.0)
 
 
 Y0, P = np.array([1.0, -0.3]), np.array([1.3, 0.2])
