@@ -7,6 +7,7 @@ and compile under a low recursion limit (every traversal is iterative).
 import sys
 
 import numpy as np
+import pytest
 
 import npdiff
 from npdiff.ir import graph
@@ -115,8 +116,14 @@ def test_deep_network_gradients_match_fd():
     np.testing.assert_allclose(gt, fd_grad(f_params, (theta, h0), 0), rtol=1e-4, atol=1e-8)
 
 
-def test_hundred_thousand_nodes_without_recursion():
-    """A 10^5-node graph traces, differentiates, emits and compiles under a tight recursion limit."""
+@pytest.mark.parametrize("roll", [False, True])
+def test_hundred_thousand_nodes_without_recursion(roll, monkeypatch):
+    """A 10^5-node graph traces, differentiates, emits and compiles under a tight recursion limit.
+
+    Unrolled (``roll_loops=False``), and rolled into one loop body (tests/test_rolled_loops.py): both
+    agree with the hand-written adjoint.
+    """
+    monkeypatch.setattr(npdiff.config, "roll_loops", roll)
     steps = 1500  # about 108,000 nodes built (traced, tangent and cotangent graphs)
     f = lorenz_loss(steps)
     limit = sys.getrecursionlimit()
@@ -129,7 +136,8 @@ def test_hundred_thousand_nodes_without_recursion():
         gf = npdiff.grad(f, argnums=(0, 1)).specialize((3,), (3,))
     finally:
         sys.setrecursionlimit(limit)
-    assert next(graph._counter) - before > 100_000
+    built = next(graph._counter) - before
+    assert built < 40_000 and "for _k in range" in gf.source if roll else built > 100_000
     gz, gp = gf(Z0 * 0.1, P0)
     hz, hp = lorenz_adjoint(Z0 * 0.1, P0, steps)
     np.testing.assert_allclose(gz, hz, rtol=1e-9)

@@ -118,8 +118,13 @@ def test_pytree_argument_of_a_loop():
                                rtol=1e-6)
 
 
-def test_generation_builds_nodes_linearly_without_a_copy():
-    """Twice the steps build twice the nodes (no superlinear term); nothing is rebuilt by substitution."""
+def test_generation_builds_nodes_linearly_without_a_copy(monkeypatch):
+    """Twice the steps build twice the nodes (no superlinear term); nothing is rebuilt by substitution.
+
+    Measured unrolled (long loops are otherwise rolled: tests/test_rolled_loops.py).
+    """
+    monkeypatch.setattr(npdiff.config, "roll_loops", False)
+
     def nodes(steps):
         before = next(graph._counter)
         npdiff.grad(euler(steps), argnums=1).specialize((2,), (2,))

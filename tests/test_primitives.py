@@ -256,6 +256,8 @@ def test_every_primitive_is_exercised():
     # custom_vjp_lin lives only between linearization and transposition; its
     # transpose is exactly what the custom_vjp-out cases above differentiate through.
     # to_csr is an output format (sparse=True), checked in test_sparse.py.
+    # loop_scan/loop_final/loop_pad/loop_lin/loop_rev exist only in top-level gradients of long loops
+    # (reverse mode, once): tests/test_rolled_loops.py checks them against finite differences and unrolled code.
     # dynamic_slice/dynamic_pad need the values of their integer start (slices X[i * bs:(i + 1) * bs]
     # with i an argument): value, gradient, Hessian and third order in tests/test_model_idioms.py.
     rng = np.random.default_rng(0)
@@ -267,7 +269,9 @@ def test_every_primitive_is_exercised():
     for cases in STRUCTURAL.values():
         for f, args, *_ in cases:
             covered |= _reached(f, args)
-    untested = {n for n, p in PRIMS.items() if not p.nondiff and n not in covered} - {"custom_vjp_lin", "to_csr", "dynamic_slice", "dynamic_pad"}
+    untested = {n for n, p in PRIMS.items() if not p.nondiff and n not in covered} - {
+        "custom_vjp_lin", "to_csr", "dynamic_slice", "dynamic_pad", "loop_scan", "loop_final", "loop_pad", "loop_lin",
+        "loop_rev"}
     if _sopt is None:
         untested -= {"solver_call", "solver_lin"}
     assert not untested, f"primitives without a test case: {sorted(untested)}"

@@ -23,6 +23,12 @@ and a central difference along a random direction, with the trace's
 ``backend="auto"``, a specialisation with an argument of at least
 ``auto_numba_min_size`` elements moves to the numba backend (where numba is
 installed) once its calls have spent ``auto_numba_seconds`` in NumPy code.
+
+``npdiff.config.roll_loops`` (default True; ``NPDIFF_ROLL_LOOPS=0`` sets it
+False at import): a gradient (``grad``, ``value_and_grad``) of a function whose
+Python loop repeats the same body many times is generated with that body once,
+as a ``for`` loop and its reverse sweep (``transforms/loops.py``), on the NumPy
+backend; False unrolls every loop into straight-line code. Read on each new path.
 """
 from __future__ import annotations
 
@@ -33,3 +39,4 @@ ode_adjoint_min_params: int = 128
 self_check: bool = os.environ.get("NPDIFF_SELF_CHECK", "1").strip().lower() not in ("0", "false", "no", "off")
 auto_numba_seconds: float = 1.0
 auto_numba_min_size: int = 1 << 16
+roll_loops: bool = os.environ.get("NPDIFF_ROLL_LOOPS", "1").strip().lower() not in ("0", "false", "no", "off")

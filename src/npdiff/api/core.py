@@ -19,6 +19,7 @@ from ..primitives.helpers import zeros
 from ..tracing.guards import values_known
 from ..tracing.tracer import Tracer, is_traced, node_of, random_draws, recording, tracing, tracing_now
 from ..transforms import substitute
+from ..transforms.loops import rolling
 from . import checks as _checks
 from . import progress
 from . import selfcheck as _selfcheck
@@ -132,7 +133,7 @@ def _generate_code(name: str, names: list[str], avals: list, build: Callable, cl
         check_backend(backend)
         values = None
     shapes = ", ".join(str(tuple(a[0])) for a in avals)
-    with progress.specialising(f"specialising {name} for argument shapes {shapes}"):
+    with progress.specialising(f"specialising {name} for argument shapes {shapes}"), rolling(backend == "numpy"):
         return _generate(name, names, avals, build, closures_builder, doc, values, backend, check)
 
 

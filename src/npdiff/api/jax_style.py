@@ -10,8 +10,9 @@ from ..emit.generated import GeneratedFunction
 from ..ir.graph import Node, const
 from ..ir.pytree import tree_flatten, tree_unflatten
 from ..primitives import apply  # "to_csr" (sparse=True output) is primitives/sparse.py
-from ..tracing.tracer import draws_forgotten
-from ..transforms import jvp_nodes, vjp_nodes
+from ..tracing import guards
+from ..tracing.tracer import draws_forgotten, trace_depth
+from ..transforms import jvp_nodes, loops, vjp_nodes
 from ..transforms.jacobian import jacobian_blocks
 from . import checks
 from .argtrees import CONTAINERS, TreeFunction, flatten_args, gather, leaf_labels, leaf_names, leaves_like, structure_of, tree_build
@@ -89,6 +90,9 @@ def _value_and_grad_nodes(func, argnums, has_aux, op):
         def transform(ins, out):
             value, aux = _split_aux(out, has_aux, op)
             value = _scalar(value, op)
+            if loops.enabled() and trace_depth() == 1:  # the outermost operator: roll long Python loops
+                vt = guards.current()
+                value = loops.roll(value, [g[0] for g in vt.guards] if vt is not None else None)
             uniq = list(dict.fromkeys(nums))  # argnums=(0, 0): each argument once, then repeated
             wrt, regroup = gather(ins, uniq)  # the leaves of pytree arguments
             cts = vjp_nodes([value], wrt, [_one(value.dtype, value.shape)])

@@ -17,6 +17,7 @@ from ..ir.graph import Node, depends_on, toposort
 from ..ir.pytree import tree_flatten
 from ..primitives import PRIMS
 from ..primitives.registry import owns_result, short_name
+from .loops import BLOCKS
 from .writer import ModuleWriter, literal
 
 INPLACE_UNARY_MIN = 4096  # np.f(a, out=a) pays off only for large arrays
@@ -124,6 +125,10 @@ class Emitter:
                 continue
             out = forced.get(id(node)) or self.fresh(hints.get(id(node)) or short_name(node.op))
             self.names[id(node)] = out
+            if node.op in BLOCKS:  # statements over nested functions (a rolled loop)
+                lines.extend(BLOCKS[node.op](self, argnames, node, out))
+                self._release(node, fresh_ids, users, lines)
+                continue
             code = self.code(prim, argnames, node)
             if isinstance(code, list):
                 base = node.args[0]

@@ -408,6 +408,8 @@ REFUSED = {  # primitive name -> why the standard cannot express it
     "solver_call": "a SciPy solver runs on NumPy arrays", "solver_lin": "a SciPy solver runs on NumPy arrays",
     "dynamic_slice": "a slice whose start is a run-time value (not rendered yet)",
     "dynamic_pad": "a slice whose start is a run-time value (not rendered yet)",
+    **dict.fromkeys(("loop_scan", "loop_final", "loop_pad", "loop_lin", "loop_rev"),
+                    "Python loops are rolled for the NumPy backend only (transforms/loops.py)"),
 }
 
 

@@ -383,6 +383,11 @@ def _from_library(depth=2) -> bool:
     return g.startswith(("numpy", "npdiff", "scipy")) and not g.startswith(("npdiff.tests", "npdiff.compat."))
 
 
+def trace_depth() -> int:
+    """Return how many ``tracing`` contexts this thread is in (1: generating code, not inside a user function)."""
+    return getattr(_local, "depth", 0)
+
+
 def tracing_now() -> bool:
     """Return True if this thread is tracing a function (inside an npdiff operator's trace)."""
     return getattr(_local, "depth", 0) > 0

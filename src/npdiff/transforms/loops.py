@@ -1,0 +1,308 @@
+"""Roll an unrolled Python loop back into one body run K times (``primitives/loops.py``).
+
+Tracing a Python loop records one copy of its body per iteration. Before a
+gradient is taken, ``roll`` looks for the longest run of consecutive,
+structurally identical copies in the graph's creation order: copy k+1 applies
+the same primitives, with the same parameters, shapes and dtypes, to the
+matching nodes of copy k (the carries), to its own nodes, or to the same nodes
+computed before the loop (invariants). That run becomes a ``loop_scan`` node
+over a body graph built once, so differentiation, emission and compilation
+cost one body, not K. Anything that breaks the pattern (a branch taken
+differently, a random draw, a value guard inside the loop, an intermediate
+result of an early iteration read after the loop) shortens the run or leaves
+the graph as it is: rolling never changes what is computed.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+from ..ir.graph import Node, intern, make_input, toposort
+from ..primitives import apply
+from ..primitives.helpers import zeros
+from ..primitives.loops import LoopBody
+from .vjp import vjp_nodes
+
+MIN_NODES = 1000  # graphs smaller than this are left unrolled
+MIN_STEPS = 16  # ... and so are runs of fewer copies
+MAX_TRAJECTORY_BYTES = 1 << 28  # the stored carries of every step (reverse mode reads them back)
+IMPURE = frozenset({"draw", "rng_new", "guard"})
+_local = threading.local()
+
+
+@contextmanager
+def rolling(enabled: bool):
+    """Context in which ``enabled()`` says whether gradients may roll loops (the NumPy backend)."""
+    before = getattr(_local, "on", False)
+    _local.on = enabled
+    try:
+        yield
+    finally:
+        _local.on = before
+
+
+def enabled() -> bool:
+    """Return True if the code being generated may contain rolled loops."""
+    from .. import config
+    return getattr(_local, "on", False) and config.roll_loops
+
+
+def roll(out: Node, avoid: list | None = None) -> Node:
+    """Return out with its long runs of identical loop bodies rolled into ``loop_scan`` nodes, or out itself.
+
+    ``avoid``: nodes (guard predicates) whose ancestors must stay unrolled.
+    """
+    for _ in range(4):  # one loop after another
+        new = _roll_one(out, avoid)
+        if new is out:
+            break
+        out = new
+    return out
+
+
+def _roll_one(out: Node, avoid: list | None) -> Node:
+    """Return out with the run of identical bodies around the middle of its graph rolled, or out itself."""
+    order = [n for n in toposort([out]) if n.op not in ("const", "input")]
+    if len(order) < MIN_NODES:
+        return out
+    order.sort(key=lambda n: n.uid)  # creation order: each iteration's nodes are consecutive
+    found = _find_run(order)
+    if found is None:
+        return out
+    start, period, steps = found
+    pos = {id(n): i for i, n in enumerate(order)}
+    region = _verified(order, pos, start, period, steps, out)
+    if region is None:
+        return out
+    turn = _best_rotation(order, pos, region[0], period)
+    if turn:  # start the body where the fewest values cross from one step to the next
+        region = _verified(order, pos, region[0] + turn, period, region[1] - 1, out) or region
+    start, steps, carries, init, exports = region
+    ids = {id(n) for n in order[start:start + steps * period]}
+    if avoid and any(id(n) in ids for n in toposort(avoid)):
+        return out
+    if any(n.op in IMPURE for n in order[start:start + period]):
+        return out
+    return _rolled(out, order, start, period, steps, carries, init, exports)
+
+
+def _find_run(order: list[Node]):
+    """Return (start, period, steps) of a periodic run of operation signatures around the middle, or None."""
+    codes: dict = {}
+    sig = [codes.setdefault((n.op, n.params, n.shape, n.dtype), len(codes)) for n in order]
+    n = len(sig)
+    for mid in (n // 2, n // 3, 2 * n // 3):
+        period = _period(sig, mid)
+        if period is None:
+            continue
+        end = mid
+        while end + period < n and sig[end] == sig[end + period]:
+            end += 1
+        start = mid
+        while start > 0 and sig[start - 1] == sig[start - 1 + period]:
+            start -= 1
+        steps = (end + period - start) // period
+        if steps >= MIN_STEPS and steps * period >= MIN_NODES // 2:
+            return start, period, steps
+    return None
+
+
+def _period(sig: list[int], mid: int, window: int = 1 << 15) -> int | None:
+    """Return the period repeated most often from sig[mid] on (prefix function), or None."""
+    t = sig[mid:mid + window]
+    pi = [0] * len(t)
+    votes: dict[int, int] = {}
+    k = 0
+    for i in range(1, len(t)):
+        while k and t[i] != t[k]:
+            k = pi[k - 1]
+        if t[i] == t[k]:
+            k += 1
+        pi[i] = k
+        p = i + 1 - k
+        if k and i + 1 >= 2 * p:
+            votes[p] = votes.get(p, 0) + 1
+    return max(votes, key=votes.get) if votes else None
+
+
+def _verified(order, pos, start, period, steps, out):
+    """Return (start, steps, carries, init, exports) of the part of the run that is one loop, or None.
+
+    ``carries``: body positions whose value the next copy reads; ``init``: position -> the node the
+    first copy reads instead; ``exports``: positions of the last copy read after the run.
+    """
+    for _ in range(4):  # the first copies may differ (values hoisted into them): start later
+        if steps < MIN_STEPS:
+            return None
+        ok = _consistent_steps(order, pos, start, period, steps)
+        if ok < MIN_STEPS:  # copy ``ok`` reads an earlier copy than its previous one: start after it
+            skip = max(1, ok - 1)
+            start, steps = start + skip * period, steps - skip
+            continue
+        steps = ok
+        first = _first_copy(order, pos, start, period)
+        if first is None:
+            start, steps = start + period, steps - 1
+            continue
+        carries, init = first
+        while steps >= MIN_STEPS:
+            end = start + steps * period
+            exports = _exports(order, pos, start, period, steps, out)
+            if isinstance(exports, int):  # an earlier copy is read after the run: end the run there
+                steps = exports
+                continue
+            size = sum(order[start + q].size * order[start + q].dtype.itemsize for q in carries)
+            if (steps + 1) * size > MAX_TRAJECTORY_BYTES or not carries or end > len(order):
+                return None
+            dtypes = {order[start + q].dtype for q in list(carries) + exports}
+            if len(dtypes) != 1 or next(iter(dtypes)).kind not in "fc":
+                return None
+            return start, steps, carries, init, exports
+        return None
+    return None
+
+
+def _best_rotation(order, pos, start, period) -> int:
+    """Return the offset r in [0, period) at which starting each copy makes the carried values smallest.
+
+    A value at offset a (from copy 1's start) whose last reader is at offset b is carried across a
+    boundary r exactly when a < r <= b; summed over values with a difference array.
+    """
+    base = start + period
+    last: dict[int, int] = {}
+    for i in range(base, base + 2 * period):
+        for a in order[i].args:
+            p = pos.get(id(a))
+            if p is not None and p >= start:
+                last[p - base] = max(last.get(p - base, p - base), i - base)
+    cost = [0] * (2 * period + 2)
+    for a, b in last.items():
+        size = order[base + a].size
+        cost[max(a + 1, 0)] += size
+        cost[min(b + 1, 2 * period + 1)] -= size
+    run, best, where = 0, None, 0
+    for r in range(period + 1):
+        run += cost[r]
+        if r and (best is None or run < best):
+            best, where = run, r
+    return 0 if where == period else where
+
+
+def _consistent_steps(order, pos, start, period, steps) -> int:
+    """Return how many copies from ``start`` on read their arguments as copy 2 reads copy 1's.
+
+    (Copy 1 against copy 0 is ``_first_copy``'s check: copy 0 reads initial values where copy 1 reads carries.)
+    """
+    for i in range(start + 2 * period, start + steps * period):
+        node, prev = order[i], order[i - period]
+        first = start + ((i - start) // period - 1) * period  # the previous copy's first position
+        for a, b in zip(node.args, prev.args):
+            if a is b:
+                pa = pos.get(id(a))
+                if pa is not None and pa >= start:
+                    return (i - start) // period
+                continue
+            pa, pb = pos.get(id(a)), pos.get(id(b))
+            if pa is None or pb is None or pa != pb + period or pa < first:
+                return (i - start) // period
+    return steps
+
+
+def _first_copy(order, pos, start, period):
+    """Return (carries, init) if the copy at ``start`` reads the loop's initial values consistently, else None."""
+    init: dict[int, Node] = {}
+    for i in range(start, start + period):
+        node, nxt = order[i], order[i + period]
+        for a, a1 in zip(node.args, nxt.args):
+            p1 = pos.get(id(a1))
+            if a1 is a:
+                pa = pos.get(id(a))
+                if pa is not None and pa >= start:
+                    return None
+            elif p1 is not None and start <= p1 < start + period:  # a carry: a is its initial value
+                pa = pos.get(id(a))
+                if (pa is not None and pa >= start) or init.setdefault(p1 - start, a) is not a:
+                    return None
+            elif p1 is None or pos.get(id(a)) != p1 - period:
+                return None
+    return sorted(init), init
+
+
+def _exports(order, pos, start, period, steps, out):
+    """Return the positions of the last copy read after the run, or the step count ending it earlier."""
+    end = start + steps * period
+    last = end - period
+    exports: set[int] = set()
+    readers = order[end:] + [out]
+    for node in readers:
+        for a in ((node,) if node is out else node.args):
+            p = pos.get(id(a))
+            if p is None or p < start or p >= end:
+                continue
+            if p < last:
+                return (p - start) // period + 1
+            exports.add(p - last)
+    return sorted(exports)
+
+
+def _rolled(out, order, start, period, steps, carries, init, exports) -> Node:
+    """Return out rebuilt with the run replaced by ``loop_scan`` over a body built from copy 1."""
+    tmpl = order[start + period:start + 2 * period]
+    carry_in = {q: make_input(f"c{q}", order[start + q].shape, order[start + q].dtype) for q in carries}
+    memo: dict[int, Node] = {id(order[start + q]): carry_in[q] for q in carries}
+    inv: dict[int, Node] = {}
+    inv_nodes: list[Node] = []
+    local = {id(n) for n in tmpl}
+    for node in tmpl:
+        args = []
+        for a in node.args:
+            if id(a) in memo:
+                args.append(memo[id(a)])
+            elif a.op == "const" or id(a) in local:
+                args.append(memo.get(id(a), a))
+            else:  # computed before the loop (an argument, a parameter read, a hoisted constant)
+                if id(a) not in inv:
+                    inv[id(a)] = make_input(f"v{len(inv)}", a.shape, a.dtype)
+                    inv_nodes.append(a)
+                args.append(inv[id(a)])
+        memo[id(node)] = intern(node.op, tuple(args), node.params, node.shape, node.dtype)
+    exports = [q for q in exports if q not in carries]
+    body = LoopBody(steps, [carry_in[q] for q in carries], [inv[id(a)] for a in inv_nodes],
+                    [memo[id(tmpl[q])] for q in carries], [memo[id(tmpl[q])] for q in exports],
+                    make_adjoint=_adjoint)
+    traj = apply("loop_scan", *[init[q] for q in carries], *inv_nodes, body=body)
+    final = apply("loop_final", traj, body=body)
+    last = start + (steps - 1) * period
+    mapping, at = {}, 0
+    for q in carries + exports:
+        n = order[last + q]
+        piece = apply("gather", final, index=(("s", at, at + n.size, 1),))
+        mapping[id(n)] = apply("reshape", piece, shape=n.shape)
+        at += n.size
+    return _replace(out, mapping)
+
+
+def _replace(out: Node, mapping: dict[int, Node]) -> Node:
+    """Return out rebuilt with nodes replaced by mapping, without visiting what the replaced nodes read."""
+    stop = [n for n in toposort([out]) if id(n) in mapping]
+    memo = dict(mapping)
+    for node in toposort([out], stop=stop):
+        if id(node) in memo:
+            continue
+        if node.op in ("const", "input"):
+            memo[id(node)] = node
+            continue
+        args = tuple(memo[id(a)] for a in node.args)
+        same = all(x is y for x, y in zip(args, node.args))
+        memo[id(node)] = node if same else apply(node.op, *args, **node.p)
+    return memo[id(out)]
+
+
+def _adjoint(body: LoopBody, need: tuple, last: bool):
+    """Return (inputs, outputs) of the step's VJP (``LoopBody.adjoint``)."""
+    outs = body.carry_out + (body.exports if last else [])
+    cts = [make_input(f"g{i}", o.shape, o.dtype) for i, o in enumerate(outs)]
+    wrt = body.carry_in + [v for v, f in zip(body.inv_in, need) if f]
+    got = vjp_nodes(outs, wrt, cts)
+    res = [g if g is not None else zeros(w.shape, w.dtype) for g, w in zip(got, wrt)]
+    return body.carry_in + body.inv_in + cts, res
