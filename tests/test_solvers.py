@@ -233,6 +233,40 @@ def test_solve_ivp_refusals():
     f = npdiff.grad(lambda p: si.solve_ivp(lambda t, y: -p * y, (0.0, 1.0), np.ones(1)).y[0, -1])
     with pytest.raises(UnsupportedOperationError, match="t_eval"):
         f(1.0)
+    f = npdiff.grad(lambda p: si.solve_ivp(lambda t, y: -p * y, (0.0, 1.0), np.ones(1), dense_output=True).y[0, -1])
+    with pytest.raises(UnsupportedOperationError, match=r"sol\.y of scipy\.integrate\.solve_ivp without t_eval"):
+        f(1.0)
+    for bad, match in ((dict(events=lambda t, y: y[0] - 0.5), "events="), (dict(vectorized=True), "vectorized")):
+        f = npdiff.grad(lambda p, kw=bad: si.solve_ivp(lambda t, y: -p * y, (0.0, 1.0), np.ones(1), t_eval=[1.0],
+                                                       **kw).y[0, -1])
+        with pytest.raises(UnsupportedOperationError, match=match):
+            f(1.0)
+
+
+def _dense_rhs(t, y, k):
+    return -k[:2] * y + k[2] * np.sin(t) * y[::-1]
+
+
+def dense_case(p):
+    sol = si.solve_ivp(_dense_rhs, (0.0, 2.0), np.array([1.0, p[0]]), args=(p,), dense_output=True, rtol=1e-11,
+                       atol=1e-13)
+    a = sol.sol(1.3)  # constant scalar time: (2,)
+    b = sol.sol(np.array([0.2, p[2], 1.9]))  # array with a traced time: (2, 3)
+    return np.sum(a ** 2) + np.sum(b * np.array([[1.0], [2.0]])) + sol.sol(p[1]) @ np.array([0.3, 0.4])
+
+
+def test_solve_ivp_dense_output_at_constant_and_traced_times():
+    np.testing.assert_allclose(npdiff.numpify(dense_case, (3,))(P), dense_case(P), rtol=1e-14)
+    g = npdiff.grad(dense_case)
+    np.testing.assert_allclose(g(P), fd(dense_case, P), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(npdiff.jacfwd(dense_case)(P), g(P), rtol=1e-12)
+    np.testing.assert_allclose(npdiff.hessian(dense_case)(P), fd(g, P, 1e-5), rtol=1e-5, atol=1e-6)
+
+    def with_t_eval(p):  # t_eval and the dense output together; .success is traced
+        sol = si.solve_ivp(_dense_rhs, (0.0, 2.0), np.array([1.0, p[0]]), args=(p,), dense_output=True,
+                           t_eval=[0.5, 1.0], rtol=1e-11, atol=1e-13, method="DOP853")
+        return np.sum(sol.y) + sol.sol(0.7)[0] * sol.success
+    np.testing.assert_allclose(npdiff.grad(with_t_eval)(P), fd(with_t_eval, P), rtol=1e-6, atol=1e-8)
 
 
 def cubic_residual(x, a):

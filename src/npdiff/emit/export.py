@@ -17,6 +17,8 @@ import textwrap
 
 import numpy as np
 
+from .export_solvers import RESERVED as _SOLVER_NAMES
+from .export_solvers import SOLVERS_MODULE, with_solvers
 from .generated import DEFAULT_MODULES
 from .writer import ModuleWriter, array_source, npz_path, npz_prelude, printable
 
@@ -30,7 +32,7 @@ _RESERVED = {"np", "math", "os", "scipy", "_bad_shape", "_path_changed", "PathCh
 def _check_function(key, fn):
     if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
         raise ValueError(f"export: {key!r} is not a valid Python function name")
-    if key in _RESERVED or key.startswith("_make_"):
+    if key in _RESERVED or key in _SOLVER_NAMES or key.startswith(("_make_", "_solver_", "_graph")):
         raise ValueError(f"export: the name {key!r} is reserved in the exported module; choose another")
     lazy = hasattr(fn, "specialize") and not hasattr(fn, "arg_shapes")  # its source depends on the call
     source = None if lazy else getattr(fn, "source", None)
@@ -72,6 +74,23 @@ def _needs(modules) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _constant(writer: ModuleWriter, skey: str, value, inline: bool, what: str) -> str:
+    """Return the source of a constant: printed, or stored under ``skey`` (its own key: the functions'
+    constants stay apart) and read from the module's .npz."""
+    arr = np.asarray(value)
+    if arr.dtype == object:
+        raise ValueError(f"export: {type(value).__name__} objects (constant {what}) cannot "
+                         "be written into a standalone module; draw from np.random instead, or keep the "
+                         "GeneratedFunction (it pickles with the object)")
+    if printable(arr) or (inline and printable(arr, limit=arr.size)):
+        return array_source(arr)
+    if inline:
+        raise ValueError(f"export: constant {what} (dtype {arr.dtype}) cannot be "
+                         f"printed into the source; use constants='npz'")
+    writer.consts[skey] = arr
+    return f"_consts[{skey!r}]"
+
+
 def module_text(functions: dict, path=None, constants: str = "npz", flat: bool = False) -> tuple[str, dict]:
     """Return (source of a standalone module defining each GeneratedFunction under its key, the constants
     to save in ``<module>.npz`` beside ``path``: empty with ``constants="inline"``, which prints them all).
@@ -87,25 +106,16 @@ def module_text(functions: dict, path=None, constants: str = "npz", flat: bool =
     inline = constants == "inline" or path is None
     writer = ModuleWriter()
     writer.checks = True  # every generated function checks its arguments with _bad_shape
-    blocks = []
+    used: set = set()
+    sources, blocks = with_solvers([it[1] for it in items], used,  # SciPy solver calls: defined in the module
+                                   lambda skey, arr: _constant(writer, skey, arr, inline, skey))
+    items = [(key, src, name, consts, [m for m in modules if m != SOLVERS_MODULE])
+             for (key, _, name, consts, modules), src in zip(items, sources)]
+    writer.use(*used)
     for key, source, name, consts, modules in items:
         writer.use(*modules)
-        const_lines = []
-        for cname, value in consts.items():
-            arr = np.asarray(value)
-            if arr.dtype == object:
-                raise ValueError(f"export: {type(value).__name__} objects (constant {cname!r} of {key!r}) cannot "
-                                 "be written into a standalone module; draw from np.random instead, or keep the "
-                                 "GeneratedFunction (it pickles with the object)")
-            if printable(arr) or (inline and printable(arr, limit=arr.size)):
-                const_lines.append(f"{cname} = {array_source(arr)}")
-            elif inline:
-                raise ValueError(f"export: constant {cname!r} of {key!r} (dtype {arr.dtype}) cannot be "
-                                 f"printed into the source; use constants='npz'")
-            else:  # stored under a key of its own: the functions' constants stay apart
-                skey = f"{key}__{cname}"
-                writer.consts[skey] = arr
-                const_lines.append(f"{cname} = _consts[{skey!r}]")
+        const_lines = [f"{cname} = {_constant(writer, f'{key}__{cname}', value, inline, f'{cname!r} of {key!r}')}"
+                       for cname, value in consts.items()]
         if flat and len(items) == 1:
             rename = [] if key == name else ["", f"{key} = {name}"]
             blocks.append("\n".join(const_lines + ([""] if const_lines else []) + [source.rstrip("\n")] + rename))

@@ -9,6 +9,7 @@ import types
 
 import numpy as np
 
+from ..primitives import solvers
 from .writer import bad_shape as _bad_shape  # noqa: F401  (the helper generated code calls)
 from .writer import namespace
 
@@ -44,6 +45,19 @@ def source_file(source: str) -> str:
             f.write(source)
         os.replace(tmp, path)
     return path
+
+
+def load_graph(graph: dict) -> GeneratedFunction:
+    """Return the GeneratedFunction of a solver recipe's graph."""
+    return GeneratedFunction(graph["source"], graph["name"], graph["consts"], graph["arg_shapes"],
+                             graph["arg_dtypes"], None, graph["modules"])
+
+
+def _with_solvers(source, name, consts, arg_shapes, arg_dtypes, arg_names, modules, recipes):
+    """Return a GeneratedFunction whose solver calls run specs adopted from their recipes (unpickling)."""
+    keys = {k: solvers.adopt(r, load_graph) for k, r in recipes.items()}
+    return GeneratedFunction(solvers.rekey(source, keys.__getitem__), name, consts, arg_shapes, arg_dtypes,
+                             arg_names, modules)
 
 
 def _canonical(d: np.dtype) -> np.dtype:
@@ -138,8 +152,12 @@ class GeneratedFunction:
         return "_path_changed(" in self.source
 
     def __reduce__(self):
-        return (GeneratedFunction, (self.source, self.__name__, self.consts, self.arg_shapes,
-                                    self.arg_dtypes, self.arg_names, self.modules))
+        args = (self.source, self.__name__, self.consts, self.arg_shapes, self.arg_dtypes, self.arg_names,
+                self.modules)
+        keys = solvers.keys_in(self.source)
+        if keys:  # SciPy solver calls: their recipes travel along, re-keyed on arrival (_with_solvers)
+            return (_with_solvers, (*args, {k: solvers.portable(k) for k in keys}))
+        return (GeneratedFunction, args)
 
     def __repr__(self):
         return f"<GeneratedFunction {self._signature()}>"

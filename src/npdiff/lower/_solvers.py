@@ -24,7 +24,7 @@ from ..emit.generated import GeneratedFunction
 from ..errors import TracingError, UnsupportedOperationError
 from ..ir.graph import Node, const, make_input, toposort
 from ..ir.pytree import tree_flatten, tree_unflatten
-from ..primitives import apply
+from ..primitives import apply, solver_runtime
 from ..primitives import solvers as _solvers
 from ..primitives.helpers import zeros
 from ..primitives.solvers import Program, new_spec
@@ -89,6 +89,10 @@ class Traced:
             vals = prog(*vs, *theta)[start:start + n]  # all outputs: programs are small
             return tree_unflatten(s, vals)
         return fn
+
+    def __call__(self, *values) -> list:
+        """Return all outputs for these variable and parameter values."""
+        return self.program(*values)
 
     def out(self, index: int) -> list[Node]:
         """Return the output leaves of callable ``index`` (on the fresh inputs)."""
@@ -188,16 +192,90 @@ def jac_matrix(out: Node, var: Node) -> Node:
     return apply("transpose", apply("reshape", jt, shape=(n, out.size)), perm=(1, 0))
 
 
-class ImplicitSpec:
-    """Spec of z with F(z, theta) = 0 found by ``solve(traced, theta, extras) -> (x, info list)``."""
+def _plain(value, where: str):
+    """Raise unless value is plain data a recipe can carry (numbers, strings, arrays, containers, Bounds)."""
+    if value is None or isinstance(value, (bool, int, float, complex, str, np.generic)):
+        return
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        return
+    if isinstance(value, (tuple, list)):
+        for i, v in enumerate(value):
+            _plain(v, f"{where}[{i}]")
+        return
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        for k, v in value.items():
+            _plain(v, f"{where}[{k!r}]")
+        return
+    if type(value).__name__ == "Bounds" and type(value).__module__.startswith("scipy.optimize"):
+        return
+    raise UnsupportedOperationError(f"{where} is a {type(value).__name__} object, which npdiff cannot carry to "
+                                    f"another process or write into an exported module; generated code with this "
+                                    f"solver call runs only in the process that traced it (leave the option out "
+                                    f"to export or pickle it)")
 
-    def __init__(self, traced: Traced, resid: Node, solve, info_len: int, n_extra: int, free=None):
+
+def graph_recipe(graph) -> dict:
+    """Return a Traced's or Program's graph as generated source (plain data for a recipe)."""
+    prog = graph.program if isinstance(graph, Traced) else graph
+    gf = prog.fn if prog.fn else compile_program(prog.inputs, prog.outputs)
+    return {"source": gf.source, "name": gf.__name__, "consts": gf.consts, "arg_shapes": gf.arg_shapes,
+            "arg_dtypes": [d.str for d in gf.arg_dtypes], "modules": gf.modules,
+            "structs": list(graph.structs) if isinstance(graph, Traced) else []}
+
+
+def public_name(original) -> tuple | None:
+    """Return (public module, name) of a SciPy function: ("scipy.optimize", "brentq") (None for none)."""
+    return None if original is None else (original.__module__.split("._")[0], original.__name__)
+
+
+class RuntimeSpec:
+    """A spec whose run is a ``solver_runtime`` runner on SciPy's function, graphs and plain options."""
+
+    def bind(self, runner: str, original, graphs: list, static: dict) -> None:
+        """Set the runner, SciPy's function, the graphs and the options ``run`` uses."""
+        self.runner, self.original, self.graphs, self.static = runner, original, graphs, static
+        self._run = solver_runtime.runner(runner, original, graphs, static)
+
+    def run(self, *arrays):
+        """Return the packed result computed by SciPy on these argument values."""
+        return self._run(*arrays)
+
+    def portable(self) -> dict:
+        """Return the recipe of this spec's run (raises if an option is not plain data)."""
+        what = ".".join(public_name(self.original) or ("npdiff", "fixed_point"))
+        for k, v in self.static["opts"].items():
+            _plain(v, f"{what}'s option {k}=")
+        for k, v in self.static.items():
+            if k != "opts":
+                _plain(v, f"{what} ({k})")
+        return {"runner": self.runner, "scipy": public_name(self.original),
+                "graphs": [graph_recipe(g) for g in self.graphs], "static": self.static}
+
+
+class ImplicitSpec(RuntimeSpec):
+    """Spec of z with F(z, theta) = 0 found by SciPy (``runner``: (name, original, static) of a
+    ``solver_runtime`` runner) or by a user's Python solve ``(traced, theta, extras) -> (x, info list)``."""
+
+    def __init__(self, traced: Traced, resid: Node, runner, info_len: int, n_extra: int, free=None):
         """``free(x, params) -> (n,) float node``: 1 where the component is free, 0 where a bound holds it."""
-        self.traced, self.resid, self.solve, self.free = traced, resid, solve, free
+        self.traced, self.resid, self.free = traced, resid, free
         self.z = traced.vars[0]
         self.n, self.k, self.n_extra = self.z.size, info_len, n_extra
         self.jac = None
+        self.solve = runner if callable(runner) else None
+        if self.solve is None:
+            name, original, static = runner
+            self.bind(name, original, [traced], {"m": len(traced.params), **static})
         self.key = new_spec(self)
+
+    def portable(self) -> dict:
+        """Return the recipe of a SciPy solve; raise for a user's Python solve (custom_root)."""
+        if self.solve is not None:
+            raise UnsupportedOperationError(
+                "npdiff.custom_root: the solve function is Python code that npdiff runs as it is; generated code "
+                "calling it runs only in the process that traced it (pickle the npdiff operator instead: it traces "
+                "the function again where it arrives)")
+        return super().portable()
 
     def node(self, extras: list[Node]) -> Node:
         """Return the packed solver_call node [x.ravel(), info] on the traced parameters and extras."""
@@ -205,7 +283,9 @@ class ImplicitSpec:
                      dtype=F64)
 
     def run(self, *arrays):
-        """Return [x.ravel(), info] from SciPy on these parameter (and extra) values."""
+        """Return [x.ravel(), info] from the solver on these parameter (and extra) values."""
+        if self.solve is None:
+            return self._run(*arrays)
         m = len(self.traced.params)
         x, info = self.solve(self.traced, list(arrays[:m]), list(arrays[m:]))
         return np.concatenate([np.asarray(x, dtype=F64).ravel(), np.asarray(info, dtype=F64)])

@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import TracingError
 from ..ir.pytree import tree_flatten, tree_unflatten
 from ..primitives import apply
+from ..primitives.solver_runtime import iterate
 from ..tracing.tracer import Tracer, is_traced, node_of, tracing_now
 from ._solvers import F64, ImplicitSpec, Traced, unpack
 
@@ -69,24 +70,10 @@ def fixed_point_root(g, x0, params: tuple, tol: float, maxiter: int) -> Tracer:
     if not nodes and not traced.params:
         return iterate(lambda v: g(v, *params), x0, tol, maxiter)
 
-    def run(tr, theta, extras):
-        step = tr.concrete(0, theta)  # g(x) - x, parameters bound
-        x = np.asarray(extras[0] if extras else x0, dtype=F64)
-        return [iterate(lambda v: v + step(v), x, tol, maxiter)], []
-    return _result(ImplicitSpec(traced, traced.out(0)[0], run, 0, len(nodes)), nodes, shape)
-
-
-def iterate(g, x, tol: float, maxiter: int) -> np.ndarray:
-    """Return x = g(x) iterated until a step is at most tol * (1 + |x|) (max norm); RuntimeError if not."""
-    x = np.asarray(x, dtype=F64)
-    for _ in range(maxiter):
-        new = np.asarray(g(x), dtype=F64)
-        step = float(np.max(np.abs(new - x), initial=0.0))
-        if step <= tol * (1.0 + float(np.max(np.abs(new), initial=0.0))):
-            return new
-        x = new
-    raise RuntimeError(f"npdiff.fixed_point: no convergence in {maxiter} iterations (last step {step:.3g}); "
-                       f"raise maxiter= or tol=")
+    static = {"opts": {}, "x0": None if nodes else np.asarray(x0, dtype=F64), "tol": float(tol),
+              "maxiter": int(maxiter)}
+    spec = ImplicitSpec(traced, traced.out(0)[0], ("npdiff_fixed_point", None, static), 0, len(nodes))
+    return _result(spec, nodes, shape)
 
 
 def custom_root(residual: Callable) -> Callable:

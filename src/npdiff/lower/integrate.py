@@ -29,7 +29,7 @@ from ..primitives.helpers import zeros
 from ..primitives.solvers import new_spec
 from ..tracing.tracer import Tracer, node_of
 from ..transforms.substitute import substitute
-from ._solvers import F64, LazyModule, Traced, flat_tangents, info_item, param_jac, patch_solver, unpack
+from ._solvers import F64, LazyModule, RuntimeSpec, Traced, flat_tangents, info_item, param_jac, patch_solver, unpack
 from .optimize import Extras, _drop, as_args, bind
 
 INTEGRATE = LazyModule("scipy.integrate")
@@ -37,34 +37,21 @@ INTEGRATE = LazyModule("scipy.integrate")
 
 # -- quad / quad_vec -----------------------------------------------------------------------------
 
-class QuadSpec:
+class QuadSpec(RuntimeSpec):
     """The integral over [a, b] of an integrand graph f(t, theta) (any shape), with its error estimate."""
 
     def __init__(self, traced: Traced, original, opts: dict, vector: bool):
-        self.traced, self.original, self.opts, self.vector = traced, original, opts, vector
+        self.traced, self.opts, self.vector = traced, opts, vector
         self.f = traced.outputs[0]
         self.size = self.f.size
         self.grad_spec = None
+        self.bind("quad", original, [traced], {"opts": opts, "vector": vector, "size": self.size,
+                                               "m": len(traced.params)})
         self.key = new_spec(self)
 
     def node(self, params: list, a: Node, b: Node) -> Node:
         """Return the packed solver_call [integral.ravel(), abserr] on these parameter nodes."""
         return apply("solver_call", *params, a, b, key=self.key, shape=(self.size + 1,), dtype=F64)
-
-    def run(self, *arrays):
-        """Return [integral.ravel(), abserr] computed by SciPy."""
-        m = len(self.traced.params)
-        fn = self.traced.concrete(0, list(arrays[:m]))
-        a, b = (float(v) for v in arrays[m:m + 2])
-        if self.vector:
-            y, err = self.original(fn, a, b, **self.opts)[:2]
-            return np.concatenate([np.ravel(y), [err]])
-        vals, errs = [], []
-        for i in range(self.size):
-            y, err = self.original(lambda t, _i=i: float(np.ravel(fn(t))[_i]), a, b, **self.opts)[:2]
-            vals.append(y)
-            errs.append(err)
-        return np.array(vals + [max(errs)])
 
     def tangent(self, ts, args, out, nb):
         """Return the integral of the integrand's tangent plus the Leibniz terms; zero for the error."""

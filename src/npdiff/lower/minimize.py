@@ -19,7 +19,7 @@ from ..primitives import apply
 from ..tracing.tracer import Tracer, is_traced, node_of
 from ..transforms.substitute import substitute
 from ._solvers import F64, ImplicitSpec, Traced, at, info_item, jac_matrix, patch_solver, unpack
-from .optimize import MESSAGE, OPTIMIZE, Extras, _drop, _scipy_optimize, as_args, bind
+from .optimize import MESSAGE, OPTIMIZE, Extras, _scipy_optimize, as_args, bind
 
 
 def _bounds(bounds, n):
@@ -64,12 +64,12 @@ def _grad_at(traced: Traced, grad_node):
     return grad
 
 
-def _spec(traced, obj, solve, k, extras, bounds):
+def _spec(traced, obj, runner, k, extras, bounds):
     n = traced.vars[0].size
     grad = apply("reshape", jac_matrix(obj, traced.vars[0]), shape=(n,))
     b = _bounds(bounds, n)
     free = None if b is None else _free_rule(b, _grad_at(traced, grad))
-    return ImplicitSpec(traced, grad, solve, k, len(extras.nodes), free=free), grad
+    return ImplicitSpec(traced, grad, runner, k, len(extras.nodes), free=free), grad
 
 
 def _n_of(x0):
@@ -98,15 +98,8 @@ def minimize(original, *args, **kwargs):
     if obj.size != 1:
         raise ValueError(f"scipy.optimize.minimize: the objective must return a scalar, got shape {obj.shape}")
     pair = traced.structs[0][1] == 2  # jac=True: fun returns (f, grad)
-
-    def solve(tr, theta, ex):
-        call = _drop(extras.fill(ex), "fun", "args", *given)
-        f0 = tr.concrete(0, theta)
-        f = (lambda z: (float(f0(z)[0]), np.asarray(f0(z)[1], float))) if pair else (lambda z: float(f0(z)))
-        fns = {name: tr.concrete(i + 1, theta) for i, name in enumerate(given)}
-        res = original(f, **call, **fns)
-        return [res.x], [res.success, res.status, res.get("nfev", -1), res.get("nit", -1)]
-    spec, grad = _spec(traced, obj, solve, 4, extras, kw["bounds"])
+    static = extras.static("fun", "args", *given, pair=pair, given=given)
+    spec, grad = _spec(traced, obj, ("minimize", original, static), 4, extras, kw["bounds"])
     node = spec.node(extras.nodes)
     x = apply("reshape", unpack(node, 0, n), shape=(n,))
     fx, gx = at([apply("reshape", obj, shape=()), grad], traced, [x])
@@ -132,16 +125,13 @@ def least_squares(original, *args, **kwargs):
     r = apply("reshape", traced.out(0)[0], shape=(traced.out(0)[0].size,))
     obj = apply("reduce_sum", r * r, axes=(0,)) * 0.5
 
-    def solve(tr, theta, ex):
-        call = _drop(extras.fill(ex), "fun", "args", "kwargs", "jac")
-        jac = tr.concrete(1, theta) if callable(kw["jac"]) else kw["jac"]
-        res = original(tr.concrete(0, theta), jac=jac, **call)
-        return [res.x], [res.success, res.status, res.nfev]
+    jac = callable(kw["jac"])
+    static = extras.static("fun", "args", "kwargs", *(["jac"] if jac else []), jac=jac)
     bounds = kw["bounds"]
     if not hasattr(bounds, "lb") and not is_traced(bounds):
         lb, ub = bounds
         bounds = sopt.Bounds(lb, ub)
-    spec, grad = _spec(traced, obj, solve, 3, extras, bounds)
+    spec, grad = _spec(traced, obj, ("least_squares", original, static), 3, extras, bounds)
     node = spec.node(extras.nodes)
     x = apply("reshape", unpack(node, 0, n), shape=(n,))
     cost, rx, gx = at([obj, traced.out(0)[0], grad], traced, [x])

@@ -22,40 +22,35 @@ from ..primitives.helpers import zeros
 from ..primitives.solvers import new_spec
 from ..tracing.tracer import Tracer, is_traced, node_of
 from ..transforms.substitute import substitute
-from ._solvers import F64, Traced, flat_tangents, info_item, jac_matrix, param_jac, patch_solver, unpack
+from ._solvers import F64, RuntimeSpec, Traced, flat_tangents, info_item, jac_matrix, param_jac, patch_solver, unpack
 from .integrate import INTEGRATE
 from .optimize import _drop, as_args, bind
 
 # -- solve_ivp / odeint ------------------------------------------------------------------------
 
-class OdeSpec:
+class OdeSpec(RuntimeSpec):
     """y at the output times of y' = f(t, y, theta), y(t0) = y0, with [status, nfev] (forward sensitivities)."""
 
-    def __init__(self, traced: Traced, runner, opts: dict, n_t: int):
-        self.traced, self.runner, self.opts, self.n_t = traced, runner, opts, n_t
+    def __init__(self, traced: Traced, original, kind: str, opts: dict, n_t: int, time_key=None):
+        """``kind``: "ivp" or "odeint"; ``time_key``: the options given as traced nodes after y0
+        (odeint: ["t"]; solve_ivp: t_span, t_eval)."""
+        self.traced, self.opts, self.n_t, self.kind, self.time_key = traced, opts, n_t, kind, time_key
         self.t, self.y = traced.vars
         self.n = self.y.size
         self.aug = None
         self.adjoint_min = config.ode_adjoint_min_params  # as set when the call is traced
+        self.bind("ode", original, [traced], self.run_static())
         self.key = new_spec(self)
 
-    kind = "ivp"  # or "odeint": how the adjoint method reads the options
-    time_key = None  # the options given as traced nodes after y0 (odeint: ["t"]; solve_ivp: t_span, t_eval)
+    def run_static(self) -> dict:
+        """Return the runners' static data: options, kind, sizes."""
+        return {"opts": self.opts, "kind": self.kind, "time_key": self.time_key, "m": len(self.traced.params),
+                "n": self.n, "n_t": self.n_t}
 
     def node(self, params: list, y0: Node, *times: Node) -> Node:
         """Return the packed solver_call [Y.ravel() (n_t, n), status, nfev] (times: traced time options)."""
         extra = tuple(times)
         return apply("solver_call", *params, y0, *extra, key=self.key, shape=(self.n_t * self.n + 2,), dtype=F64)
-
-    def run(self, *arrays):
-        """Return [Y.ravel(), status, nfev] from SciPy (NaN rows past a failed step, as SciPy stops there)."""
-        m = len(self.traced.params)
-        fn = self.traced.concrete(0, list(arrays[:m]))
-        opts = self.options(arrays)
-        Y, status, nfev = self.runner(lambda t, y: fn(t, y), np.asarray(arrays[m], dtype=F64), opts)
-        full = np.full((self.n_t, self.n), np.nan)
-        full[:Y.shape[0]] = Y
-        return np.concatenate([full.ravel(), [status, nfev]])
 
     def _augmented(self) -> OdeSpec:
         """Return the spec of the ODE for (y, S = dy/d(theta, y0)), S row-major (n, P)."""
@@ -75,18 +70,10 @@ class OdeSpec:
         if np.ndim(opts.get("atol")) > 0:
             atol = np.ravel(opts["atol"])
             opts["atol"] = np.concatenate([atol, np.repeat(atol, P)])
-        spec = OdeSpec(Traced.from_graph([t2, ya], tr, [rhs]), self.runner, opts, self.n_t)
-        spec.time_key, spec.kind = self.time_key, self.kind
+        spec = OdeSpec(Traced.from_graph([t2, ya], tr, [rhs]), self.original, self.kind, opts, self.n_t,
+                       self.time_key)
         spec.P, spec.s0 = P, const(np.concatenate([np.zeros((n, P - n)), np.eye(n)], axis=1).ravel())
         return spec
-
-    def options(self, arrays) -> dict:
-        """Return the solver options with the traced time options set to their run-time values."""
-        m = len(self.traced.params)
-        opts = dict(self.opts)
-        for name, v in zip(self.time_key or (), arrays[m + 1:]):
-            opts[name] = tuple(np.ravel(v)) if name == "t_span" else np.asarray(v)
-        return opts
 
     def sens(self, args: list) -> Node:
         """Return S = dY/dp (n_t, n, P) at these argument nodes, from the augmented system."""
@@ -101,49 +88,69 @@ class OdeSpec:
 
     def tangent(self, ts, args, out, nb):
         """Return dY = S dp (one direction and many parameters: a directional solve, whose transpose is
-        the adjoint method); zero for status and nfev."""
+        the adjoint method), plus f(t, y) dt for differentiated output times; zero for status and nfev."""
         m, n, n_t = len(self.traced.params), self.n, self.n_t
-        times = args[m + 1] if len(args) > m + 1 else None
-        if self.time_key != ["t"] and any(t is not None for t in ts[m + 1:]):
+        moving = {"odeint": "t", "dense": "t_dense"}.get(self.kind)  # the output times with a derivative
+        keys = list(self.time_key or ())[:len(ts) - m - 1]  # (odeint's constant t is no argument)
+        if any(t is not None and name != moving for name, t in zip(keys, ts[m + 1:])):
             raise UnsupportedOperationError("npdiff does not differentiate scipy.integrate.solve_ivp with respect "
-                                            "to t_span or t_eval (odeint's t is differentiated)")
+                                            "to t_span or t_eval (odeint's t and the times given to sol.sol are "
+                                            "differentiated)")
         ref = next(t for t in ts if t is not None)
         nbat = int(np.prod(ref.shape[:nb]))
         d = None
         if any(t is not None for t in ts[:m + 1]):
             dp = flat_tangents(ts[:m + 1], args[:m + 1], nb)
-            if nb == 0 and dp.shape[1] >= self.adjoint_min:
+            if nb == 0 and dp.shape[1] >= self.adjoint_min and self.kind != "dense":
                 from .ode_adjoint import directional
                 d = apply("reshape", directional(self, args, apply("reshape", dp, shape=(dp.shape[1],))),
                           shape=(1, n_t, n))
             else:
                 d = apply("einsum", self.sens(args), dp, spec="tnp,bp->btn")
-        if self.time_key == ["t"] and times is not None and ts[m + 1] is not None:
-            d = _time_term(self, self.sens(args), out, args, ts[m + 1], nb) + (0.0 if d is None else d)
+        j = m + 1 + keys.index(moving) if moving in keys else None
+        if j is not None and ts[j] is not None:
+            term = _time_term(self, out, args[:m], args[j], ts[j], nb)
+            if self.kind == "odeint":  # times[0] is t0: y(t_i) moves with y0's sensitivity
+                term = term - _t0_term(self, self.sens(args), args[:m], args[j], ts[j], out, nb)
+            d = term if d is None else d + term
         d = apply("concatenate", apply("reshape", d, shape=(nbat, n_t * n)), zeros((nbat, 2), F64), axis=1)
         return apply("reshape", d, shape=ref.shape[:nb] + (n_t * n + 2,))
 
 
-def _time_term(spec: OdeSpec, S: Node, out: Node, args: list, dt: Node, nb: int) -> Node:
-    """Return the tangent from traced output times: f(t_i, y_i) dt_i - S_y0(t_i) f(t_0, y_0) dt_0."""
-    m, n, n_t = len(spec.traced.params), spec.n, spec.n_t
+def _f_at(spec: OdeSpec, params: list, ti: Node, yi: Node) -> Node:
+    """Return f(ti, yi) (n,) on these parameter nodes."""
+    mapping = {id(p): q for p, q in zip(spec.traced.param_ins, params)}
+    f = substitute([spec.traced.outputs[0]], {**mapping, id(spec.t): ti, id(spec.y): yi})[0]
+    return apply("reshape", f, shape=(spec.n,))
+
+
+def _row(x: Node, i: int, shape) -> Node:
+    return apply("reshape", apply("gather", x, index=(("s", i, i + 1, 1),) + tuple(("s", 0, k, 1) for k in x.shape[1:])),
+                 shape=shape)
+
+
+def _time_term(spec: OdeSpec, out: Node, params: list, times: Node, dt: Node, nb: int) -> Node:
+    """Return f(t_i, y_i) dt_i (B, n_t, n): the tangent from traced output times."""
+    n, n_t = spec.n, spec.n_t
     Y = apply("reshape", unpack(out, 0, n_t * n), shape=(n_t, n))
-    times = args[m + 1]
-    mapping = {id(p): q for p, q in zip(spec.traced.param_ins, args[:m])}
-    rows = []
-    for i in range(n_t):
-        ti = apply("reshape", apply("gather", times, index=(("s", i, i + 1, 1),)), shape=())
-        yi = apply("reshape", apply("gather", Y, index=(("s", i, i + 1, 1), ("s", 0, n, 1))), shape=spec.y.shape)
-        f = substitute([spec.traced.outputs[0]], {**mapping, id(spec.t): ti, id(spec.y): yi})[0]
-        rows.append(apply("reshape", f, shape=(n,)))
-    F = apply("stack", *rows, axis=0)
+    F = apply("stack", *[_f_at(spec, params, _row(times, i, ()), _row(Y, i, spec.y.shape)) for i in range(n_t)],
+              axis=0)
     nbat = int(np.prod(dt.shape[:nb]))
     dt = apply("convert", apply("reshape", dt, shape=(nbat, n_t)), dtype=F64)
+    return apply("einsum", F, dt, spec="tn,bt->btn")
+
+
+def _t0_term(spec: OdeSpec, S: Node, params: list, times: Node, dt: Node, out: Node, nb: int) -> Node:
+    """Return S_y0(t_i) f(t_0, y_0) dt_0 (B, n_t, n): odeint's first time is the initial time."""
+    n, n_t = spec.n, spec.n_t
+    Y = apply("reshape", unpack(out, 0, n_t * n), shape=(n_t, n))
+    f0 = _f_at(spec, params, _row(times, 0, ()), _row(Y, 0, spec.y.shape))
     P = S.shape[2]
     Sy0 = apply("gather", S, index=(("s", 0, n_t, 1), ("s", 0, n, 1), ("s", P - n, P, 1)))
-    v = apply("einsum", Sy0, rows[0], spec="tnk,k->tn")
-    dt0 = apply("reshape", apply("gather", dt, index=(("s", 0, nbat, 1), ("s", 0, 1, 1))), shape=(nbat,))
-    return apply("einsum", F, dt, spec="tn,bt->btn") - apply("einsum", v, dt0, spec="tn,b->btn")
+    nbat = int(np.prod(dt.shape[:nb]))
+    dt0 = apply("reshape", apply("gather", apply("convert", apply("reshape", dt, shape=(nbat, n_t)), dtype=F64),
+                                 index=(("s", 0, nbat, 1), ("s", 0, 1, 1))), shape=(nbat,))
+    return apply("einsum", apply("einsum", Sy0, f0, spec="tnk,k->tn"), dt0, spec="tn,b->btn")
 
 
 def _ode_traced(fun, n, fargs, tfirst, what):
@@ -152,18 +159,18 @@ def _ode_traced(fun, n, fargs, tfirst, what):
 
 
 def solve_ivp(original, *args, **kwargs):
-    sopt = _ivp_result()
     kw = bind(original, args, kwargs)
     options = kw.pop("options")
     for bad in ("events", "jac"):
         if (kw.get(bad) if bad in kw else options.get(bad)) is not None:
             raise UnsupportedOperationError(f"npdiff does not trace {bad}= of scipy.integrate.solve_ivp; leave it out")
-    if kw["dense_output"] or kw["vectorized"]:
-        raise UnsupportedOperationError("npdiff does not support dense_output=True or vectorized=True of "
-                                        "scipy.integrate.solve_ivp; pass t_eval= for the output times")
-    if kw["t_eval"] is None:
-        raise UnsupportedOperationError("npdiff needs t_eval= for scipy.integrate.solve_ivp inside a traced "
-                                        "function (the output times fix the result's shape)")
+    if kw["vectorized"]:
+        raise UnsupportedOperationError("npdiff does not support vectorized=True of scipy.integrate.solve_ivp; "
+                                        "leave it out (the generated right-hand side is called per time)")
+    if kw["t_eval"] is None and not kw["dense_output"]:
+        raise UnsupportedOperationError("npdiff needs t_eval= (or dense_output=True, then sol.sol(t)) for "
+                                        "scipy.integrate.solve_ivp inside a traced function (the output times fix "
+                                        "the result's shape)")
     y0 = kw["y0"]
     n = int(node_of(y0).size) if is_traced(y0) else int(np.size(y0))
     traced = _ode_traced(kw["fun"], n, as_args(kw["args"]) if kw["args"] is not None else (), True,
@@ -171,23 +178,71 @@ def solve_ivp(original, *args, **kwargs):
     if not traced.params and not is_traced(y0):
         return NotImplemented  # (traced times alone: SciPy's own call fails on them, as before)
     traced_times = [name for name in ("t_span", "t_eval") if is_traced(kw[name])]
-    t_eval = np.zeros(node_of(kw["t_eval"]).shape) if "t_eval" in traced_times else np.asarray(kw["t_eval"], float)
-    opts = dict(options, t_span=kw["t_span"], method=kw["method"], t_eval=t_eval)
-
-    def runner(fn, y0v, o):
-        sol = original(fn, y0=y0v, **o)
-        return sol.y.T, sol.status, sol.nfev
-    spec = OdeSpec(traced, runner, opts, t_eval.size)
-    spec.time_key = traced_times
+    t_eval = (None if kw["t_eval"] is None else np.zeros(node_of(kw["t_eval"]).shape) if "t_eval" in traced_times
+              else np.asarray(kw["t_eval"], float))
+    t_span = (0.0, 0.0) if "t_span" in traced_times else kw["t_span"]  # traced: set when it runs
+    opts = dict(options, t_span=t_span, method=kw["method"], t_eval=t_eval)
+    n_t = 0 if t_eval is None else t_eval.size  # no t_eval: the solve gives status and nfev, sol.sol(t) the rest
+    spec = OdeSpec(traced, original, "ivp", opts, n_t, traced_times)
     times = [apply("convert", node_of(kw[name]), dtype=F64) for name in traced_times]
-    node = spec.node(traced.params, apply("reshape", apply("convert", node_of(y0), dtype=F64), shape=(n,)), *times)
-    Y = apply("reshape", unpack(node, 0, t_eval.size * n), shape=(t_eval.size, n))
-    status = info_item(node, t_eval.size * n, np.int64)
-    t_out = Tracer(times[-1]) if "t_eval" in traced_times else t_eval
-    return sopt(t=t_out, y=Tracer(apply("transpose", Y, perm=(1, 0))), sol=None, t_events=None, y_events=None,
-                nfev=info_item(node, t_eval.size * n + 1, np.int64), njev=0, nlu=0, status=status,
-                message="(npdiff: the message is not traced; read .success / .status)",
-                success=Tracer(apply("greater_equal", node_of(status), 0)))
+    y0n = apply("reshape", apply("convert", node_of(y0), dtype=F64), shape=(n,))
+    node = spec.node(traced.params, y0n, *times)
+    dense = DenseSolution(traced, original, dict(opts, t_eval=None), y0n, times[:1] if "t_span" in traced_times else [])
+    return _ivp_output(spec, node, times, traced_times, t_eval, dense if kw["dense_output"] else None)
+
+
+def _ivp_output(spec: OdeSpec, node: Node, times: list, traced_times: list, t_eval, dense):
+    """Return SciPy's OdeResult holding the traced solution (sol.t / sol.y refused without t_eval)."""
+    n, n_t = spec.n, spec.n_t
+    status = info_item(node, n_t * n, np.int64)
+    if t_eval is None:
+        t_out, y = _Untraced("t"), _Untraced("y")
+    else:
+        t_out = Tracer(times[-1]) if "t_eval" in traced_times else t_eval
+        y = Tracer(apply("transpose", apply("reshape", unpack(node, 0, n_t * n), shape=(n_t, n)), perm=(1, 0)))
+    return _ivp_result()(t=t_out, y=y, sol=dense, t_events=None, y_events=None,
+                         nfev=info_item(node, n_t * n + 1, np.int64), njev=0, nlu=0, status=status,
+                         message="(npdiff: the message is not traced; read .success / .status)",
+                         success=Tracer(apply("greater_equal", node_of(status), 0)))
+
+
+class DenseSolution:
+    """``sol.sol`` of a traced ``solve_ivp(..., dense_output=True)``: ``sol(t)`` at constant or traced times
+    (a scalar gives (n,), a 1-d array (n, len(t)), as SciPy's OdeSolution), differentiated with respect to
+    the parameters, the initial state and t (forward sensitivities evaluated by the dense output)."""
+
+    def __init__(self, traced: Traced, original, opts: dict, y0: Node, span: list):
+        self.traced, self.original, self.opts, self.y0, self.span = traced, original, opts, y0, span
+
+    def __call__(self, t):
+        tn = apply("convert", node_of(t), dtype=F64) if is_traced(t) else const(np.asarray(t, dtype=F64))
+        if tn.ndim > 1:
+            raise ValueError("sol.sol(t) of scipy.integrate.solve_ivp: t must be a scalar or a 1-d array")
+        k, n = max(tn.size, 1), self.traced.vars[1].size
+        keys = (["t_span"] if self.span else []) + ["t_dense"]
+        spec = OdeSpec(self.traced, self.original, "dense", dict(self.opts, t_dense=np.zeros(k)), k, keys)
+        node = spec.node(self.traced.params, self.y0, *self.span, apply("reshape", tn, shape=(k,)))
+        Y = apply("transpose", apply("reshape", unpack(node, 0, k * n), shape=(k, n)), perm=(1, 0))
+        return Tracer(apply("reshape", Y, shape=(n,)) if tn.ndim == 0 else Y)
+
+
+class _Untraced:
+    """Stands for sol.t and sol.y of a traced solve_ivp without t_eval= (their length is the step count)."""
+
+    def __init__(self, name: str):
+        object.__setattr__(self, "_name", name)
+
+    def _refuse(self, *args, **kwargs):
+        raise UnsupportedOperationError(f"sol.{object.__getattribute__(self, '_name')} of scipy.integrate.solve_ivp "
+                                        f"without t_eval= is not traced (its length is the solver's step count, "
+                                        f"known only when it runs); pass t_eval= or call sol.sol(t)")
+
+    def __getattr__(self, name):
+        self._refuse()
+
+    __getitem__ = __array__ = __iter__ = __len__ = __float__ = __array_function__ = __array_ufunc__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _refuse
+    __pow__ = __neg__ = __matmul__ = __rmatmul__ = _refuse
 
 
 def _ivp_result():
@@ -208,12 +263,9 @@ def odeint(original, *args, **kwargs):
         return NotImplemented
     times = apply("convert", node_of(kw["t"]), dtype=F64) if is_traced(kw["t"]) else None
     t = np.zeros(times.shape) if times is not None else np.asarray(kw["t"], dtype=float)
-    opts = _drop(kw, "func", "y0", "args", "Dfun", "full_output", "tfirst")
+    opts = dict(_drop(kw, "func", "y0", "args", "Dfun", "full_output", "tfirst"), t=t)  # traced t: set when it runs
 
-    def runner(fn, y0v, o):
-        return original(fn, y0v, tfirst=True, **o), 0, 0
-    spec = OdeSpec(traced, runner, opts, t.size)
-    spec.time_key, spec.kind = ["t"], "odeint"
+    spec = OdeSpec(traced, original, "odeint", opts, t.size, ["t"])
     y0n = apply("reshape", apply("convert", node_of(y0), dtype=F64), shape=(n,))
     node = spec.node(traced.params, y0n, *(() if times is None else (times,)))
     return Tracer(apply("reshape", unpack(node, 0, t.size * n), shape=(t.size,) + tuple(shape)))

@@ -22,7 +22,14 @@ from ..primitives.solvers import Program, new_spec
 from ..transforms.jvp import jvp_nodes
 from ..transforms.substitute import substitute
 from ..transforms.vjp import vjp_nodes
-from ._solvers import F64, Traced, unpack
+from ._solvers import F64, RuntimeSpec, Traced, unpack
+from .integrate import INTEGRATE
+
+
+def _solve_ivp():
+    """Return SciPy's own solve_ivp (not npdiff's stand-in)."""
+    import scipy.integrate
+    return INTEGRATE.originals.get("solve_ivp") or scipy.integrate.solve_ivp
 
 
 def directional(spec, args: list, v: Node) -> Node:
@@ -58,7 +65,7 @@ def _rows(fn, ct: Node, nb: int) -> Node:
     return apply("reshape", out, shape=batch + out.shape[1:])
 
 
-class DirSpec:
+class DirSpec(RuntimeSpec):
     """S v: the s part of the ODE for (y, s = S v), linear in v (the last argument)."""
 
     def __init__(self, primal):
@@ -75,21 +82,8 @@ class DirSpec:
         rhs = apply("concatenate", apply("reshape", f, shape=(n,)), apply("reshape", df, shape=(n,)), axis=0)
         self.traced = Traced.from_graph([t2, ys], tr, [rhs], extra_ins=[v])
         self.adj = None
+        self.bind("ode_direction", primal.original, [self.traced], {**primal.run_static(), "p_theta": self.p_theta})
         self.key = new_spec(self)
-
-    def run(self, *arrays):
-        """Return [(S v).ravel(), 0, 0] from SciPy's solve of the 2n-state system."""
-        m, n, pr = len(self.primal.traced.params), self.primal.n, self.primal
-        v = np.asarray(arrays[-1], dtype=F64)
-        fn = self.traced.concrete(0, list(arrays[:m]) + [v])
-        opts = pr.options(arrays[:-1])
-        if np.ndim(opts.get("atol")) > 0:
-            opts["atol"] = np.tile(np.ravel(opts["atol"]), 2)
-        y0 = np.concatenate([np.ravel(arrays[m]), v[self.p_theta:]])
-        Y, _, _ = pr.runner(lambda t, y: fn(t, y), y0, opts)
-        full = np.full((pr.n_t, n), np.nan)
-        full[:Y.shape[0]] = Y[:, n:]
-        return np.concatenate([full.ravel(), [0.0, 0.0]])
 
     def tangent(self, ts, args, out, nb):
         """Return the tangent of S v from the full sensitivities (second and higher orders)."""
@@ -116,7 +110,7 @@ class DirSpec:
         return apply("reshape", g, shape=batch + (self.P,))
 
 
-class AdjSpec:
+class AdjSpec(RuntimeSpec):
     """S^T c by the adjoint method: linear in the cotangent c (the last argument)."""
 
     def __init__(self, dspec: DirSpec):
@@ -127,45 +121,9 @@ class AdjSpec:
         parts = [zeros(w.shape, F64) if p is None else p for p, w in zip(parts, [pr.y] + list(tr.param_ins))]
         flat = [apply("reshape", apply("convert", p, dtype=F64), shape=(p.size,)) for p in parts]
         out = flat[0] if len(flat) == 1 else apply("concatenate", *flat, axis=0)
-        self.vjp = Program([pr.t, pr.y, lam] + list(tr.param_ins), [out])  # [f_y^T lam, f_theta^T lam]
+        vjp = Program([pr.t, pr.y, lam] + list(tr.param_ins), [out])  # [f_y^T lam, f_theta^T lam]
+        self.bind("ode_adjoint", _solve_ivp(), [tr, vjp], {**pr.run_static(), "p_theta": dspec.p_theta})
         self.key = new_spec(self)
-
-    def run(self, *arrays):
-        """Return [mu(t0), lambda(t0)]: SciPy solves y forward (dense output), then the adjoint backward."""
-        from scipy.integrate import solve_ivp
-        pr, m, n = self.dir.primal, len(self.dir.primal.traced.params), self.dir.primal.n
-        theta = list(arrays[:m])
-        opts = pr.options(arrays[:-1])
-        c = np.asarray(arrays[-1], dtype=F64)[:pr.n_t * n].reshape(pr.n_t, n)
-        if pr.kind == "odeint":
-            times = np.asarray(opts["t"], dtype=F64)
-            t0, method = float(times[0]), "LSODA"
-            ivp = {"rtol": opts.get("rtol") or 1.49012e-8, "atol": opts.get("atol") or 1.49012e-8}
-        else:
-            times, t0 = np.asarray(opts["t_eval"], dtype=F64), float(opts["t_span"][0])
-            method = opts["method"]
-            ivp = {k: v for k, v in opts.items() if k not in ("t_span", "t_eval", "method")}
-        f = pr.traced.concrete(0, theta)
-        fwd = solve_ivp(lambda t, y: np.ravel(f(t, y)), (t0, float(times[-1])), np.ravel(arrays[m]),
-                        method=method, dense_output=True, **ivp)
-        if not fwd.success:
-            raise RuntimeError(f"the forward solve of the adjoint method failed: {fwd.message}")
-        atol = float(np.min(ivp.get("atol", 1e-6)))
-        back = {"rtol": ivp.get("rtol", 1e-3), "atol": atol}
-        vjp = self.vjp
-
-        def rhs(t, z):
-            return -vjp(t, fwd.sol(t), z[:n], *theta)[0]
-        z = np.zeros(n + self.dir.p_theta)
-        for i in range(pr.n_t - 1, -1, -1):
-            z[:n] += c[i]
-            stop = times[i - 1] if i > 0 else t0
-            if stop != times[i]:
-                sol = solve_ivp(rhs, (float(times[i]), float(stop)), z, method=method, **back)
-                if not sol.success:
-                    raise RuntimeError(f"the backward solve of the adjoint method failed: {sol.message}")
-                z = sol.y[:, -1].copy()
-        return np.concatenate([z[n:], z[:n]])
 
     def tangent(self, ts, args, out, nb):
         """Return the tangent of S^T c from the full sensitivities (second and higher orders)."""

@@ -54,14 +54,13 @@ class Extras:
         self.kw = kw
         self.nodes = [apply("convert", node_of(kw[n]), dtype=F64) for n in self.names]
 
-    def fill(self, values) -> dict:
-        """Return the keyword arguments with the traced extras replaced by their run-time values."""
-        kw = dict(self.kw)
-        for n, v in zip(self.names, values):
-            orig = kw[n]
-            v = np.asarray(v)
-            kw[n] = type(orig)(v.tolist()) if isinstance(orig, (tuple, list)) else (float(v) if v.ndim == 0 else v)
-        return kw
+    def static(self, *drop: str, **more) -> dict:
+        """Return a runner's static data: the options (the call's arguments but ``drop`` and the traced
+        extras), the extras as (name, kind), and ``more``."""
+        opts = {k: v for k, v in self.kw.items() if k not in drop and k not in self.names}
+        kinds = [(n, "tuple" if isinstance(self.kw[n], tuple) else "list" if isinstance(self.kw[n], list)
+                  else "value") for n in self.names]
+        return {"opts": opts, "extras": kinds, **more}
 
 
 def _drop(kw, *names) -> dict:
@@ -94,15 +93,8 @@ def _bracketed(name):
         if _traced_or_none(traced, extras) is None:
             return NotImplemented
         _scalar_resid(traced, name)
-        opts = _drop(kw, "f", "args", "full_output")
-
-        def solve(tr, theta, ex):
-            fn = tr.concrete(0, theta)
-            call = extras.fill(ex)
-            x, res = original(lambda z: float(fn(z)), call["a"], call["b"], full_output=True,
-                              **_drop(opts, "a", "b"))
-            return [x], [res.converged, res.iterations, res.function_calls]
-        spec = ImplicitSpec(traced, traced.out(0)[0], solve, 3, len(extras.nodes))
+        static = extras.static("f", "args", "full_output")
+        spec = ImplicitSpec(traced, traced.out(0)[0], ("bracketed", original, static), 3, len(extras.nodes))
         node = spec.node(extras.nodes)
         x = Tracer(apply("reshape", unpack(node, 0, 1), shape=()))
         if kw["full_output"]:
@@ -134,17 +126,8 @@ def newton(original, *args, **kwargs):
         return NotImplemented
     n = int(np.prod(shape))
     k = 3 if not shape else 2 * n
-
-    def solve(tr, theta, ex):
-        call = _drop(extras.fill(ex), "func", "fprime", "fprime2", "args", "full_output")
-        fns = {name: tr.concrete(i, theta) for i, name in enumerate(["func"] + derivs)}
-        if not shape:
-            fns = {k_: (lambda z, _g=g: float(_g(z))) for k_, g in fns.items()}
-            x, res = original(**call, **fns, full_output=True)
-            return [x], [res.converged, res.iterations, res.function_calls]
-        x, conv, zder = original(**call, **fns, full_output=True)[:3]
-        return [x], list(np.ravel(conv)) + list(np.ravel(zder))
-    spec = ImplicitSpec(traced, traced.out(0)[0], solve, k, len(extras.nodes))
+    static = extras.static("func", "args", "full_output", *derivs, derivs=derivs, scalar=not shape)
+    spec = ImplicitSpec(traced, traced.out(0)[0], ("newton", original, static), k, len(extras.nodes))
     node = spec.node(extras.nodes)
     x = Tracer(apply("reshape", unpack(node, 0, n), shape=shape))
     if not kw["full_output"]:
@@ -171,22 +154,9 @@ def root_scalar(original, *args, **kwargs):
     if _traced_or_none(traced, extras) is None:
         return NotImplemented
     _scalar_resid(traced, "root_scalar")
-    struct_f = traced.structs[0]
-
-    def solve(tr, theta, ex):
-        call = extras.fill(ex)
-        fns = {name: tr.concrete(i, theta) for i, name in enumerate(["f"] + derivs)}
-        f0 = fns["f"]
-        if struct_f[1] == 1:
-            fns["f"] = lambda z: float(f0(z))
-        else:  # fprime=True / fprime2=True: f returns (f, f'[, f''])
-            fns["f"] = lambda z: tuple(float(v) for v in f0(z))
-        for name in derivs:
-            g = fns[name]
-            fns[name] = lambda z, _g=g: float(_g(z))
-        res = original(**_drop(call, "args", *fns), **fns)
-        return [res.root], [res.converged, res.iterations, res.function_calls]
-    spec = ImplicitSpec(traced, traced.out(0)[0], solve, 3, len(extras.nodes))
+    # fprime=True / fprime2=True: f returns (f, f'[, f''])
+    static = extras.static("f", "args", *derivs, derivs=derivs, tuple_f=traced.structs[0][1] != 1)
+    spec = ImplicitSpec(traced, traced.out(0)[0], ("root_scalar", original, static), 3, len(extras.nodes))
     node = spec.node(extras.nodes)
     x = Tracer(apply("reshape", unpack(node, 0, 1), shape=()))
     return _root_results(sopt, x, node, 1, False, kw["method"] or "root_scalar")
@@ -212,14 +182,10 @@ def root(original, *args, **kwargs):
     if _traced_or_none(traced, extras) is None:
         return NotImplemented
 
-    def solve(tr, theta, ex):
-        call = extras.fill(ex)
-        fun = tr.concrete(0, theta)
-        jac = tr.concrete(1, theta) if callable(kw["jac"]) else kw["jac"]
-        res = original(fun, **_drop(call, "fun", "args", "jac"), jac=jac)
-        return [res.x], [res.success, res.status, res.get("nfev", -1)]
+    jac = callable(kw["jac"])
+    static = extras.static("fun", "args", *(["jac"] if jac else []), jac=jac)
     resid = traced.out(0)[0]
-    spec = ImplicitSpec(traced, resid, solve, 3, len(extras.nodes))
+    spec = ImplicitSpec(traced, resid, ("root", original, static), 3, len(extras.nodes))
     node = spec.node(extras.nodes)
     x = apply("reshape", unpack(node, 0, n), shape=(n,))
     return sopt.OptimizeResult(x=Tracer(x), fun=Tracer(at([resid], traced, [x])[0]),
@@ -234,14 +200,10 @@ def fsolve(original, *args, **kwargs):
     if _traced_or_none(traced, extras) is None:
         return NotImplemented
 
-    def solve(tr, theta, ex):
-        call = extras.fill(ex)
-        fprime = tr.concrete(1, theta) if callable(kw["fprime"]) else kw["fprime"]
-        x, info, ier, _ = original(tr.concrete(0, theta), **_drop(call, "func", "args", "fprime", "full_output"),
-                                   fprime=fprime, full_output=True)
-        return [x], [ier, info["nfev"]]
+    jac = callable(kw["fprime"])
+    static = extras.static("func", "args", "full_output", *(["fprime"] if jac else []), jac=jac)
     resid = traced.out(0)[0]
-    spec = ImplicitSpec(traced, resid, solve, 2, len(extras.nodes))
+    spec = ImplicitSpec(traced, resid, ("fsolve", original, static), 2, len(extras.nodes))
     node = spec.node(extras.nodes)
     x = apply("reshape", unpack(node, 0, n), shape=(n,))
     if not kw["full_output"]:
@@ -260,13 +222,7 @@ def fixed_point(original, *args, **kwargs):
     if _traced_or_none(traced, extras) is None:
         return NotImplemented
     g = traced.out(0)[0]  # g(z) - z
-
-    def solve(tr, theta, ex):
-        call = extras.fill(ex)
-        resid = tr.concrete(0, theta)
-        x = original(lambda z: resid(z) + z, **_drop(call, "func", "args"))
-        return [x], []
-    spec = ImplicitSpec(traced, g, solve, 0, len(extras.nodes))
+    spec = ImplicitSpec(traced, g, ("fixed_point", original, extras.static("func", "args")), 0, len(extras.nodes))
     node = spec.node(extras.nodes)
     return Tracer(apply("reshape", unpack(node, 0, spec.n), shape=shape))
 

@@ -16,19 +16,26 @@ A spec provides
   ``run(*arrays) -> ndarray`` (the packed result, shape and dtype of the node),
   ``tangent(ts, args, out, nb) -> Node | None`` (the packed output tangent).
 
-The spec lives in this process only: generated code that calls ``run`` works
-where it was generated (and in pickled copies loaded by the same process);
-``run`` raises a RuntimeError naming the fix anywhere else.
+and, to leave the process, ``portable() -> recipe``: plain data (the name of a runner of
+``solver_runtime.py``, SciPy's function by name, the graphs as generated source, the options) from
+which ``adopt`` makes a spec that only runs (``RecipeSpec``), and ``export`` writes a standalone
+function. A pickled GeneratedFunction carries the recipes of the keys its source calls
+(``emit/generated.py``) and is re-keyed on arrival, so a key never reaches another process's spec.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib
 import itertools
+import pickle
+import re
 
 import numpy as np
 
 from ..errors import UnsupportedOperationError
 from ..ir.graph import Node, toposort
 from ..ir.indexsets import DENSE
+from . import solver_runtime
 from .registry import NOT_SCALAR, PRIMS, Primitive, register
 
 COMPILE = None  # set by lower/_solvers.py: (inputs, outputs) -> generated function returning the outputs
@@ -47,10 +54,77 @@ def run(key: int, *arrays):
     """Return the packed result of spec ``key`` on these argument values (called by generated code)."""
     spec = SPECS.get(key)
     if spec is None:
-        raise RuntimeError("this generated code calls a SciPy solver traced in another Python process; "
-                           "generate the function again in this process (exported modules cannot carry "
-                           "a solver call)")
+        raise RuntimeError("this generated code calls a SciPy solver traced in another Python process and "
+                           "was carried here without its recipe; pickle the GeneratedFunction or the "
+                           "operator itself, or export it with npdiff.export")
     return spec.run(*arrays)
+
+
+CALL = re.compile(r"npdiff\.primitives\.solvers\.run\((\d+), ?")
+
+
+def keys_in(source: str) -> list[int]:
+    """Return the spec keys generated source calls, in order of first appearance."""
+    return list(dict.fromkeys(int(k) for k in CALL.findall(source)))
+
+
+def rekey(source: str, new) -> str:
+    """Return source with each call's key k replaced by ``new(k)`` (a key, or a function name to call)."""
+    def sub(m):
+        k = new(int(m.group(1)))
+        return f"npdiff.primitives.solvers.run({k}, " if isinstance(k, int) else f"{k}("
+    return CALL.sub(sub, source)
+
+
+def portable(key: int) -> dict:
+    """Return the recipe of spec ``key`` (UnsupportedOperationError when its run is arbitrary Python)."""
+    spec = SPECS.get(key)
+    if spec is None:
+        raise RuntimeError(f"solver spec {key} is not known in this process")
+    return spec.portable()
+
+
+_adopted: dict[str, int] = {}  # recipe digest -> key (one spec per distinct recipe)
+
+
+def adopt(recipe: dict, load) -> int:
+    """Return the key of a spec running ``recipe`` (registered once per distinct recipe);
+    ``load(graph) -> callable`` compiles a graph's generated source."""
+    digest = hashlib.sha256(pickle.dumps(recipe)).hexdigest()
+    key = _adopted.get(digest)
+    if key is None or key not in SPECS:
+        key = _adopted[digest] = new_spec(RecipeSpec(recipe, load))
+    return key
+
+
+def scipy_function(qualname: tuple | None):
+    """Return SciPy's function ``(module, name)`` (None for None)."""
+    return None if qualname is None else getattr(importlib.import_module(qualname[0]), qualname[1])
+
+
+class RecipeSpec:
+    """A spec made from a recipe in another process: it runs; its derivative needs the original trace."""
+
+    def __init__(self, recipe: dict, load):
+        self.recipe = recipe
+        graphs = [solver_runtime.Graphs(load(g), g["structs"]) for g in recipe["graphs"]]
+        self._run = solver_runtime.runner(recipe["runner"], scipy_function(recipe["scipy"]), graphs,
+                                          recipe["static"])
+
+    def run(self, *arrays):
+        """Return the packed result."""
+        return self._run(*arrays)
+
+    def portable(self) -> dict:
+        """Return the recipe (pickled again as it came)."""
+        return self.recipe
+
+    def tangent(self, ts, args, out, nb):
+        raise UnsupportedOperationError("generated code with a SciPy solver call, unpickled from another "
+                                        "process, cannot be differentiated again; pickle the npdiff operator "
+                                        "(it traces the function again) or differentiate before pickling")
+
+    transpose = tangent
 
 
 class Program:
