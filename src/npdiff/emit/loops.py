@@ -7,7 +7,7 @@ trajectory (``primitives/loops.py``) and the reverse sweep reads them back.
 """
 from __future__ import annotations
 
-from ..ir.graph import Node
+from ..ir.graph import Node, toposort
 
 
 def _child(em):
@@ -17,11 +17,21 @@ def _child(em):
     return child
 
 
-def _function(em, name: str, inputs: list[Node], outputs: list[Node]) -> list[str]:
-    """Return the lines of ``def name(inputs): ... return outputs`` (a nested function)."""
+def _function(em, name: str, groups: list, plain: list[Node], outputs: list[Node]) -> list[str]:
+    """Return the lines of a nested ``def name(group..., plain...): ... return outputs``.
+
+    ``groups``: (parameter name, [(index, node)]): a tuple parameter whose entries bind these nodes
+    (only those the outputs read); ``plain``: nodes bound to parameters of their own.
+    """
     child = _child(em)
-    params = [child.bind_input(n, em.fresh(n.p["name"])) for n in inputs]
-    body = child.emit(outputs)
+    used = {id(n) for n in toposort(outputs)}
+    params, unpack = [], []
+    for hint, items in groups:
+        pname = em.fresh(hint)
+        params.append(pname)
+        unpack += [f"{child.bind_input(n, em.fresh(n.p['name']))} = {pname}[{i}]" for i, n in items if id(n) in used]
+    params += [child.bind_input(n, em.fresh(n.p["name"])) for n in plain]
+    body = unpack + child.emit(outputs)
     ret = ", ".join(child.name_of(o) for o in outputs) + ("," if len(outputs) == 1 else "")
     return [f"def {name}({', '.join(params)}):"] + ["    " + line for line in body + [f"return {ret}"]]
 
@@ -62,30 +72,46 @@ def _tuple(names: list[str]) -> str:
 
 
 def emit_scan(em, names: list[str], node: Node, out: str) -> list[str]:
-    """Return the statements computing a ``loop_scan`` trajectory into ``out``."""
+    """Return the statements building a ``loop_scan`` trajectory in ``out``: one tuple per step.
+
+    The packed-array layout of the node (``primitives/loops.py``) is what ``impl`` computes; the printed
+    code keeps a list of what each step returns (no copies), read only by ``emit_final`` and
+    ``emit_rev``: the next carries, the last step's exports, then the values the reverse sweep reads.
+    """
     body = node.p["body"]
     nc = len(body.carry_in)
     init, inv = names[:nc], names[nc:]
+    prev = [("prev", list(enumerate(body.carry_in)))]
     step = em.fresh("_loop_step")
-    lines = _function(em, step, body.carry_in + body.inv_in, body.carry_out)
-    k, rows = em.fresh("_k"), em.fresh("rows")
-    carry = [em.fresh(n.p["name"]) for n in body.carry_in]
-    steps, size = body.steps, body.carry_size
-    lines += [f"{out} = np.empty({body.length}, dtype=np.{body.dtype.name})",
-              f"{rows} = {out}[:{(steps + 1) * size}].reshape({steps + 1}, {size})"]
-    lines += _store(f"{rows}[0, ", init, body.carry_in)
-    lines.append(f"{_tuple(carry)} = {_tuple(init)}")
-    loop_steps = steps - 1 if body.exports else steps
-    lines += [f"for {k} in range(1, {loop_steps + 1}):", f"    {_tuple(carry)} = {step}({', '.join(carry + inv)})"]
-    lines += ["    " + s for s in _store(f"{rows}[{k}, ", carry, body.carry_in)]
+    lines = _function(em, step, prev, body.inv_in, body.carry_out + body.residuals(False))
+    k, t = em.fresh("_k"), em.fresh("carry")
+    tail = "".join(", " + v for v in inv)
+    lines += [f"{t} = ({_tuple(init)})", f"{out} = [{t}]",
+              f"for {k} in range({body.steps - 1 if body.exports else body.steps}):",
+              f"    {t} = {step}({t}{tail})", f"    {out}.append({t})"]
     if body.exports:
         last = em.fresh("_loop_last")
-        lines += _function(em, last, body.carry_in + body.inv_in, body.carry_out + body.exports)
-        ex = [em.fresh("ex") for _ in body.exports]
-        lines.append(f"{_tuple(carry + ex)} = {last}({', '.join(carry + inv)})")
-        lines += _store(f"{rows}[{steps}, ", carry, body.carry_in)
-        lines += _store(f"{out}[", ex, body.exports, (steps + 1) * size)
+        lines += _function(em, last, prev, body.inv_in, body.carry_out + body.exports + body.residuals(True))
+        lines.append(f"{out}.append({last}({t}{tail}))")
     return lines
+
+
+def emit_final(em, names: list[str], node: Node, out: str) -> list[str]:
+    """Return the statement packing the last trajectory entry (carries, exports) into ``out``."""
+    body = node.p["body"]
+    parts = body.carry_out + body.exports
+    if len(parts) == 1 and parts[0].ndim == 1:
+        return [f"{out} = {names[0]}[-1][0]"]
+    items = [f"{names[0]}[-1][{i}]" if n.ndim == 1 else f"np.ravel({names[0]}[-1][{i}])" for i, n in enumerate(parts)]
+    return [f"{out} = np.concatenate(({_tuple(items)}))"]
+
+
+def _adjoint_function(em, name: str, body, last: bool) -> list[str]:
+    """Return the nested function of one step's VJP: (carries before, step's outputs, invariants, cotangents)."""
+    adj = body.adjoint(body._adjoints["need"], last)
+    skip = len(body.carry_in) + (len(body.exports) if last else 0)
+    groups = [("prev", list(enumerate(adj.carries))), ("step", [(skip + i, r) for i, r in enumerate(adj.res_in)])]
+    return _function(em, name, groups, adj.invariants + adj.cts, adj.outputs)
 
 
 def emit_rev(em, names: list[str], node: Node, out: str) -> list[str]:
@@ -94,9 +120,8 @@ def emit_rev(em, names: list[str], node: Node, out: str) -> list[str]:
     traj, inv, ct = names[0], names[1:-1], names[-1]
     steps, size = body.steps, body.carry_size
     adj = em.fresh("_loop_adjoint")
-    lines = _function(em, adj, *body.adjoint(need, False))
-    rows, k = em.fresh("rows"), em.fresh("_k")
-    lines.append(f"{rows} = {traj}[:{(steps + 1) * size}].reshape({steps + 1}, {size})")
+    lines = _adjoint_function(em, adj, body, False)
+    k = em.fresh("_k")
     g = [em.fresh("g") for _ in body.carry_in]
     acc = [em.fresh("acc") for v, f in zip(body.inv_in, need) if f]
     if final:  # the cotangent of the final carries and exports only
@@ -107,19 +132,20 @@ def emit_rev(em, names: list[str], node: Node, out: str) -> list[str]:
         lines.append(f"{ct_rows} = {ct}[:{(steps + 1) * size}].reshape({steps + 1}, {size})")
         ge = _read(f"{ct}[", body.exports, (steps + 1) * size)
         lines.append(f"{_tuple(g)} = {_tuple(_read(f'{ct_rows}[{steps}, ', body.carry_in))}")
-    here = _read(f"{rows}[{steps - 1}, ", body.carry_in)
+    tail = "".join(", " + v for v in inv + g)
     if body.exports:
         last = em.fresh("_loop_adjoint_last")
-        lines += _function(em, last, *body.adjoint(need, True))
-        lines.append(f"{_tuple(g + acc)} = {last}({', '.join(here + inv + g + ge)})")
+        lines += _adjoint_function(em, last, body, True)
+        ex = "".join(", " + e for e in ge)
+        lines.append(f"{_tuple(g + acc)} = {last}({traj}[{steps - 1}], {traj}[{steps}]{tail}{ex})")
     else:
-        lines.append(f"{_tuple(g + acc)} = {adj}({', '.join(here + inv + g)})")
+        lines.append(f"{_tuple(g + acc)} = {adj}({traj}[{steps - 1}], {traj}[{steps}]{tail})")
     if ct_rows is not None:
         src = f"{ct_rows}[{steps - 1}, "
         lines += [f"{x} = {x} + {r}" for x, r in zip(g, _read(src, body.carry_in))]
     d = [em.fresh("d") for _ in acc]
-    args = ", ".join(_read(f"{rows}[{k}, ", body.carry_in) + inv + g)
-    lines += [f"for {k} in range({steps - 2}, -1, -1):", f"    {_tuple(g + d)} = {adj}({args})"]
+    lines += [f"for {k} in range({steps - 2}, -1, -1):",
+              f"    {_tuple(g + d)} = {adj}({traj}[{k}], {traj}[{k} + 1]{tail})"]
     lines += [f"    {a} = {a} + {x}" for a, x in zip(acc, d)]
     if ct_rows is not None:
         src = f"{ct_rows}[{k}, "
@@ -129,4 +155,4 @@ def emit_rev(em, names: list[str], node: Node, out: str) -> list[str]:
     return lines + _store(f"{out}[", g + acc, needed)
 
 
-BLOCKS = {"loop_scan": emit_scan, "loop_rev": emit_rev}
+BLOCKS = {"loop_scan": emit_scan, "loop_final": emit_final, "loop_rev": emit_rev}

@@ -31,6 +31,24 @@ from .registry import NOT_SCALAR, Primitive, apply, register
 from .solvers import Program
 
 
+@dataclass
+class StepAdjoint:
+    """The VJP of one step, reading what the forward step stored (``residuals``) instead of recomputing it.
+
+    Its function takes the carries, the invariants, the cotangents of the step's outputs (next carries,
+    and the exports on the last step) and ``res_in`` (inputs standing for ``res_fwd``, nodes of the
+    forward step the forward sweep returns too); it returns ``outputs``: the cotangents of the carries,
+    then of the invariants flagged in ``need``.
+    """
+
+    carries: list[Node]
+    invariants: list[Node]
+    cts: list[Node]
+    res_in: list[Node]
+    res_fwd: list[Node]
+    outputs: list[Node]
+
+
 @dataclass(eq=False)  # hashed by identity: a node parameter
 class LoopBody:
     """One loop body: ``step(carries, invariants) -> next carries (+ exports on the last step)``."""
@@ -60,18 +78,23 @@ class LoopBody:
         """Return the length of the packed trajectory."""
         return (self.steps + 1) * self.carry_size + self.export_size
 
-    def adjoint(self, need: tuple, last: bool) -> tuple[list[Node], list[Node]]:
-        """Return (inputs, outputs) of the step's VJP: carries, invariants, cotangents -> cotangents.
+    def adjoint(self, need: tuple, last: bool) -> StepAdjoint:
+        """Return the step's VJP (``last``: the last step, whose exports have cotangents too).
 
-        Inputs: carries, invariants, cotangents of the next carries (and, ``last``, of the exports);
-        outputs: cotangents of the carries, then of the invariants flagged in ``need``.
+        One loop has one reverse sweep: the forward sweep stores what that sweep's VJP reads.
         """
-        key = (need, last)
-        if key not in self._adjoints:
+        if self._adjoints.setdefault("need", need) != need:
+            raise UnsupportedOperationError("a rolled loop differentiated twice in reverse mode")
+        if last not in self._adjoints:
             if self.make_adjoint is None:
                 raise UnsupportedOperationError("this rolled loop has no reverse rule")
-            self._adjoints[key] = self.make_adjoint(self, need, last)
-        return self._adjoints[key]
+            self._adjoints[last] = self.make_adjoint(self, need, last)
+        return self._adjoints[last]
+
+    def residuals(self, last: bool) -> list[Node]:
+        """Return the forward nodes the step stores for the reverse sweep (none before it is planned)."""
+        adj = self._adjoints.get(last)
+        return adj.res_fwd if adj is not None else []
 
     def run(self, init: list, inv: list) -> np.ndarray:
         """Return the packed trajectory for these initial carries and invariants (NumPy ``impl``s)."""
@@ -137,6 +160,9 @@ def _lin_transpose(ct, traj, *rest, lin, nb, body):
     nv, nc = len(body.inv_in), len(body.carry_in)
     need = tuple(bool(f) for f in lin[1 + nv + nc:])
     final = ct.op == "loop_pad" and ct.p["body"] is body
+    body.adjoint(need, False)  # planned now: the forward sweep, printed first, stores what these read
+    if body.exports:
+        body.adjoint(need, True)
     rev = apply("loop_rev", traj, *rest[:nv], ct.args[0] if final else ct, body=body, need=need, final=final)
     parts, at = [None] * (1 + nv), 0
     for n, flag in zip(body.carry_in + body.inv_in, (True,) * nc + need):
@@ -160,10 +186,6 @@ def _common(**kw):
     return dict(fold=False, owns=True, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR, **kw)
 
 
-def _final_emit(names, node):
-    return f"{names[0]}[{node.p['body'].length - node.shape[0]}:]"
-
-
 def _pad_emit(names, node):
     n = node.shape[0]
     return [f"{{out}} = np.zeros({n}, dtype=np.{node.dtype.name})", f"{{out}}[{n - node.args[0].size}:] = {names[0]}"]
@@ -175,7 +197,7 @@ def _pad_impl(ct, body):
 
 register(Primitive("loop_scan", _scan_rule, _scan_impl, _not_printed, jvp=_scan_jvp, short="traj", **_common()))
 register(Primitive("loop_final", _final_rule, lambda traj, body: traj[-(body.carry_size + body.export_size):],
-                   _final_emit, jvp=lambda ts, traj, out, nb, body: apply("loop_final", ts[0], body=body),
+                   _not_printed, jvp=lambda ts, traj, out, nb, body: apply("loop_final", ts[0], body=body),
                    transpose=lambda ct, traj, lin, nb, body: [apply("loop_pad", ct, body=body)], linear=True,
                    short="last", **{**_common(), "owns": False}))
 register(Primitive("loop_pad", lambda ct, body: ((body.length,), ct.dtype), _pad_impl, _pad_emit,

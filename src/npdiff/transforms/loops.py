@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from ..ir.graph import Node, intern, make_input, toposort
 from ..primitives import apply
 from ..primitives.helpers import zeros
-from ..primitives.loops import LoopBody
+from ..primitives.loops import LoopBody, StepAdjoint
 from .vjp import vjp_nodes
 
 MIN_NODES = 1000  # graphs smaller than this are left unrolled
@@ -284,9 +284,14 @@ def _rolled(out, order, start, period, steps, carries, init, exports) -> Node:
 
 def _replace(out: Node, mapping: dict[int, Node]) -> Node:
     """Return out rebuilt with nodes replaced by mapping, without visiting what the replaced nodes read."""
-    stop = [n for n in toposort([out]) if id(n) in mapping]
+    return _replace_all([out], mapping)[0]
+
+
+def _replace_all(outs: list[Node], mapping: dict[int, Node]) -> list[Node]:
+    """Return outs rebuilt with nodes replaced by mapping, without visiting what the replaced nodes read."""
+    stop = [n for n in toposort(outs) if id(n) in mapping]
     memo = dict(mapping)
-    for node in toposort([out], stop=stop):
+    for node in toposort(outs, stop=stop):
         if id(node) in memo:
             continue
         if node.op in ("const", "input"):
@@ -295,14 +300,39 @@ def _replace(out: Node, mapping: dict[int, Node]) -> Node:
         args = tuple(memo[id(a)] for a in node.args)
         same = all(x is y for x, y in zip(args, node.args))
         memo[id(node)] = node if same else apply(node.op, *args, **node.p)
-    return memo[id(out)]
+    return [memo[id(o)] for o in outs]
 
 
-def _adjoint(body: LoopBody, need: tuple, last: bool):
-    """Return (inputs, outputs) of the step's VJP (``LoopBody.adjoint``)."""
+def _adjoint(body: LoopBody, need: tuple, last: bool) -> StepAdjoint:
+    """Return the step's VJP (``LoopBody.adjoint``), reading the forward values it needs as stored residuals."""
     outs = body.carry_out + (body.exports if last else [])
     cts = [make_input(f"g{i}", o.shape, o.dtype) for i, o in enumerate(outs)]
     wrt = body.carry_in + [v for v, f in zip(body.inv_in, need) if f]
     got = vjp_nodes(outs, wrt, cts)
     res = [g if g is not None else zeros(w.shape, w.dtype) for g, w in zip(got, wrt)]
-    return body.carry_in + body.inv_in + cts, res
+    fwd = _residuals(res, cts, body.carry_in + body.inv_in)
+    res_in = [make_input(f"r{i}", n.shape, n.dtype) for i, n in enumerate(fwd)]
+    res = _replace_all(res, {id(n): r for n, r in zip(fwd, res_in)}) if fwd else res
+    return StepAdjoint(body.carry_in, body.inv_in, cts, res_in, fwd, res)
+
+
+def _residuals(outs: list[Node], cts: list[Node], primals: list[Node]) -> list[Node]:
+    """Return the nodes computed from the primal inputs alone that the cotangent part of outs reads."""
+    order = toposort(outs)
+    lin = {id(c) for c in cts}
+    live = {id(p) for p in primals}  # computed from the step's inputs (not constants only)
+    for n in order:
+        if any(id(a) in lin for a in n.args):
+            lin.add(id(n))
+        elif any(id(a) in live for a in n.args):
+            live.add(id(n))
+    found: dict[int, Node] = {}
+    for n in order:
+        if id(n) in lin:
+            for a in n.args:
+                if id(a) in live and a.op != "input":
+                    found.setdefault(id(a), a)
+    for o in outs:
+        if id(o) in live and o.op != "input":
+            found.setdefault(id(o), o)
+    return list(found.values())
