@@ -85,15 +85,20 @@ def emit_scan(em, names: list[str], node: Node, out: str) -> list[str]:
     step = em.fresh("_loop_step")
     lines = _function(em, step, prev, body.inv_in, body.carry_out + body.residuals(False))
     k, t = em.fresh("_k"), em.fresh("carry")
-    tail = "".join(", " + v for v in inv)
     lines += [f"{t} = ({_tuple(init)})", f"{out} = [{t}]",
               f"for {k} in range({body.steps - 1 if body.exports else body.steps}):",
-              f"    {t} = {step}({t}{tail})", f"    {out}.append({t})"]
+              f"    {t} = {step}({t}{_tail(body, inv, k)})", f"    {out}.append({t})"]
     if body.exports:
         last = em.fresh("_loop_last")
         lines += _function(em, last, prev, body.inv_in, body.carry_out + body.exports + body.residuals(True))
-        lines.append(f"{out}.append({last}({t}{tail}))")
+        lines.append(f"{out}.append({last}({t}{_tail(body, inv, str(body.steps - 1))}))")
     return lines
+
+
+def _tail(body, inv: list[str], k: str) -> str:
+    """Return ", v0, v1, xs0[k]": the invariants' names, per-step data read at step k."""
+    n = len(inv) - body.scanned
+    return "".join(", " + v for v in inv[:n]) + "".join(f", {x}[{k}]" for x in inv[n:])
 
 
 def emit_final(em, names: list[str], node: Node, out: str) -> list[str]:
@@ -132,7 +137,8 @@ def emit_rev(em, names: list[str], node: Node, out: str) -> list[str]:
         lines.append(f"{ct_rows} = {ct}[:{(steps + 1) * size}].reshape({steps + 1}, {size})")
         ge = _read(f"{ct}[", body.exports, (steps + 1) * size)
         lines.append(f"{_tuple(g)} = {_tuple(_read(f'{ct_rows}[{steps}, ', body.carry_in))}")
-    tail = "".join(", " + v for v in inv + g)
+    gs = "".join(", " + v for v in g)
+    tail = _tail(body, inv, str(steps - 1)) + gs
     if body.exports:
         last = em.fresh("_loop_adjoint_last")
         lines += _adjoint_function(em, last, body, True)
@@ -145,7 +151,7 @@ def emit_rev(em, names: list[str], node: Node, out: str) -> list[str]:
         lines += [f"{x} = {x} + {r}" for x, r in zip(g, _read(src, body.carry_in))]
     d = [em.fresh("d") for _ in acc]
     lines += [f"for {k} in range({steps - 2}, -1, -1):",
-              f"    {_tuple(g + d)} = {adj}({traj}[{k}], {traj}[{k} + 1]{tail})"]
+              f"    {_tuple(g + d)} = {adj}({traj}[{k}], {traj}[{k} + 1]{_tail(body, inv, k)}{gs})"]
     lines += [f"    {a} = {a} + {x}" for a, x in zip(acc, d)]
     if ct_rows is not None:
         src = f"{ct_rows}[{k}, "

@@ -58,7 +58,8 @@ class LoopBody:
     inv_in: list[Node]  # ... and for the values computed before the loop (invariants)
     carry_out: list[Node]  # the next carries
     exports: list[Node]  # values of the last step read after the loop
-    make_adjoint: object = None  # (need: tuple[bool]) -> (inputs, outputs) of the step's VJP (transforms layer)
+    make_adjoint: object = None  # (body, need, last) -> StepAdjoint (built by the transforms layer)
+    scanned: int = 0  # the last ``scanned`` invariants are per-step data: step k reads row k of their argument
     _adjoints: dict = field(default_factory=dict)
 
     @property
@@ -91,6 +92,11 @@ class LoopBody:
             self._adjoints[last] = self.make_adjoint(self, need, last)
         return self._adjoints[last]
 
+    def at_step(self, inv: list, k: int) -> list:
+        """Return the invariant arguments as step k reads them (row k of the per-step data)."""
+        n = len(inv) - self.scanned
+        return list(inv[:n]) + [x[k] for x in inv[n:]]
+
     def residuals(self, last: bool) -> list[Node]:
         """Return the forward nodes the step stores for the reverse sweep (none before it is planned)."""
         adj = self._adjoints.get(last)
@@ -103,10 +109,11 @@ class LoopBody:
         carries = [np.asarray(c) for c in init]
         rows[0] = np.concatenate([np.ravel(c) for c in carries]) if carries else rows[0]
         for k in range(1, self.steps + 1):
-            carries = step.interpret(*carries, *inv)
+            carries = step.interpret(*carries, *self.at_step(inv, k - 1))
             rows[k] = np.concatenate([np.ravel(c) for c in carries])
         exports = Program(self.carry_in + self.inv_in, self.exports).interpret(
-            *[r.reshape(n.shape) for r, n in zip(_split(rows[-2], self.carry_out), self.carry_out)], *inv)
+            *[r.reshape(n.shape) for r, n in zip(_split(rows[-2], self.carry_out), self.carry_out)],
+            *self.at_step(inv, self.steps - 1))
         return np.concatenate([rows.ravel()] + [np.ravel(e) for e in exports])
 
 

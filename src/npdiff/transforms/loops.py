@@ -5,7 +5,8 @@ gradient is taken, ``roll`` looks for the longest run of consecutive,
 structurally identical copies in the graph's creation order: copy k+1 applies
 the same primitives, with the same parameters, shapes and dtypes, to the
 matching nodes of copy k (the carries), to its own nodes, or to the same nodes
-computed before the loop (invariants). That run becomes a ``loop_scan`` node
+computed before the loop (invariants), or to a constant of its own (data read
+by the step number: those are stacked, and step k reads row k). That run becomes a ``loop_scan`` node
 over a body graph built once, so differentiation, emission and compilation
 cost one body, not K. Anything that breaks the pattern (a branch taken
 differently, a random draw, a value guard inside the loop, an intermediate
@@ -17,7 +18,9 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 
-from ..ir.graph import Node, intern, make_input, toposort
+import numpy as np
+
+from ..ir.graph import Node, const, intern, make_input, toposort
 from ..primitives import apply
 from ..primitives.helpers import zeros
 from ..primitives.loops import LoopBody, StepAdjoint
@@ -25,6 +28,7 @@ from .vjp import vjp_nodes
 
 MIN_NODES = 1000  # graphs smaller than this are left unrolled
 MIN_STEPS = 16  # ... and so are runs of fewer copies
+MIN_RUN = 128  # ... or of fewer nodes (after a first run is rolled: the same loop split by a constant)
 MAX_TRAJECTORY_BYTES = 1 << 28  # the stored carries of every step (reverse mode reads them back)
 IMPURE = frozenset({"draw", "rng_new", "guard"})
 _local = threading.local()
@@ -52,21 +56,25 @@ def roll(out: Node, avoid: list | None = None) -> Node:
 
     ``avoid``: nodes (guard predicates) whose ancestors must stay unrolled.
     """
-    for _ in range(4):  # one loop after another
-        new = _roll_one(out, avoid)
+    origin: dict[int, int] = {}  # id(rebuilt node) -> uid of the traced node it stands for (trace order)
+    for i in range(32):  # one loop after another (or one loop split where a constant changed the graph)
+        new = _roll_one(out, avoid, MIN_NODES if i == 0 else MIN_RUN, origin)
         if new is out:
             break
         out = new
     return out
 
 
-def _roll_one(out: Node, avoid: list | None) -> Node:
-    """Return out with the run of identical bodies around the middle of its graph rolled, or out itself."""
+def _roll_one(out: Node, avoid: list | None, least: int, origin: dict[int, int]) -> Node:
+    """Return out with a run of identical bodies (near the middle of its graph) rolled, or out itself.
+
+    ``origin`` places the nodes an earlier roll rebuilt where the traced nodes they replace were.
+    """
     order = [n for n in toposort([out]) if n.op not in ("const", "input")]
-    if len(order) < MIN_NODES:
+    if len(order) < least:
         return out
-    order.sort(key=lambda n: n.uid)  # creation order: each iteration's nodes are consecutive
-    found = _find_run(order)
+    order.sort(key=lambda n: (origin.get(id(n), n.uid), n.uid))  # trace order: each iteration's nodes are consecutive
+    found = _find_run(order, least)
     if found is None:
         return out
     start, period, steps = found
@@ -83,15 +91,15 @@ def _roll_one(out: Node, avoid: list | None) -> Node:
         return out
     if any(n.op in IMPURE for n in order[start:start + period]):
         return out
-    return _rolled(out, order, start, period, steps, carries, init, exports)
+    return _rolled(out, order, start, period, steps, carries, init, exports, origin)
 
 
-def _find_run(order: list[Node]):
+def _find_run(order: list[Node], least: int):
     """Return (start, period, steps) of a periodic run of operation signatures around the middle, or None."""
     codes: dict = {}
     sig = [codes.setdefault((n.op, n.params, n.shape, n.dtype), len(codes)) for n in order]
     n = len(sig)
-    for mid in (n // 2, n // 3, 2 * n // 3):
+    for mid in (n // 2, n // 3, 2 * n // 3, n // 5, 4 * n // 5, n // 10, 9 * n // 10):
         period = _period(sig, mid)
         if period is None:
             continue
@@ -102,7 +110,7 @@ def _find_run(order: list[Node]):
         while start > 0 and sig[start - 1] == sig[start - 1 + period]:
             start -= 1
         steps = (end + period - start) // period
-        if steps >= MIN_STEPS and steps * period >= MIN_NODES // 2:
+        if steps >= MIN_STEPS and steps * period >= min(least, MIN_NODES // 2):
             return start, period, steps
     return None
 
@@ -202,6 +210,8 @@ def _consistent_steps(order, pos, start, period, steps) -> int:
                 if pa is not None and pa >= start:
                     return (i - start) // period
                 continue
+            if _scannable(a, b):  # a constant of its own per step (data indexed by the step number)
+                continue
             pa, pb = pos.get(id(a)), pos.get(id(b))
             if pa is None or pb is None or pa != pb + period or pa < first:
                 return (i - start) // period
@@ -219,6 +229,8 @@ def _first_copy(order, pos, start, period):
                 pa = pos.get(id(a))
                 if pa is not None and pa >= start:
                     return None
+            elif _scannable(a, a1):
+                continue
             elif p1 is not None and start <= p1 < start + period:  # a carry: a is its initial value
                 pa = pos.get(id(a))
                 if (pa is not None and pa >= start) or init.setdefault(p1 - start, a) is not a:
@@ -226,6 +238,32 @@ def _first_copy(order, pos, start, period):
             elif p1 is None or pos.get(id(a)) != p1 - period:
                 return None
     return sorted(init), init
+
+
+def _scannable(a: Node, b: Node) -> bool:
+    """Return True if a and b are different constants of one shape and type (one step's data each)."""
+    return (a.op == "const" and b.op == "const" and a.shape == b.shape and a.dtype == b.dtype
+            and a.weak == b.weak)
+
+
+def _scanned(order, start, period, steps, tmpl) -> dict | None:
+    """Return {(offset, arg): stacked constant} for argument slots reading another constant per step.
+
+    None if a slot's values cannot be stacked exactly (a Python number read by a non-float operation).
+    """
+    slots: dict = {}
+    for q, node in enumerate(tmpl):
+        for j, a in enumerate(node.args):
+            if a.op != "const":
+                continue
+            vals = [order[start + k * period + q].args[j] for k in range(steps)]
+            if all(v is a for v in vals):
+                continue
+            dtype = node.dtype if a.weak else a.dtype  # a Python number takes the dtype it meets
+            if a.weak and dtype.kind not in "fc":
+                return None
+            slots[(q, j)] = np.stack([np.asarray(v.value, dtype=dtype) for v in vals])
+    return slots
 
 
 def _exports(order, pos, start, period, steps, out):
@@ -245,7 +283,7 @@ def _exports(order, pos, start, period, steps, out):
     return sorted(exports)
 
 
-def _rolled(out, order, start, period, steps, carries, init, exports) -> Node:
+def _rolled(out, order, start, period, steps, carries, init, exports, origin) -> Node:
     """Return out rebuilt with the run replaced by ``loop_scan`` over a body built from copy 1."""
     tmpl = order[start + period:start + 2 * period]
     carry_in = {q: make_input(f"c{q}", order[start + q].shape, order[start + q].dtype) for q in carries}
@@ -253,10 +291,16 @@ def _rolled(out, order, start, period, steps, carries, init, exports) -> Node:
     inv: dict[int, Node] = {}
     inv_nodes: list[Node] = []
     local = {id(n) for n in tmpl}
-    for node in tmpl:
+    scanned = _scanned(order, start, period, steps, tmpl)
+    if scanned is None or sum(v.nbytes for v in scanned.values()) > MAX_TRAJECTORY_BYTES:
+        return out
+    xs_in = {slot: make_input(f"x{i}", v.shape[1:], v.dtype) for i, (slot, v) in enumerate(scanned.items())}
+    for q, node in enumerate(tmpl):
         args = []
-        for a in node.args:
-            if id(a) in memo:
+        for j, a in enumerate(node.args):
+            if (q, j) in xs_in:
+                args.append(xs_in[(q, j)])
+            elif id(a) in memo:
                 args.append(memo[id(a)])
             elif a.op == "const" or id(a) in local:
                 args.append(memo.get(id(a), a))
@@ -267,10 +311,10 @@ def _rolled(out, order, start, period, steps, carries, init, exports) -> Node:
                 args.append(inv[id(a)])
         memo[id(node)] = intern(node.op, tuple(args), node.params, node.shape, node.dtype)
     exports = [q for q in exports if q not in carries]
-    body = LoopBody(steps, [carry_in[q] for q in carries], [inv[id(a)] for a in inv_nodes],
+    body = LoopBody(steps, [carry_in[q] for q in carries], [inv[id(a)] for a in inv_nodes] + list(xs_in.values()),
                     [memo[id(tmpl[q])] for q in carries], [memo[id(tmpl[q])] for q in exports],
-                    make_adjoint=_adjoint)
-    traj = apply("loop_scan", *[init[q] for q in carries], *inv_nodes, body=body)
+                    make_adjoint=_adjoint, scanned=len(xs_in))
+    traj = apply("loop_scan", *[init[q] for q in carries], *inv_nodes, *map(const, scanned.values()), body=body)
     final = apply("loop_final", traj, body=body)
     last = start + (steps - 1) * period
     mapping, at = {}, 0
@@ -279,16 +323,17 @@ def _rolled(out, order, start, period, steps, carries, init, exports) -> Node:
         piece = apply("gather", final, index=(("s", at, at + n.size, 1),))
         mapping[id(n)] = apply("reshape", piece, shape=n.shape)
         at += n.size
-    return _replace(out, mapping)
+    here = order[start + steps * period - 1].uid
+    for node in [traj, final, *mapping.values()]:
+        origin[id(node)] = here
+    return _replace_all([out], mapping, origin)[0]
 
 
-def _replace(out: Node, mapping: dict[int, Node]) -> Node:
-    """Return out rebuilt with nodes replaced by mapping, without visiting what the replaced nodes read."""
-    return _replace_all([out], mapping)[0]
+def _replace_all(outs: list[Node], mapping: dict[int, Node], origin: dict | None = None) -> list[Node]:
+    """Return outs rebuilt with nodes replaced by mapping, without visiting what the replaced nodes read.
 
-
-def _replace_all(outs: list[Node], mapping: dict[int, Node]) -> list[Node]:
-    """Return outs rebuilt with nodes replaced by mapping, without visiting what the replaced nodes read."""
+    ``origin`` (id -> trace position) gets an entry for each rebuilt node: the position of the node it replaces.
+    """
     stop = [n for n in toposort(outs) if id(n) in mapping]
     memo = dict(mapping)
     for node in toposort(outs, stop=stop):
@@ -299,7 +344,9 @@ def _replace_all(outs: list[Node], mapping: dict[int, Node]) -> list[Node]:
             continue
         args = tuple(memo[id(a)] for a in node.args)
         same = all(x is y for x, y in zip(args, node.args))
-        memo[id(node)] = node if same else apply(node.op, *args, **node.p)
+        memo[id(node)] = new = node if same else apply(node.op, *args, **node.p)
+        if origin is not None and new is not node:
+            origin.setdefault(id(new), origin.get(id(node), node.uid))
     return [memo[id(o)] for o in outs]
 
 
