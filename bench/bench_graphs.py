@@ -10,6 +10,10 @@ lines, generation time (tracing, differentiation, emission, compilation: the
 first call but for one run of the generated code; CPU time) and microseconds per
 node and per generated line, which stay flat when generation is linear.
 
+``--calls`` times, for the oscillator and Lorenz loops at 2,000 steps, the first call with example
+arrays (tracing, the self-check of a new path, generation) and later calls, with loops rolled
+(``npdiff.config.roll_loops``, the default) and unrolled, side by side in one process.
+
 ``--compare SRC [SRC...]`` measures each row in a fresh process per source tree
 (``PYTHONPATH=SRC``, e.g. ``/path/to/main/src src``), alternating, so two versions
 of npdiff are compared side by side in one run; ``--quick`` keeps the two
@@ -124,7 +128,39 @@ def compare(srcs, quick, only):
         print(f"| {label} | {size} | {nodes} | {lines} | {cells} |", flush=True)
 
 
+def calls(steps=2000, repeat=7):
+    """Print first-call and per-call times of rolled and unrolled gradients of the Euler loops."""
+    import timeit
+    print("| workload | steps | first call rolled (s) | first call unrolled (s) | per call rolled (ms) | "
+          "per call unrolled (ms) | rolled / unrolled |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    rng = np.random.default_rng(0)
+    for label, make in (("Euler (oscillator)", oscillator), ("Euler (Lorenz)", euler)):
+        row = []
+        for roll in (True, False):
+            npdiff.config.roll_loops = roll
+            g, shapes = make(steps)
+            args = [rng.uniform(0.5, 1.0, s) for s in shapes]
+            t = time.process_time()
+            g(*args)
+            row.append(time.process_time() - t)
+        per = {True: [], False: []}
+        fns = {}
+        for roll in (True, False):
+            npdiff.config.roll_loops = roll
+            g, shapes = make(steps)
+            fns[roll] = g.specialize(*args)
+        for _ in range(repeat):  # alternate: the machine's load hits both alike
+            for roll in (True, False):
+                per[roll].append(min(timeit.repeat(lambda f=fns[roll]: f(*args), number=3, repeat=3)) / 3)
+        npdiff.config.roll_loops = True
+        a, b = min(per[True]) * 1e3, min(per[False]) * 1e3
+        print(f"| {label} | {steps} | {row[0]:.2f} | {row[1]:.2f} | {a:.2f} | {b:.2f} | {a / b:.2f}x |", flush=True)
+
+
 def main():
+    if "--calls" in sys.argv:
+        return calls()
     if "--one" in sys.argv:
         i = sys.argv.index("--one")
         measure(network, 2)  # warm up imports

@@ -1,39 +1,35 @@
-"""The NumPy backend's rolled loops: ``loop_scan`` and ``loop_rev`` as ``for`` loops over nested functions.
+"""The NumPy backend's rolled loops: ``loop_scan`` and ``loop_rev`` as ``for`` loops.
 
-The body (and, for reverse mode, its vector-Jacobian product) is printed once
-as a nested ``def`` by an emitter sharing the function's names and constants;
-the loop stores the carries of every step in the rows of the packed
-trajectory (``primitives/loops.py``) and the reverse sweep reads them back.
+The body (and, for reverse mode, its vector-Jacobian product) is printed once,
+inside the loop, by an emitter sharing the function's names and constants;
+the forward loop keeps what each step computes (the next carries and the values
+the reverse sweep reads) in a list, and the reverse loop reads them back.
 """
 from __future__ import annotations
 
 from ..ir.graph import Node, toposort
 
 
-def _child(em):
-    """Return an emitter for a nested function, sharing em's constants and names (no shadowing)."""
+def _block(em, bind: list, outputs: list[Node]) -> tuple[list[str], list[str]]:
+    """Return (statements, output names) computing outputs inline, each input node bound to an expression.
+
+    ``bind``: (node, source) pairs: a name the node's value already has, or an expression read into a
+    fresh name (only for nodes the outputs read). The statements are printed by an emitter sharing
+    em's constants and names, so they can sit inside em's function (in a ``for`` loop).
+    """
     child = em.__class__(em.writer)
     child.used, child.counts = em.used, em.counts
-    return child
-
-
-def _function(em, name: str, groups: list, plain: list[Node], outputs: list[Node]) -> list[str]:
-    """Return the lines of a nested ``def name(group..., plain...): ... return outputs``.
-
-    ``groups``: (parameter name, [(index, node)]): a tuple parameter whose entries bind these nodes
-    (only those the outputs read); ``plain``: nodes bound to parameters of their own.
-    """
-    child = _child(em)
     used = {id(n) for n in toposort(outputs)}
-    params, unpack = [], []
-    for hint, items in groups:
-        pname = em.fresh(hint)
-        params.append(pname)
-        unpack += [f"{child.bind_input(n, em.fresh(n.p['name']))} = {pname}[{i}]" for i, n in items if id(n) in used]
-    params += [child.bind_input(n, em.fresh(n.p["name"])) for n in plain]
-    body = unpack + child.emit(outputs)
-    ret = ", ".join(child.name_of(o) for o in outputs) + ("," if len(outputs) == 1 else "")
-    return [f"def {name}({', '.join(params)}):"] + ["    " + line for line in body + [f"return {ret}"]]
+    lines = []
+    for node, source in bind:
+        if id(node) not in used:
+            continue
+        if source.isidentifier():
+            child.bind_input(node, source)
+        else:
+            lines.append(f"{child.bind_input(node, em.fresh(node.p['name']))} = {source}")
+    lines += child.emit(outputs)
+    return lines, [child.name_of(o) for o in outputs]
 
 
 def _slots(nodes: list[Node], at: int = 0):
@@ -71,34 +67,35 @@ def _tuple(names: list[str]) -> str:
     return ", ".join(names) + ("," if len(names) == 1 else "")
 
 
+def _inv(body, inv: list[str], k: str) -> list:
+    """Return (node, source) bindings of the invariants; per-step data is read at row k."""
+    n = len(inv) - body.scanned
+    return [(v, name if i < n else f"{name}[{k}]") for i, (v, name) in enumerate(zip(body.inv_in, inv))]
+
+
 def emit_scan(em, names: list[str], node: Node, out: str) -> list[str]:
     """Return the statements building a ``loop_scan`` trajectory in ``out``: one tuple per step.
 
     The packed-array layout of the node (``primitives/loops.py``) is what ``impl`` computes; the printed
-    code keeps a list of what each step returns (no copies), read only by ``emit_final`` and
+    code keeps a list of what each step computes (no copies), read only by ``emit_final`` and
     ``emit_rev``: the next carries, the last step's exports, then the values the reverse sweep reads.
     """
     body = node.p["body"]
     nc = len(body.carry_in)
     init, inv = names[:nc], names[nc:]
-    prev = [("prev", list(enumerate(body.carry_in)))]
-    step = em.fresh("_loop_step")
-    lines = _function(em, step, prev, body.inv_in, body.carry_out + body.residuals(False))
-    k, t = em.fresh("_k"), em.fresh("carry")
-    lines += [f"{t} = ({_tuple(init)})", f"{out} = [{t}]",
-              f"for {k} in range({body.steps - 1 if body.exports else body.steps}):",
-              f"    {t} = {step}({t}{_tail(body, inv, k)})", f"    {out}.append({t})"]
+    carry = [em.fresh(n.p["name"]) for n in body.carry_in]
+    k = em.fresh("_k")
+    step, outs = _block(em, list(zip(body.carry_in, carry)) + _inv(body, inv, k),
+                        body.carry_out + body.residuals(False))
+    lines = [f"{_tuple(carry)} = {_tuple(init)}", f"{out} = [({_tuple(carry)})]",
+             f"for {k} in range({body.steps - 1 if body.exports else body.steps}):"]
+    lines += ["    " + line for line in step + [f"{out}.append(({_tuple(outs)}))",
+                                                f"{_tuple(carry)} = {_tuple(outs[:nc])}"]]
     if body.exports:
-        last = em.fresh("_loop_last")
-        lines += _function(em, last, prev, body.inv_in, body.carry_out + body.exports + body.residuals(True))
-        lines.append(f"{out}.append({last}({t}{_tail(body, inv, str(body.steps - 1))}))")
+        last, outs = _block(em, list(zip(body.carry_in, carry)) + _inv(body, inv, str(body.steps - 1)),
+                            body.carry_out + body.exports + body.residuals(True))
+        lines += last + [f"{out}.append(({_tuple(outs)}))"]
     return lines
-
-
-def _tail(body, inv: list[str], k: str) -> str:
-    """Return ", v0, v1, xs0[k]": the invariants' names, per-step data read at step k."""
-    n = len(inv) - body.scanned
-    return "".join(", " + v for v in inv[:n]) + "".join(f", {x}[{k}]" for x in inv[n:])
 
 
 def emit_final(em, names: list[str], node: Node, out: str) -> list[str]:
@@ -111,48 +108,41 @@ def emit_final(em, names: list[str], node: Node, out: str) -> list[str]:
     return [f"{out} = np.concatenate(({_tuple(items)}))"]
 
 
-def _adjoint_function(em, name: str, body, last: bool) -> list[str]:
-    """Return the nested function of one step's VJP: (carries before, step's outputs, invariants, cotangents)."""
+def _adjoint_block(em, body, last: bool, traj: str, k: str, inv: list[str], cts: list[str]):
+    """Return (statements, names of the outputs) of one step's VJP at step k, inline."""
     adj = body.adjoint(body._adjoints["need"], last)
     skip = len(body.carry_in) + (len(body.exports) if last else 0)
-    groups = [("prev", list(enumerate(adj.carries))), ("step", [(skip + i, r) for i, r in enumerate(adj.res_in)])]
-    return _function(em, name, groups, adj.invariants + adj.cts, adj.outputs)
+    bind = [(c, f"{traj}[{k}][{i}]") for i, c in enumerate(adj.carries)]
+    after = str(int(k) + 1) if k.isdigit() else f"{k} + 1"
+    bind += [(r, f"{traj}[{after}][{skip + i}]") for i, r in enumerate(adj.res_in)]
+    bind += _inv(body, inv, k) + list(zip(adj.cts, cts))
+    return _block(em, bind, adj.outputs)
 
 
 def emit_rev(em, names: list[str], node: Node, out: str) -> list[str]:
     """Return the statements of a ``loop_rev`` reverse sweep, packing the cotangents into ``out``."""
     body, need, final = node.p["body"], node.p["need"], node.p["final"]
     traj, inv, ct = names[0], names[1:-1], names[-1]
-    steps, size = body.steps, body.carry_size
-    adj = em.fresh("_loop_adjoint")
-    lines = _adjoint_function(em, adj, body, False)
-    k = em.fresh("_k")
+    steps, size, nc = body.steps, body.carry_size, len(body.carry_in)
     g = [em.fresh("g") for _ in body.carry_in]
     acc = [em.fresh("acc") for v, f in zip(body.inv_in, need) if f]
     if final:  # the cotangent of the final carries and exports only
         ct_rows, ge = None, _read(f"{ct}[", body.exports, size)
-        lines.append(f"{_tuple(g)} = {_tuple(_read(f'{ct}[', body.carry_in))}")
+        lines = [f"{_tuple(g)} = {_tuple(_read(f'{ct}[', body.carry_in))}"]
     else:
         ct_rows = em.fresh("ct_rows")
-        lines.append(f"{ct_rows} = {ct}[:{(steps + 1) * size}].reshape({steps + 1}, {size})")
         ge = _read(f"{ct}[", body.exports, (steps + 1) * size)
-        lines.append(f"{_tuple(g)} = {_tuple(_read(f'{ct_rows}[{steps}, ', body.carry_in))}")
-    gs = "".join(", " + v for v in g)
-    tail = _tail(body, inv, str(steps - 1)) + gs
-    if body.exports:
-        last = em.fresh("_loop_adjoint_last")
-        lines += _adjoint_function(em, last, body, True)
-        ex = "".join(", " + e for e in ge)
-        lines.append(f"{_tuple(g + acc)} = {last}({traj}[{steps - 1}], {traj}[{steps}]{tail}{ex})")
-    else:
-        lines.append(f"{_tuple(g + acc)} = {adj}({traj}[{steps - 1}], {traj}[{steps}]{tail})")
+        lines = [f"{ct_rows} = {ct}[:{(steps + 1) * size}].reshape({steps + 1}, {size})",
+                 f"{_tuple(g)} = {_tuple(_read(f'{ct_rows}[{steps}, ', body.carry_in))}"]
+    step, outs = _adjoint_block(em, body, bool(body.exports), traj, str(steps - 1), inv, g + ge)
+    lines += step + [f"{_tuple(g + acc)} = {_tuple(outs)}"]
     if ct_rows is not None:
         src = f"{ct_rows}[{steps - 1}, "
         lines += [f"{x} = {x} + {r}" for x, r in zip(g, _read(src, body.carry_in))]
-    d = [em.fresh("d") for _ in acc]
-    lines += [f"for {k} in range({steps - 2}, -1, -1):",
-              f"    {_tuple(g + d)} = {adj}({traj}[{k}], {traj}[{k} + 1]{_tail(body, inv, k)}{gs})"]
-    lines += [f"    {a} = {a} + {x}" for a, x in zip(acc, d)]
+    k = em.fresh("_k")
+    step, outs = _adjoint_block(em, body, False, traj, k, inv, g)
+    lines += [f"for {k} in range({steps - 2}, -1, -1):"] + ["    " + line for line in step]
+    lines += [f"    {_tuple(g)} = {_tuple(outs[:nc])}"] + [f"    {a} = {a} + {x}" for a, x in zip(acc, outs[nc:])]
     if ct_rows is not None:
         src = f"{ct_rows}[{k}, "
         lines += [f"    {x} = {x} + {r}" for x, r in zip(g, _read(src, body.carry_in))]

@@ -13,8 +13,7 @@ Reverse mode follows: the tangent of ``loop_scan`` is ``loop_lin`` (linear in
 the initial carries' and the invariants' tangents), whose transpose is
 ``loop_rev``, a reverse sweep over the stored trajectory with the body's
 vector-Jacobian product; ``loop_pad`` is ``loop_final``'s transpose. The
-NumPy backend prints them as ``for`` loops over nested functions
-(``emit/loops.py``); ``loop_lin`` exists only inside ``vjp_nodes`` (it is
+NumPy backend prints them as ``for`` loops (``emit/loops.py``); ``loop_lin`` exists only inside ``vjp_nodes`` (it is
 always transposed), and forward mode over a rolled loop is refused (loops are
 rolled only where the graph is differentiated in reverse mode, once).
 """
