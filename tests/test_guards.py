@@ -354,3 +354,30 @@ def test_numpify_with_example_arrays_is_guarded():
     assert gf.guarded and abs(gf(A) - piecewise(A)) < 1e-12
     with pytest.raises(npdiff.PathChangedError):
         gf(B)
+
+
+def test_alternating_paths_select_without_exceptions(monkeypatch):
+    """A call on another known path is routed by the paths' decisions alone: no PathChangedError is raised
+    (each path's selection version returns WRONG_PATH), while the generated code called directly still raises."""
+    from npdiff.emit.writer import WRONG_PATH
+
+    def f(x):
+        s = np.sum(x * x)
+        if s < 1.0:
+            return 0.5 * s + np.sum(np.sin(x)) * x[0]
+        return np.sqrt(s) - 0.5 + np.sum(np.sin(x)) * x[0]
+    g = npdiff.grad(f)
+    a, b = np.array([0.1, 0.2, 0.3]), np.array([1.0, 2.0, 3.0])
+    want = {id(a): g(a), id(b): g(b)}  # both paths traced
+    raised = []
+    init = npdiff.PathChangedError.__init__
+    monkeypatch.setattr(npdiff.PathChangedError, "__init__", lambda self, *m: (raised.append(m), init(self, *m))[1])
+    for _ in range(5):
+        for x in (a, b, b, a):
+            np.testing.assert_array_equal(g(x), want[id(x)])
+    assert raised == []
+    gf = g.specialize(a)
+    assert gf.attempt(b) is WRONG_PATH and gf.attempt(a) is not WRONG_PATH
+    with pytest.raises(npdiff.PathChangedError):
+        gf(b)
+    assert raised

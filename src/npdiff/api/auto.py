@@ -95,7 +95,7 @@ def make_auto(gf, make_numba: Callable, sizes) -> None:
         return
     state = AutoState(gf._fn, make_numba)
     gf.auto = state
-    gf._fn = state
+    gf._fn = gf._try = state  # unguarded code: the path-selection entry is the function itself
 
 
 def backend_of(gf) -> str:

@@ -10,7 +10,8 @@ import numpy as np
 
 from ..emit.backends import check_backend, emit_function
 from ..emit.generated import GeneratedFunction
-from ..errors import PathChangedError, TracingError
+from ..emit.writer import WRONG_PATH
+from ..errors import TracingError
 from ..ir.gcpause import gc_paused
 from ..ir.graph import Node, const, make_input, toposort
 from ..ir.pytree import NODES, restore, tree_flatten, tree_unflatten
@@ -313,10 +314,17 @@ class LazyFunction:
             if a.__class__ is np.ndarray and a.dtype is one[1] and a.shape == one[0] and (
                     one[3] == 1 or (args[1].__class__ is np.ndarray and args[1].dtype is one[5]
                     and args[1].shape == one[4])) and (one[6] is None or one[6]()):
-                try:
-                    return one[2]._fn(*args)
-                except PathChangedError:  # another path: the keyed lookup below finds it
-                    pass
+                out = one[2]._try(*args)
+                if out is not WRONG_PATH:
+                    return out
+                for alt in () if one[7] is None else one[7].gfs:  # another known path, without an exception
+                    if alt is not one[2] and (alt._state is None or alt._state()):
+                        out = alt._try(*args)
+                        if out is not WRONG_PATH:
+                            self._one = (*one[:2], alt, *one[3:6], alt._state, one[7])
+                            return out
+                key = ((one[0], one[1]),) if one[3] == 1 else ((one[0], one[1]), (one[4], one[5]))
+                return self._other_path(key, args, one[2])
         if self._backend == "array_api" and not any(is_traced(a) for a in args):
             return self._call_foreign(args)
         key = []
@@ -332,21 +340,16 @@ class LazyFunction:
                 if st is not None and not st():  # state read by the trace changed: trace again
                     return self._call_paths(key, args, gf)
                 if len(key) <= 2 and key:
-                    self._one = (*key[0], gf, len(key), *key[-1], st)
-                try:
-                    return gf._fn(*args)
-                except PathChangedError:  # only generated code with guards raises this
-                    return self._other_path(key, args, gf)
+                    self._one = (*key[0], gf, len(key), *key[-1], st, self._paths.get(key))
+                out = gf._try(*args)  # WRONG_PATH (no exception) from code with guards on another path
+                return self._other_path(key, args, gf) if out is WRONG_PATH else out
         if self._tree_cache:  # pytree arguments seen: the cached path of their flat key first
             fast = fast_key(args)
             if fast is not None:
                 gf = self._tree_cache.get(fast[1])
                 if gf is not None and (gf._state is None or gf._state()):
-                    try:
-                        out = gf._fn(*fast[0]) if fast[2] else gf(*fast[0])
-                    except PathChangedError:
-                        out = None
-                    if out is not None:
+                    out = gf._try(*fast[0]) if fast[2] else gf.attempt(*fast[0])
+                    if out is not WRONG_PATH:
                         return out if gf.out_tree is None else restore(out, gf.out_tree)
         for a in args:
             if isinstance(a, CONTAINERS) or a is None or a.__class__ in NODES:  # maybe a pytree (or an array literal)
@@ -383,11 +386,8 @@ class LazyFunction:
             return self._call_foreign(args)
         key = TreeKey(defs, tuple(value_aval(a) for a in leaves))
         gf = self._cache.get(key)
-        try:
-            out = None if gf is None or (gf._state is not None and not gf._state()) else gf(*leaves)
-        except PathChangedError:  # only generated code with guards raises this
-            out = None
-        if out is None:
+        out = WRONG_PATH if gf is None or (gf._state is not None and not gf._state()) else gf.attempt(*leaves)
+        if out is WRONG_PATH:
             gf, out = self._paths_of(key).call(leaves, gf, self._maker(key))
             self._cache[key] = gf
         if fast is not None:
@@ -412,18 +412,21 @@ class LazyFunction:
         return gf._fn(*args)
 
     def _other_path(self, key, args, skip):
-        """Return the result of the first other known path accepting these exact arrays, or trace one."""
+        """Return the result of the first other known path accepting these exact arrays, or trace one.
+
+        The path that answers becomes the cached one (and the one-entry memo), so alternating
+        between known paths costs one look at the other path's decisions, no exception.
+        """
         paths = self._paths.get(key)
-        if paths is not None:
-            paths.drop_stale()
         for gf in () if paths is None else paths.gfs:
-            if gf is not skip:
-                try:
-                    out = gf._fn(*args)
-                except PathChangedError:
+            if gf is not skip and (gf._state is None or gf._state()):
+                out = gf._try(*args)
+                if out is WRONG_PATH:
                     continue
                 paths.touch(gf)
                 self._cache[key] = gf
+                if len(key) <= 2:
+                    self._one = (*key[0], gf, len(key), *key[-1], gf._state, paths)
                 return out
         return self._call_paths(key, args, skip)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import config
 from ..emit.generated import GeneratedFunction
+from ..emit.writer import WRONG_PATH
 from ..errors import PathChangedError, PathChurnWarning, TracingError
 
 
@@ -47,9 +48,8 @@ class Paths:
         self.drop_stale()
         for gf in self.gfs:
             if gf is not skip:
-                try:
-                    out = gf(*args)
-                except PathChangedError:
+                out = gf.attempt(*args)
+                if out is WRONG_PATH:
                     continue
                 self.touch(gf)
                 return gf, out
@@ -113,11 +113,7 @@ def stale(gf: GeneratedFunction) -> bool:
 def _accepts(gf: GeneratedFunction, args) -> bool:
     if not gf.guarded:  # one path covers every input
         return True
-    try:
-        gf(*args)
-    except PathChangedError:
-        return False
-    return True
+    return gf.attempt(*args) is not WRONG_PATH
 
 
 def _user_stacklevel() -> int:

@@ -1,17 +1,22 @@
 """GeneratedFunction: a callable compiled from generated NumPy source."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
+import re
 import sys
 import tempfile
 import types
 
 import numpy as np
 
+from ..errors import PathChangedError
 from ..primitives import solvers
+from .writer import WRONG_PATH, namespace
 from .writer import bad_shape as _bad_shape  # noqa: F401  (the helper generated code calls)
-from .writer import namespace
+
+_GUARD_LINE = re.compile(r"^(\s*if .*): _path_changed\(.*\)\s*$", re.M)
 
 # what a GeneratedFunction built without a record of its modules (an older pickle) may use
 DEFAULT_MODULES = ("numpy", "math", "scipy.special", "scipy.linalg", "scipy.sparse")
@@ -106,15 +111,50 @@ class GeneratedFunction:
             ns = mod.__dict__
         exec(compile(source, filename, "exec"), ns)
         self._fn = ns[name]
+        self._try = self._first_try if self.guarded else self._fn  # the path-selection entry (``attempt``)
         # tracing a generated function (to differentiate it again) uses the array version
         self._trace_target = ns.get(f"_{name}_array", self._fn)
         self.__doc__ = self._fn.__doc__
 
     def __call__(self, *args):
+        return self._call(self._fn, args)
+
+    def attempt(self, *args):
+        """Return the result for these arguments, or ``WRONG_PATH`` if they take another path (no exception)."""
+        return self._call(self._try, args)
+
+    def _first_try(self, *args):
+        """Compile the path-selection version of this code on its first use, then run it."""
+        self._try = self._trial()
+        return self._try(*args)
+
+    def _trial(self):
+        """Return a version of the function that returns WRONG_PATH where it would raise PathChangedError.
+
+        The guards' statements become ``return _WRONG_PATH`` where they sit in a top-level function
+        (checked on the syntax tree); otherwise the exception is caught.
+        """
+        tree = ast.parse(self.source)
+        nested = [n for f in tree.body if isinstance(f, ast.FunctionDef) for n in ast.walk(f)
+                  if isinstance(n, (ast.FunctionDef, ast.Lambda)) and n is not f]
+        if "numba" in self.modules or any("_path_changed" in ast.unparse(n) for n in nested):
+            fn = self._fn
+
+            def trial(*args):
+                try:
+                    return fn(*args)
+                except PathChangedError:
+                    return WRONG_PATH
+            return trial
+        ns = namespace(self.modules, self.consts)
+        exec(compile(_GUARD_LINE.sub(r"\1: return _WRONG_PATH", self.source), f"<npdiff:{self.__name__}>", "exec"), ns)
+        return ns[self.__name__]
+
+    def _call(self, fn, args):
         if len(args) == 1 and self._d0 is not None:  # the hot path of one-argument code: one check
             a = args[0]
             if a.__class__ is np.ndarray and a.dtype is self._d0:
-                return self._fn(a)
+                return fn(a)
         if len(args) != len(self.arg_shapes):
             raise TypeError(f"{self.__name__}() takes {len(self.arg_shapes)} arguments "
                             f"({', '.join(self._arg_labels())}), got {len(args)}; a GeneratedFunction takes "
@@ -123,8 +163,8 @@ class GeneratedFunction:
             if a.__class__ is not np.ndarray or a.dtype is not d:
                 if any(getattr(type(v), "_npdiff_traced", False) for v in args):  # called inside a trace: trace the array version
                     return self._trace_target(*args)
-                return self._fn(*self._converted(args))
-        return self._fn(*args)
+                return fn(*self._converted(args))
+        return fn(*args)
 
     def _converted(self, args) -> list:
         """Return the arguments as arrays of the dtypes this code was generated for (same_kind casts only)."""

@@ -124,9 +124,20 @@ def npz_path(module_path) -> str:
     return os.path.splitext(os.fspath(module_path))[0] + ".npz"
 
 
+class _WrongPath:
+    """The type of ``WRONG_PATH``."""
+
+    def __repr__(self) -> str:
+        return "WRONG_PATH"
+
+
+WRONG_PATH = _WrongPath()  # what a path's selection version returns for arguments taking another path
+
+
 def namespace(modules, consts: dict | None = None) -> dict:
     """Return the globals a generated function runs in: its modules, ``_bad_shape`` and its constants."""
-    ns: dict = {"np": np, "math": math, "_bad_shape": bad_shape, "_path_changed": path_changed}
+    ns: dict = {"np": np, "math": math, "_bad_shape": bad_shape, "_path_changed": path_changed,
+                "_WRONG_PATH": WRONG_PATH}
     for mod in modules:
         if mod.startswith("scipy"):
             try:  # scipy is optional; code that needs it fails when it runs, not when it is loaded
