@@ -209,6 +209,10 @@ STRUCTURAL = {
     "eig": [(lambda a: np.abs(np.linalg.eigvals(a + 1j * a.T)), [M33]),
             (lambda a: np.real(np.linalg.eig(a @ a.T + 0j)[0]), [M33])],
     "cholesky": [(lambda a: np.linalg.cholesky(a @ a.T + np.eye(3)), [M33])],
+    # cho_solve and log(diag(L)) on a Cholesky factor (primitives/cholesky.py; more in tests/test_speed_rows.py)
+    "spd_solve": [(lambda a, b: __import__("scipy.linalg").linalg.cho_solve(
+        (np.linalg.cholesky(a @ a.T + np.eye(3)), True), b), [M33, A23.T])],
+    "chol_logdiag": [(lambda a: np.log(np.diag(np.linalg.cholesky(a @ a.T + np.eye(3)))), [M33])],
     # scipy.linalg (batched cases and finite-difference checks in tests/test_scipy_misc.py)
     "sylvester": [(lambda a, q: __import__("scipy.linalg").linalg.solve_sylvester(a, a.T, q), [M33, A23.T @ A23])],
     "sqrtm": [(lambda a: __import__("scipy.linalg").linalg.sqrtm(a @ a.T + np.eye(3)), [M33])],

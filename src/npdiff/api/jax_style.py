@@ -14,6 +14,7 @@ from ..tracing import guards
 from ..tracing.tracer import draws_forgotten, trace_depth
 from ..transforms import jvp_nodes, loops, vjp_nodes
 from ..transforms.jacobian import jacobian_blocks
+from ..transforms.separable import separable_hessian
 from . import checks
 from .argtrees import CONTAINERS, TreeFunction, flatten_args, gather, leaf_labels, leaf_names, leaves_like, structure_of, tree_build
 from .core import LazyFunction, arg_names, aval, call_on_nodes, check_float, func_name, generate, has_values, spec_leaf, transform_on_nodes, zero_if_none
@@ -224,13 +225,27 @@ def hessian(func: Callable, argnums=0, sparse: bool = False, backend: str = "num
     def checked_build(*nodes):  # hessian's own messages before jacfwd's
         checks.arity(func, len(nodes), "hessian")
         _wrt_floats(func, nodes, _argnums(argnums, len(nodes), "hessian")[0], "hessian")
-        return jac_build(*nodes)
+        banded = None if sparse else _separable(func, nodes, argnums)
+        return banded if banded is not None else jac_build(*nodes)
     h._build = checked_build
     h.__name__ = f"hessian_{func_name(func)}"
     h.__wrapped__ = func
     h._func = func
     h.__doc__ = "Return the Hessian of the function."
     return h._share(hessian, func, argnums=argnums, sparse=sparse, backend=backend)
+
+
+def _separable(func, nodes, argnums):
+    """Return the Hessian node of a sum of elementwise functions of slices of one vector argument
+    (strided assembly, transforms/separable.py), or None."""
+    if not isinstance(argnums, (int, np.integer)) or not 0 <= argnums < len(nodes):
+        return None
+    w = nodes[argnums]
+    if not isinstance(w, Node) or w.ndim != 1:
+        return None
+    with draws_forgotten():  # a look only: a function that draws is refused below
+        out = call_on_nodes(func, list(nodes))
+    return separable_hessian(out, w) if isinstance(out, Node) else None
 
 
 def hvp(func: Callable, argnums=0, backend: str = "numpy") -> LazyFunction:

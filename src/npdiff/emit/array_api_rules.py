@@ -316,6 +316,12 @@ def cholesky(em, names, node):
             f"{{out}} = xp.tril({c}) + {upper}  # L from L or from L^H"]
 
 
+def spd_solve(em, names, node):
+    """K^-1 b from L = cholesky(K): two solves with L and L^T (the standard has no triangular solve)."""
+    _, L, b = names
+    return f"xp.linalg.solve(xp.linalg.matrix_transpose({L}), xp.linalg.solve({L}, {b}))"
+
+
 def eigh(em, names, node):
     if not node.p["lower"]:
         em.refuse("eigh with UPLO='U'")
@@ -392,7 +398,8 @@ RULES = {
     # linalg (the standard's linalg extension)
     "solve": "xp.linalg.solve({0}, {1})", "inv": "xp.linalg.inv({0})", "det": "xp.linalg.det({0})",
     "logabsdet": "xp.linalg.slogdet({0})[1]", "slogdet_sign": "xp.linalg.slogdet({0})[0]",
-    "triangular_solve": triangular_solve, "cholesky": cholesky, "eigh": eigh, "eigvalsh": eigvalsh, "svd": svd,
+    "triangular_solve": triangular_solve, "cholesky": cholesky, "spd_solve": spd_solve,
+    "chol_logdiag": "xp.log(xp.linalg.diagonal({1}))", "eigh": eigh, "eigvalsh": eigvalsh, "svd": svd,
     "svdvals": "xp.linalg.svdvals({0})", "qr": qr, "pinv": pinv,
     # fft (the standard's fft extension)
     "fft": _numpy_fft, "rfft": _numpy_fft, "irfft": _numpy_fft,

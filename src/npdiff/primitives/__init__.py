@@ -4,6 +4,7 @@ from . import registry, elementwise, shape, indexing, contract  # noqa: F401
 from .registry import NOT_SCALAR, PRIMS, Primitive, apply, register, short_name  # noqa: F401
 from . import special  # noqa: F401  (scipy.special, sort/argsort/searchsorted, cumprod)
 from . import linalg  # noqa: F401  (numpy.linalg / scipy.linalg)
+from . import cholesky  # noqa: F401  (solves and log-diagonals through a Cholesky factor)
 from . import scipy_linalg  # noqa: F401  (scipy.linalg: solve_sylvester, sqrtm, solve_banded)
 from . import custom, sparse  # noqa: F401  (custom_jvp/custom_vjp outputs, to_csr)
 from . import random  # noqa: F401  (random draws)

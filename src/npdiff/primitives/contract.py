@@ -88,6 +88,9 @@ def _simplify(*xs, shape, dtype, spec):
         rest_ins = [s for j, s in enumerate(ins) if j != k]
         inner = apply("einsum", *rest, spec=",".join(rest_ins) + "->" + o)
         return apply("multiply", inner, xs[k])
+    if any(x.op == "negative" for x in xs):  # -(a) b -> -(a b): the sign moves out, where + and - absorb it
+        inner = apply("einsum", *[x.args[0] if x.op == "negative" else x for x in xs], spec=spec)
+        return apply("negative", inner) if sum(x.op == "negative" for x in xs) % 2 else inner
     if len(xs) == 1 and ins[0] == o:
         return xs[0]
     if len(xs) == 1 and sorted(ins[0]) == sorted(o) and len(set(o)) == len(o):
@@ -126,6 +129,8 @@ def emit_einsum(names, node):
     if len(xs) == 2:
         expr = _as_matmul(ins, o, names, xs)
         if expr is not None:
+            if _outer_of_columns(ins, o, xs):  # (m, 1) @ (1, n): one product per element, no BLAS call
+                expr = expr.replace(" @ ", " * ")
             return expr
         a, b = ins
         shared = set(a) & set(b)
@@ -144,6 +149,18 @@ def emit_einsum(names, node):
             return expr
     opt = ", optimize=True" if len(xs) > 2 else ""
     return f"np.einsum('{spec}', {', '.join(names)}{opt})"
+
+
+def _outer_of_columns(ins, o, xs):
+    """Return True for a product of two matrices over one axis of length 1 (an outer product)."""
+    a, b = ins
+    if len(a) != 2 or len(b) != 2 or len(o) != 2:
+        return False
+    shared = set(a) & set(b)
+    if len(shared) != 1:
+        return False
+    k = shared.pop()
+    return xs[0].shape[a.index(k)] == 1 and k not in o
 
 
 def _tup(v):

@@ -205,6 +205,15 @@ def _s_mul(a, b, shape, dtype):
             return ops.mul(x.args[0], y.value * x.args[1].value)
     if b.op == "const" and a.op == "const":
         return None
+    for x, y in ((a, b), (b, a)):  # fewer products: (p c) (q d) -> (p q) (c d), (p c) p -> p ** 2 c
+        if x.op == "multiply" and _weak_number(x.args[1]) and y.op != "const" and \
+                x.shape == y.shape == shape and x.dtype == y.dtype == dtype and x.args[0].shape == shape:
+            if y.op == "multiply" and _weak_number(y.args[1]) and y.args[0].shape == shape:
+                return ops.mul(ops.mul(x.args[0], y.args[0]), x.args[1].value * y.args[1].value)
+            if x.args[0] is y and dtype.kind == "f":
+                return ops.mul(ops.power(y, 2), x.args[1].value)
+    if a is b and a.shape == shape and a.dtype == dtype and dtype.kind == "f":
+        return ops.power(a, 2)  # x * x is x ** 2 (NumPy squares exactly so): one node with the user's x ** 2
     if a.op == "const" and a.weak and b.op != "const":  # keep constants on the right
         return ops.mul(b, a)
     if a.op == "negative" and b.op == "negative":
@@ -306,7 +315,18 @@ defew("reciprocal", np.reciprocal, [lambda a, o: ops.neg(ops.square(o))], "1.0 /
 defew("exp", np.exp, [lambda a, o: o], scalar="math.exp({0})")
 defew("exp2", np.exp2, [lambda a, o: ops.mul(o, LN2)], scalar="2.0 ** {0}")
 defew("expm1", np.expm1, [lambda a, o: ops.add(o, 1.0)], scalar="math.expm1({0})")
-defew("log", np.log, [lambda a, o: ops.reciprocal(a)], scalar="math.log({0})")
+def _s_log(a, shape, dtype):
+    """log(diag(L)) or log(diag(L^T)) with L = cholesky(K) of one real matrix is chol_logdiag(K, L)
+    (primitives/cholesky.py)."""
+    if a.op != "einsum" or a.p["spec"] != "yy->y" or a.dtype.kind != "f":
+        return None
+    f = a.args[0]
+    if f.op == "transpose" and f.p["perm"] == (1, 0):  # the upper factor L^T (cho_factor's default)
+        f = f.args[0]
+    return apply("chol_logdiag", f.args[0], f) if f.op == "cholesky" else None
+
+
+defew("log", np.log, [lambda a, o: ops.reciprocal(a)], scalar="math.log({0})", simplify=_s_log)
 defew("log2", np.log2, [lambda a, o: ops.reciprocal(ops.mul(a, LN2))],
       scalar="math.log2({0})")
 defew("log10", np.log10, [lambda a, o: ops.reciprocal(ops.mul(a, LN10))],

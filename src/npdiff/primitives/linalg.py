@@ -52,10 +52,12 @@ from .matrices import (
     herm_from,
     inv_gaps,
     is_complex,
+    is_symmetric,
     mH,
     mm,
     mT,
     re,
+    read_lower,
     real_dtype,
     row,
     row_vec,
@@ -201,12 +203,31 @@ def _trsolve_transpose(ct, a, b, lin, nb, lower, trans, unit):
     return [None, sum_to(x, b.shape, nb)]
 
 
+def _trsolve_simplify(a, b, shape, dtype, lower, trans, unit):
+    """L^-T (s L^-1 B) with L = cholesky(K) is s K^-1 B: one spd_solve (primitives/cholesky.py); a solve
+    with a transposed matrix is one with the matrix and the other triangle (no transpose copied)."""
+    if a.op == "transpose" and a.p["perm"] == tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2):
+        return apply("triangular_solve", a.args[0], b, lower=not lower, trans=not trans, unit=unit)
+    if not (trans and lower and not unit and a.op == "cholesky" and a.ndim == 2 and a.dtype.kind == "f"):
+        return None
+    s = None
+    if b.op == "multiply":
+        inner, s = b.args if b.args[1].size == 1 else (b.args[1], b.args[0])
+        if s.size != 1 or inner.shape != b.shape:
+            return None
+        b = inner
+    if b.op != "triangular_solve" or b.args[0] is not a or b.p["trans"] or not b.p["lower"] or b.p["unit"]:
+        return None
+    x = apply("spd_solve", a.args[0], a, b.args[1])
+    return x if s is None else ops.mul(x, s)
+
+
 def _trsolve_rule(a, b, lower, trans, unit):
     return solve_rule(a, b, True, "triangular_solve")  # trans: the plain transpose, also for complex A
 
 
 register(Primitive("triangular_solve", _trsolve_rule, _trsolve_impl, _trsolve_emit, jvp=_trsolve_jvp,
-                   transpose=_trsolve_transpose, linear=True,
+                   transpose=_trsolve_transpose, linear=True, simplify=_trsolve_simplify,
                    owns=False, elementwise=False, sparsity=DENSE, scalar=NOT_SCALAR))
 
 
@@ -217,7 +238,7 @@ def _chol_jvp(ts, a, out, nb):
     # dL = L Phi(L^-1 dA L^-H) where Phi keeps the lower triangle and halves the diagonal. dA is
     # Hermitian (read from the lower triangle), so the second solve may take (L^-1 dA)^H directly.
     L = out
-    y = apply("triangular_solve", L, herm_from(ts[0], True), lower=True, trans=False, unit=False)
+    y = apply("triangular_solve", L, read_lower(ts[0], a), lower=True, trans=False, unit=False)
     z = apply("triangular_solve", L, mH(y), lower=True, trans=False, unit=False)
     n = a.shape[-1]
     phi = const((np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(real_dtype(out.dtype)))
@@ -255,15 +276,16 @@ def _eigh_rule(a, lower):
     return a.shape[:-2] + (a.shape[-1] + 1, a.shape[-1]), float_dtype(a, complex_ok=True, what="eigh")
 
 
-def _eig_proj(v, ta, nb, lower):
-    """Return V^H dA V with dA the Hermitian tangent read from one triangle of ta."""
-    return mm(mH(v), mm(herm_from(ta, lower), v))
+def _eig_proj(v, ta, nb, lower, a):
+    """Return V^H dA V with dA the Hermitian tangent read from one triangle of ta (all of it when a is
+    symmetric by construction)."""
+    return mm(mH(v), mm(ta if not is_complex(ta) and is_symmetric(a) else herm_from(ta, lower), v))
 
 
 def _eigh_jvp(ts, a, out, nb, lower):
     # dw = diag(V^H dA V), dV = V (F o V^H dA V) with F_ij = 1 / (w_j - w_i), F_ii = 0
     w, v = eigh_parts(out)
-    p = _eig_proj(v, ts[0], nb, lower)
+    p = _eig_proj(v, ts[0], nb, lower, a)
     f = inv_gaps(ops.sub(row_vec(w), col_vec(w)))
     dv = mm(v, ops.mul(f, p))
     return cat_rows(row_vec(as_dtype(re(diag_part(p)), out.dtype)), dv)
@@ -280,7 +302,7 @@ def _eigvalsh_rule(a, lower):
 
 def _eigvalsh_jvp(ts, a, out, nb, lower):
     _, v = eigh_parts(apply("eigh", a, lower=lower))
-    return re(diag_part(_eig_proj(v, ts[0], nb, lower)))
+    return re(diag_part(_eig_proj(v, ts[0], nb, lower, a)))
 
 
 def _eigvalsh_emit(names, node):

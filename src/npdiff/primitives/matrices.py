@@ -180,3 +180,87 @@ def batch_of(*xs):
 def flag_source(v):
     """Return the Python source of a boolean flag."""
     return "True" if v else "False"
+
+
+def _square_sym_const(x) -> bool:
+    v = np.asarray(x.value)
+    return v.ndim >= 2 and v.shape[-1] == v.shape[-2] and np.array_equal(v, np.swapaxes(v, -1, -2))
+
+
+def _gram(x) -> bool:
+    """Return True for the einsum X X^T or X^T X of one matrix X (either factor may be a transpose node)."""
+    if len(x.args) != 2 or x.ndim != 2:
+        return False
+    ins, out = x.p["spec"].replace(" ", "").split("->")
+    subs, args = ins.split(","), list(x.args)
+    if any(len(sb) != 2 for sb in subs) or len(set(out)) != 2:
+        return False
+    for i, a in enumerate(args):
+        if a.op == "transpose" and a.ndim == 2:
+            args[i], subs[i] = a.args[0], subs[i][::-1]
+    a, b = subs
+    if args[0] is not args[1] or a[0] == a[1] or b[0] == b[1]:
+        return False
+    return (a[1] == b[1] and out == a[0] + b[0]) or (a[0] == b[0] and out == a[1] + b[1])
+
+
+def _sym_args(x):
+    """Return the nodes x is symmetric if all are (None: not known to be), by x's primitive."""
+    from .registry import PRIMS  # the table is filled by then
+    if x.op == "broadcast_to":
+        a = x.args[0]
+        return () if a.size == 1 else [a] if a.ndim >= 2 and a.shape[-2:] == x.shape[-2:] else None
+    if x.op == "transpose":
+        p = x.p["perm"]
+        return [x.args[0]] if p[-2:] in ((x.ndim - 2, x.ndim - 1), (x.ndim - 1, x.ndim - 2)) and \
+            tuple(p[:-2]) == tuple(range(x.ndim - 2)) else None
+    if x.op == "einsum":
+        return () if _gram(x) else None
+    prim = PRIMS.get(x.op)
+    if prim is None or not prim.elementwise:
+        return None
+    out = []
+    for a in x.args:
+        if a.size == 1:
+            continue
+        if a.ndim < 2 or a.shape[-2:] != x.shape[-2:]:
+            return None
+        out.append(a)
+    return out
+
+
+def is_symmetric(x, limit: int = 200) -> bool:
+    """Return True if the real node x is a stack of symmetric matrices for every value of the inputs.
+
+    Read structurally: symmetric constants, scalars broadcast, elementwise functions of symmetric
+    matrices and scalars, transposes of symmetric matrices, X X^T and X^T X. Then every tangent of x
+    is symmetric too, so a rule reading one triangle of dx may read all of it. At most ``limit``
+    nodes are visited (False beyond).
+    """
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2] or x.dtype.kind not in "fb":
+        return False
+    seen, todo = set(), [x]
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if len(seen) > limit:
+            return False
+        if n.op == "const":
+            if not _square_sym_const(n):
+                return False
+            continue
+        more = _sym_args(n)
+        if more is None:
+            return False
+        todo.extend(more)
+    return True
+
+
+def read_lower(t, of, complex_ok: bool = True):
+    """Return the Hermitian matrices read from the lower triangle of tangent t of ``of`` (t itself when
+    ``of`` is symmetric by construction, so t already is)."""
+    if not is_complex(t) and is_symmetric(of):
+        return t
+    return herm_from(t, True) if complex_ok else sym_from(t, True)

@@ -43,7 +43,7 @@ __all__ = ["transform", "transform_expr"]
 # Public functions.
 # --------------------------------------------------------------------------
 
-def transform(func, *arg_shapes, out_file=None) -> str:
+def transform(func, *arg_shapes, out_file=None, checks: bool = True) -> str:
     """Return the source of the adjoint ``<name>_ad(A, ..., A_a, ..., out_a)`` of func.
 
     The adjoint returns ``(out, A_a, B_a, ...)``, each ``X_a`` incremented by
@@ -55,14 +55,16 @@ def transform(func, *arg_shapes, out_file=None) -> str:
     ``out_file`` the source is also written there as an importable module
     (constant arrays of more than ``writer.LITERAL_MAX`` elements go to a
     ``.npz`` file next to it; without ``out_file`` they are printed).
-    ``func`` may also be the source text of one function.
+    ``func`` may also be the source text of one function. ``checks=False`` (with shapes) leaves out
+    the argument conversions and shape checks, as hand-written code does: the caller then passes
+    arrays of the given shapes.
     """
     if not arg_shapes and isinstance(func, GeneratedFunction):
         arg_shapes = tuple(ShapeDtype(s, d) for s, d in zip(func.arg_shapes, func.arg_dtypes))
     if not arg_shapes:
         source = transform_generic(func)
     else:
-        source = _transform_traced(func, arg_shapes, out_file)
+        source = _transform_traced(func, arg_shapes, out_file, checks)
     if out_file is not None:
         with open(os.fspath(out_file), "w", encoding="utf-8") as fh:
             fh.write(source)
@@ -185,7 +187,7 @@ def _output_adjoint_names(fdef, args: list[str], n_leaves: int) -> list[str]:
     return names
 
 
-def _transform_traced(func, arg_shapes, out_file) -> str:
+def _transform_traced(func, arg_shapes, out_file, checks=True) -> str:
     if isinstance(func, str):
         func = _function_from_source(func)
     if not callable(func):
@@ -193,11 +195,11 @@ def _transform_traced(func, arg_shapes, out_file) -> str:
     avals = [aval(s) for s in arg_shapes]
     names = _param_names(func, len(avals))
     fdef = _function_def(func)
-    res = _adjoint_code(func, avals, names, None, fdef=fdef)
+    res = _adjoint_code(func, avals, names, None, fdef=fdef, checks=checks)
     name = f"{func_name(func)}_ad"
     writer = res["writer"]
     lines = [f"def {name}({', '.join(res['params'])}):"]
-    lines += ["    " + c for c in res["checks"]] + [""]
+    lines += ["    " + c for c in res["checks"]] + ([""] if res["checks"] else [])
     lines += ["    " + ln if ln else "" for ln in res["body"]]
     lines.append(f"    return {res['return']}")
     try:
@@ -274,7 +276,7 @@ def _unique_names(base: list[str], taken: set[str]) -> list[str]:
 
 
 def _adjoint_code(func, avals, names, out_adj_names, *, fdef=None, expr_mode=False,
-                  out_value_name=None, source=None) -> dict:
+                  out_value_name=None, source=None, checks=True) -> dict:
     """Trace func and emit its adjoint; return the pieces of the generated code."""
     for nm, (shape, dtype) in zip(names, avals):
         if not np.issubdtype(dtype, np.inexact):
@@ -335,9 +337,9 @@ def _adjoint_code(func, avals, names, out_adj_names, *, fdef=None, expr_mode=Fal
     out_exprs = [em.output_expr(leaf) for leaf in leaves]
     if expr_mode and out_exprs[0] != out_value_name:
         body.append(f"{out_value_name} = {out_exprs[0]}")
-    checks = []
-    for p, n in zip(all_params, ins + adj_ins + ct_ins):
-        checks += em.writer.arg_checks(p, n.shape)
+    check_lines = []
+    for p, n in zip(all_params, ins + adj_ins + ct_ins) if checks else ():
+        check_lines += em.writer.arg_checks(p, n.shape)
     value_src = _tree_source(structure, out_exprs)
     ret = f"({', '.join([value_src] + [em.name_of(a) for a in accs])})"
-    return {"params": all_params, "checks": checks, "writer": em.writer, "body": body, "return": ret}
+    return {"params": all_params, "checks": check_lines, "writer": em.writer, "body": body, "return": ret}
