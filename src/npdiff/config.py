@@ -29,6 +29,14 @@ False at import): a gradient (``grad``, ``value_and_grad``) of a function whose
 Python loop repeats the same body many times is generated with that body once,
 as a ``for`` loop and its reverse sweep (``transforms/loops.py``), on the NumPy
 backend; False unrolls every loop into straight-line code. Read on each new path.
+
+``npdiff.config.block_min_size`` (default 65536) and ``npdiff.config.block_size``
+(default 16384): the NumPy backend runs a chain of elementwise operations on
+arrays of at least ``block_min_size`` elements (with the full reductions and
+slice scatters of its values) block by block, ``block_size`` elements at a time
+(whole rows for arrays of two or more dimensions), so that its temporaries stay
+in cache (``emit/blocked.py``). Read when code is generated: a specialisation
+keeps the code it was generated with. ``block_min_size = 0`` turns blocking off.
 """
 from __future__ import annotations
 
@@ -40,3 +48,5 @@ self_check: bool = os.environ.get("NPDIFF_SELF_CHECK", "1").strip().lower() not 
 auto_numba_seconds: float = 1.0
 auto_numba_min_size: int = 1 << 16
 roll_loops: bool = os.environ.get("NPDIFF_ROLL_LOOPS", "1").strip().lower() not in ("0", "false", "no", "off")
+block_min_size: int = 1 << 16
+block_size: int = 1 << 14

@@ -48,6 +48,19 @@ class Emitter:
         self.used: set[str] = {"np", "math", "scipy", "abs", "max", "min", "float", "bool", "int", "sum",
                                 "len", "range", "pow", "round", "_bad_shape", "_path_changed"}
         self.counts: dict[str, int] = {}
+        self.deleted = False  # some temporary has been deleted (``del``) by an earlier ``emit``
+
+    def to_emit(self, outputs: list[Node]) -> list[Node]:
+        """Return the nodes outputs need that are not named yet (constants aside), each after its arguments.
+
+        Once an earlier ``emit`` has deleted temporaries, the walk stops at named nodes: a node
+        computed and deleted is not needed again through the values computed from it (and computing
+        it again could read a name deleted or updated in place since).
+        """
+        names = self.names
+        nodes = toposort(outputs, args_of=lambda n: () if id(n) in names else n.args) if self.deleted else \
+            toposort(outputs)
+        return [n for n in nodes if id(n) not in names and n.op != "const"]
 
     def fresh(self, base: str) -> str:
         base = _ident(base)
@@ -88,14 +101,17 @@ class Emitter:
         self.names[id(node)] = name
         return name
 
-    def emit(self, outputs: list[Node], forced: dict | None = None, hints: dict | None = None) -> list[str]:
+    def emit(self, outputs: list[Node], forced: dict | None = None, hints: dict | None = None,
+             order: list[Node] | None = None) -> list[str]:
         """Return statements computing outputs (nodes already named are reused).
 
         ``forced`` maps node ids to the exact name their value must end up in;
-        ``hints`` maps node ids to a preferred base name.
+        ``hints`` maps node ids to a preferred base name; ``order``, the caller's
+        toposort of outputs less the named nodes and constants (saves a second sort).
         """
         forced, hints = forced or {}, hints or {}
-        order = [n for n in toposort(outputs) if id(n) not in self.names and n.op != "const"]
+        if order is None:
+            order = self.to_emit(outputs)
         users: dict[int, int] = {}  # uses not yet emitted (outputs count twice more: never dying)
         viewed: set[int] = set()  # nodes some user may return a view of (never updated in place)
         for n in order:
@@ -162,6 +178,7 @@ class Emitter:
                 if name is not None and name != mine:
                     lines.append(f"del {name}")
                     del self.names[id(a)]
+                    self.deleted = True
 
     def _reusable(self, node, fresh_ids, users, viewed, argnames):
         """Return (name, statement) updating a dying owned argument in place, or None."""

@@ -4,13 +4,15 @@
 it tries the scalar printer (``scalar.py``) and keeps it when it is estimated
 cheaper; the generated wrapper falls back to the array version on math errors,
 so results keep NumPy's inf/nan semantics. Otherwise the array printer
-(``array.py``) alone.
+(``array.py``), whose long elementwise chains on large arrays run block by
+block (``blocked.py``).
 """
 from __future__ import annotations
 
 from ..ir.graph import Node, at_most, toposort
 from ..ir.pytree import tree_flatten
 from .array import ArrayBackend, function_lines, module_source
+from .blocked import BlockedBackend
 from .scalar import TOTAL_MAX, NotScalar, ScalarBackend, eligible, prefer_scalar
 from .writer import ModuleWriter
 
@@ -75,7 +77,7 @@ def emit_function(name: str, arg_names: list[str], inputs: list[Node], out_tree,
                 aw.checks |= sw.checks
                 return module_source(aw, alines + [""] + wrapper), aw
     writer = ModuleWriter()
-    lines, _ = function_lines(ArrayBackend(writer), name, arg_names, inputs, leaves, structure, closures, doc,
+    lines, _ = function_lines(BlockedBackend(writer), name, arg_names, inputs, leaves, structure, closures, doc,
                                checks=checks or ())
     return module_source(writer, lines), writer
 

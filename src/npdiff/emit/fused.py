@@ -16,7 +16,7 @@ import heapq
 
 import numpy as np
 
-from ..ir.graph import Node, toposort
+from ..ir.graph import Node
 from ..ir.pytree import tree_flatten
 from ..primitives import PRIMS
 from ..primitives.helpers import dtype_name
@@ -29,7 +29,7 @@ PARALLEL_THREADS = 4  # ... when numba has at least this many threads (on 2 core
 FUSE_MIN_OPS = 2  # operations a kernel must fuse (a single NumPy call needs no compiled loop)
 MISSING = ("the numba backend needs the optional dependency numba; install it with "
            "pip install 'npdiff[numba]' (or pip install numba)")
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _REDUCE = {"reduce_sum": ("{acc} += {v}", "0.0"), "reduce_prod": ("{acc} *= {v}", "1.0"),
            "reduce_max": ("{acc} = {v} if {v} > {acc} or {v} != {v} else {acc}", "-np.inf"),
            "reduce_min": ("{acc} = {v} if {v} < {acc} or {v} != {v} else {acc}", "np.inf")}
@@ -82,13 +82,13 @@ def template(node: Node) -> str | None:
     prim = PRIMS.get(node.op)
     if prim is None or not prim.elementwise or node.ndim == 0 or node.size == 0:
         return None
-    if node.dtype not in _FLOATS and node.dtype != np.bool_:
+    if node.dtype not in FLOATS and node.dtype != np.bool_:
         return None
     for a in node.args:
-        if not (a.dtype in _FLOATS or a.dtype == np.bool_ or (a.weak and isinstance(a.value, (int, float)))):
+        if not (a.dtype in FLOATS or a.dtype == np.bool_ or (a.weak and isinstance(a.value, (int, float)))):
             return None
     if node.op == "convert":
-        return None if node.dtype not in _FLOATS else f"np.{dtype_name(node.dtype)}({{0}})"
+        return None if node.dtype not in FLOATS else f"np.{dtype_name(node.dtype)}({{0}})"
     return element_template(prim)
 
 
@@ -104,7 +104,7 @@ class Group:
         self.needs: set[int] = set()  # groups this one's external inputs depend on
 
 
-def _slice_start(node: Node, v: Node) -> int | None:
+def slice_start(node: Node, v: Node) -> int | None:
     """Return where v lands in node (a 1-d scatter_add/index_add of v along one step-1 slice), or None."""
     index = node.p["index"]
     if node.ndim != 1 or v.ndim != 1 or node.dtype != v.dtype or len(index) != 1 or index[0][0] != "s":
@@ -115,10 +115,11 @@ def _slice_start(node: Node, v: Node) -> int | None:
     return start
 
 
-class _Planner:
+class Planner:
     """The state of ``plan``: groups merged union-find style, and per node the groups its value needs."""
 
-    def __init__(self, order: list[Node], wanted: set | None):
+    def __init__(self, order: list[Node], wanted: set | None, fusable=None):
+        self.fusable = fusable or (lambda n: template(n) is not None)  # may this elementwise node join a group
         self.groups: list[Group] = []
         self.parent: list[int] = []
         self.gid: dict[int, int] = {}  # id(node) -> its group (before merges: find() it)
@@ -184,7 +185,7 @@ class _Planner:
     def scatter_add(self, n: Node) -> int | None:
         v = n.args[0]
         kv = self.member_of(v)
-        if kv is None or self.groups[kv].shape != v.shape or _slice_start(n, v) is None:
+        if kv is None or self.groups[kv].shape != v.shape or slice_start(n, v) is None:
             return None
         chain = [n]
         self.groups[kv].scatters.append(chain)
@@ -194,7 +195,7 @@ class _Planner:
     def index_add(self, n: Node) -> int | None:
         y, v = n.args
         kv, ky = self.member_of(v), self.group_of(y)
-        if kv is None or self.groups[kv].shape != v.shape or _slice_start(n, v) is None:
+        if kv is None or self.groups[kv].shape != v.shape or slice_start(n, v) is None:
             return None
         if self.dies_here(y) and (ky == kv or (self.groups[ky].shape == self.groups[kv].shape
                                                and self.mergeable(ky, kv))):
@@ -239,13 +240,13 @@ class _Planner:
 
     def visit(self, n: Node) -> int | None:
         """Return the group node n joins (None: it stays a NumPy statement)."""
-        if n.op == "scatter_add" and len(n.args) == 1 and n.dtype in _FLOATS:
+        if n.op == "scatter_add" and len(n.args) == 1 and n.dtype in FLOATS:
             return self.scatter_add(n)
-        if n.op == "index_add" and len(n.args) == 2 and n.dtype in _FLOATS:
+        if n.op == "index_add" and len(n.args) == 2 and n.dtype in FLOATS:
             return self.index_add(n)
-        if n.op not in ("scatter_add", "index_add") and template(n) is not None:
+        if n.op not in ("scatter_add", "index_add") and self.fusable(n):
             return self.elementwise(n)
-        if n.op in _REDUCE and n.ndim == 0 and n.dtype in _FLOATS:
+        if n.op in _REDUCE and n.ndim == 0 and n.dtype in FLOATS:
             return self.reduction(n)
         return None
 
@@ -275,15 +276,17 @@ class _Planner:
         return out
 
 
-def plan(order: list[Node], wanted: set | None = None) -> dict[int, Group]:
+def plan(order: list[Node], wanted: set | None = None, fusable=None) -> dict[int, Group]:
     """Return {id(node): Group} for the nodes to fuse (groups of at least two operations).
 
     Nodes are visited in order; an elementwise node joins (and merges) the
     groups of its fused arguments of the same shape unless one of its other
     arguments depends on that group (which would make the kernel need its own
     output: a cycle). The planner's ``dep`` holds, per node, the groups its value needs.
+    ``fusable(node) -> bool`` says which elementwise nodes may join a group (default: those
+    with a numba element template; the blocked NumPy emission passes its own).
     """
-    planner = _Planner(order, wanted)
+    planner = Planner(order, wanted, fusable)
     for n in order:
         planner.record(n, planner.visit(n))
     return planner.result(order)
@@ -320,6 +323,46 @@ def schedule(order: list[Node], gid: dict[int, Group]) -> list | None:
     return out if len(out) == len(first) else None
 
 
+def emit_units(em, nodes: list[Node], order: list[Node], gid: dict[int, Group], kernel) -> list[str]:
+    """Return statements computing nodes: each Group by ``kernel(group, outside)``, the rest by ``em``.
+
+    ``order`` is the toposorted nodes still to emit and ``gid`` the plan over them;
+    ``outside`` holds the ids of the group members some other statement reads (or
+    that are wanted), which a kernel must store. Without groups (or on a cycle) the
+    whole is plain NumPy statements.
+    """
+    units = schedule(order, gid) if gid else None
+    if units is None:
+        return em.emit(nodes)
+    wanted = {id(n) for n in nodes}
+    where: dict[int, int] = {}  # id(node) -> its segment (a kernel, or a run of NumPy statements)
+    seg = 0
+    for i, u in enumerate(units):
+        if not isinstance(u, Node) or i == 0 or not isinstance(units[i - 1], Node):
+            seg += 1
+        for n in ([u] if isinstance(u, Node) else u.members + u.reductions + [c for chain in u.scatters for c in chain]):
+            where[id(n)] = seg
+    outside: set[int] = set(wanted)  # nodes read by another unit
+    for n in order:
+        for a in n.args:
+            if id(a) in where and where[id(a)] != where[id(n)]:
+                outside.add(id(a))
+    lines, run = [], []
+
+    def flush():
+        if run:
+            lines.extend(em.emit([n for n in run if id(n) in outside] or run[-1:]))
+            run.clear()
+    for u in units:
+        if isinstance(u, Node):
+            run.append(u)
+        else:
+            flush()
+            lines.extend(kernel(u, outside))
+    flush()
+    return em.writer.statements(lines)
+
+
 class NumbaBackend(ArrayBackend):
     """Array emission in which fusable groups become calls of compiled kernels."""
 
@@ -330,38 +373,8 @@ class NumbaBackend(ArrayBackend):
 
     def emit(self, nodes):
         em = self.em
-        order = [n for n in toposort(nodes) if id(n) not in em.names and n.op not in ("const", "input")]
-        gid = plan(order, {id(n) for n in nodes})
-        units = schedule(order, gid) if gid else None
-        if units is None:
-            return em.emit(nodes)
-        wanted = {id(n) for n in nodes}
-        where: dict[int, int] = {}  # id(node) -> its segment (a kernel, or a run of NumPy statements)
-        seg = 0
-        for i, u in enumerate(units):
-            if not isinstance(u, Node) or i == 0 or not isinstance(units[i - 1], Node):
-                seg += 1
-            for n in ([u] if isinstance(u, Node) else u.members + u.reductions + [c for chain in u.scatters for c in chain]):
-                where[id(n)] = seg
-        outside: set[int] = set(wanted)  # nodes read by another unit
-        for n in order:
-            for a in n.args:
-                if id(a) in where and where[id(a)] != where[id(n)]:
-                    outside.add(id(a))
-        lines, run = [], []
-
-        def flush():
-            if run:
-                lines.extend(em.emit([n for n in run if id(n) in outside] or run[-1:]))
-                run.clear()
-        for u in units:
-            if isinstance(u, Node):
-                run.append(u)
-            else:
-                flush()
-                lines.extend(self._kernel(u, outside))
-        flush()
-        return em.writer.statements(lines)
+        order = [n for n in em.to_emit(nodes) if n.op != "input"]
+        return emit_units(em, nodes, order, plan(order, {id(n) for n in nodes}), self._kernel)
 
     def _kernel(self, g: Group, outside: set) -> list[str]:
         """Return the statements calling group g's kernel (whose definition goes to self.kernels)."""
@@ -464,7 +477,7 @@ class _Kernel:
                 self.pre.append(f"{o} = {em.name_of(chain[0].args[0])}{copy}")
             for c in chain:  # additions only: the order of the writes does not matter
                 v = c.args[-1]
-                self.body.append(f"o{len(self.stores) - 1}[i0 + {_slice_start(c, v)}] += {self.local[id(v)]}")
+                self.body.append(f"o{len(self.stores) - 1}[i0 + {slice_start(c, v)}] += {self.local[id(v)]}")
 
     def definition(self) -> list[str]:
         """Return the lines of the kernel's definition."""
