@@ -230,6 +230,21 @@ def rosen_rows(n: int, kinds) -> list[Row]:
     return rows
 
 
+def numba_rows(n: int) -> list[Row]:
+    """Return the large Rosenbrock rows with npdiff's numba backend (skipped without numba)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return []
+    rows = []
+    for row, op in zip(rosen_rows(n, ("grad", "hvp")), (npdiff.grad, npdiff.hvp)):
+        shapes = [(n,)] * len(row.args)
+        row.label += " (npdiff backend='numba')"
+        row.npdiff = lambda op=op, shapes=shapes: op(rosen, backend="numba").specialize(*shapes)
+        rows.append(row)
+    return rows
+
+
 def other_rows() -> list[Row]:
     rng = np.random.default_rng(0)
     rows = []
@@ -265,7 +280,30 @@ def other_rows() -> list[Row]:
     rows.append(Row("GLS adjoint, n = 10", (Xm, M, ym, *zs, rng.normal(size=(3, 1))), gls_ad_hand,
                     lambda: _load(npdiff.transform(gls, Xm.shape, M.shape, ym.shape), "gls_ad"),
                     {"Numpy2AD": lambda: _numpy2ad(gls, "gls_ad")}))
+    from bench_speed import gp_problem
+    nll, gp_hand = gp_problem()
+    rows.append(Row("Gaussian-process marginal likelihood gradient, n = 60", (np.array([0.1, -0.2, -2.0]),),
+                    gp_hand, lambda: npdiff.grad(nll).specialize((3,)), {"jax.jit": _gp_jax}))
     return rows
+
+
+def _gp_jax():
+    """Return JAX's jitted gradient of the same Gaussian-process negative log marginal likelihood."""
+    jax, jnp = _jax()
+    import jax.scipy.linalg as jsl
+    rng = np.random.default_rng(0)  # the data of bench_speed.gp_problem
+    n = 60
+    xs = np.sort(rng.uniform(-3, 3, n))
+    y = jnp.asarray(np.sin(xs) + 0.1 * rng.standard_normal(n))
+    D2 = jnp.asarray((xs[:, None] - xs[None, :]) ** 2)
+
+    def nll(theta):
+        K = jnp.exp(theta[0]) * jnp.exp(-0.5 * D2 * jnp.exp(-2.0 * theta[1])) + jnp.exp(theta[2]) * jnp.eye(n)
+        L = jnp.linalg.cholesky(K)
+        alpha = jsl.cho_solve((L, True), y)
+        return 0.5 * y @ alpha + jnp.sum(jnp.log(jnp.diag(L))) + 0.5 * n * jnp.log(2 * jnp.pi)
+    g = jax.jit(jax.grad(nll))
+    return lambda t: np.asarray(g(t))
 
 
 def _load(src, name):
@@ -342,7 +380,7 @@ def main(argv=None) -> None:
     rows += rosen_rows(100, ("grad", "hvp", "hessian")) + rosen_rows(10_000, ("grad", "hvp"))
     rows += other_rows()
     if not quick:
-        rows += rosen_rows(1_000_000, ("grad", "hvp"))
+        rows += rosen_rows(1_000_000, ("grad", "hvp")) + numba_rows(1_000_000)
     cols = ["hand-written", "npdiff", *PEERS]
     print("| row | " + " | ".join(cols) + " | npdiff / fastest other |")
     print("|---" * (len(cols) + 2) + "|")
