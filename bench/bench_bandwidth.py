@@ -22,31 +22,11 @@ os.environ.setdefault("NPDIFF_CACHE_DIR", tempfile.mkdtemp(prefix="npdiff-bench-
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_core import rosen, rosen_grad_hand, rosen_hvp_hand
 from common import per_call
 
 import npdiff
 from npdiff import config
-
-
-def rosen(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-
-
-def rosen_grad_hand(x):
-    xm, xp = x[:-1], x[1:]
-    t = xp - xm ** 2
-    g = np.zeros_like(x)
-    g[:-1] = -400.0 * t * xm - 2.0 * (1.0 - xm)
-    g[1:] += 200.0 * t
-    return g
-
-
-def rosen_hvp_hand(x, v):
-    xm, xp, vm, vp = x[:-1], x[1:], v[:-1], v[1:]
-    hv = np.zeros_like(x)
-    hv[:-1] = (1200.0 * xm ** 2 - 400.0 * xp + 2.0) * vm - 400.0 * xm * vp
-    hv[1:] += 200.0 * vp - 400.0 * xm * vm
-    return hv
 
 
 def _numba_installed() -> bool:

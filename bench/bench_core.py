@@ -26,6 +26,14 @@ def rosen_grad_hand(x):
     return g
 
 
+def rosen_hvp_hand(x, v):
+    xm, xp, vm, vp = x[:-1], x[1:], v[:-1], v[1:]
+    hv = np.zeros_like(x)
+    hv[:-1] = (1200.0 * xm ** 2 - 400.0 * xp + 2.0) * vm - 400.0 * xm * vp
+    hv[1:] += 200.0 * vp - 400.0 * xm * vm
+    return hv
+
+
 RNG = np.random.default_rng(0)
 X_DATA = RNG.normal(size=(64, 8))
 Y_DATA = RNG.normal(size=64)

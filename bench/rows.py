@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from bench_core import rosen, rosen_grad_hand  # the Rosenbrock function and its hand-written gradient
+from bench_core import rosen, rosen_grad_hand, rosen_hvp_hand  # the Rosenbrock function and its hand-written gradient
 from common import per_call
 
 import npdiff
@@ -32,13 +32,6 @@ SYMNUM_MAX_N = 10  # SymNum scalarises through SymPy: generation beyond a few do
 
 
 # -- the functions ---------------------------------------------------------------------------
-
-def rosen_hvp_hand(x, v):
-    hv = np.zeros_like(x)
-    hv[:-1] = (1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0) * v[:-1] - 400.0 * x[:-1] * v[1:]
-    hv[1:] += 200.0 * v[1:] - 400.0 * x[:-1] * v[:-1]
-    return hv
-
 
 def rosen_hess_hand(x):
     n = x.size

@@ -79,14 +79,17 @@ def test_loop_with_branches_inside():
         np.testing.assert_allclose(gp, fd_grad(f, (y0, P), 1), rtol=1e-5, atol=1e-7)
 
 
-def test_hessian_of_a_loop():
-    f = euler(60)
+@pytest.mark.parametrize("steps", [60, 300])  # 300: long enough to roll a gradient; a Hessian stays unrolled
+def test_hessian_of_a_loop(steps):
+    f = euler(steps)
     h = npdiff.hessian(f, argnums=1)(Y0, P)
     g = npdiff.grad(f, argnums=1)
     eps = 1e-5
     fd = np.array([(g(Y0, P + eps * e) - g(Y0, P - eps * e)) / (2 * eps) for e in np.eye(2)])
     np.testing.assert_allclose(h, fd, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(h, h.T, rtol=1e-10, atol=1e-12)
+    v = np.array([1.0, -2.0])
+    np.testing.assert_allclose(npdiff.hvp(lambda p: f(Y0, p))(P, v), h @ v, rtol=1e-8)
 
 
 def test_nested_operator_closing_over_the_outer_argument():
@@ -104,14 +107,16 @@ def test_nested_operator_closing_over_the_outer_argument():
     np.testing.assert_allclose(npdiff.grad(loop)(x), fd_grad(loop, (x,), 0), rtol=1e-6, atol=1e-8)
 
 
-def test_pytree_argument_of_a_loop():
+@pytest.mark.parametrize("steps", [50, 500])  # 500: rolled (tests/test_rolled_loops.py)
+def test_pytree_argument_of_a_loop(steps):
     def f(params, y0):
         y = y0
-        for _ in range(50):
+        for _ in range(steps):
             y = y + DT * np.array([y[1], -params["k"][0] * y[0] - params["c"] * y[1]])
         return np.sum(y ** 2)
     params = {"k": np.array([1.3]), "c": np.array(0.2)}
     g = npdiff.grad(f)(params, Y0)
+    assert ("for _k" in npdiff.grad(f).specialize(params, Y0).source) == (steps == 500)
     np.testing.assert_allclose(g["k"], fd_grad(lambda k: f({"k": k, "c": params["c"]}, Y0), (params["k"],), 0),
                                rtol=1e-6)
     np.testing.assert_allclose(g["c"], fd_grad(lambda c: f({"k": params["k"], "c": c}, Y0), (params["c"],), 0),
