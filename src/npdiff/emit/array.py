@@ -149,7 +149,8 @@ class Emitter:
             if isinstance(code, list):
                 base = node.args[0]
                 if (code[0].endswith(".copy()") and id(base) in fresh_ids and users.get(id(base), 0) == 1
-                        and id(base) not in viewed and base.op not in ("broadcast_to", "gather", "transpose", "reshape")):
+                        and id(base) not in viewed
+                        and base.op not in ("broadcast_to", "gather", "transpose", "reshape", "loop_final")):
                     # the function owns the base array: update it in place under its own name
                     code, out = code[1:], argnames[0]
                     self.names[id(node)] = out

@@ -221,6 +221,19 @@ def _last_writes(shape, index, arrays):
     return mask.reshape(pos.shape)
 
 
+def _last_writes_traced(shape, index, arrays):
+    """Return a boolean node over the index positions, True at the last write to each element.
+
+    For traced index arrays: write each position's number at the index (NumPy keeps the last
+    write) and compare what is read back with the numbers.
+    """
+    from ..ir.graph import const
+    tshape = index_shape(shape, index, arrays)
+    iota = const(np.arange(int(np.prod(tshape)), dtype=np.int64).reshape(tshape))
+    pos = apply("set_index", zeros(shape, np.int64), iota, *arrays, index=tuple(index))
+    return ops.equal(apply("gather", pos, *arrays, index=tuple(index)), iota)
+
+
 def _t_set(ct, y, v, *arrays, lin, nb, index):
     from ..ir.graph import const
     cy = set_b(ct, const(0.0), arrays, index, nb) if lin[0] else None
@@ -230,6 +243,8 @@ def _t_set(ct, y, v, *arrays, lin, nb, index):
         mask = _last_writes(y.shape, index, arrays)
         if mask is not None:
             g = ops.multiply(g, const(mask.astype(ct.dtype)))
+        elif any(a.op != "const" for a in arrays):  # traced indices: which write is last is known at run time
+            g = ops.where(_last_writes_traced(y.shape, index, arrays), g, 0.0)
         cv = sum_to(g, v.shape, nb)
     return [cy, cv] + [None] * len(arrays)
 

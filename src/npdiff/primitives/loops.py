@@ -201,7 +201,10 @@ def _pad_impl(ct, body):
     return np.concatenate([np.zeros(body.length - ct.size, ct.dtype), ct])
 
 
-register(Primitive("loop_scan", _scan_rule, _scan_impl, _not_printed, jvp=_scan_jvp, short="traj", **_common()))
+# the printed trajectory holds the initial carries themselves (row 0, read by the reverse sweep): like a
+# view, it keeps its arguments from being updated in place by the code after the loop (owns=False)
+register(Primitive("loop_scan", _scan_rule, _scan_impl, _not_printed, jvp=_scan_jvp, short="traj",
+                   **{**_common(), "owns": False}))
 register(Primitive("loop_final", _final_rule, lambda traj, body: traj[-(body.carry_size + body.export_size):],
                    _not_printed, jvp=lambda ts, traj, out, nb, body: apply("loop_final", ts[0], body=body),
                    transpose=lambda ct, traj, lin, nb, body: [apply("loop_pad", ct, body=body)], linear=True,

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..ir.graph import Node, const, intern, make_input, toposort
-from ..primitives import apply
+from ..primitives import PRIMS, apply
 from ..primitives.helpers import zeros
 from ..primitives.loops import LoopBody, StepAdjoint
 from .vjp import vjp_nodes
@@ -31,6 +31,7 @@ MIN_STEPS = 16  # ... and so are runs of fewer copies
 MIN_RUN = 128  # ... or of fewer nodes (after a first run is rolled: the same loop split by a constant)
 MAX_TRAJECTORY_BYTES = 1 << 28  # the stored carries of every step (reverse mode reads them back)
 IMPURE = frozenset({"draw", "rng_new", "guard"})
+DATA_OPS = frozenset({"einsum", "stack", "concatenate", "solve", "triangular_solve"})  # constants read as data
 _local = threading.local()
 
 
@@ -210,7 +211,7 @@ def _consistent_steps(order, pos, start, period, steps) -> int:
                 if pa is not None and pa >= start:
                     return (i - start) // period
                 continue
-            if _scannable(a, b):  # a constant of its own per step (data indexed by the step number)
+            if _scannable(a, b, node):  # a constant of its own per step (data indexed by the step number)
                 continue
             pa, pb = pos.get(id(a)), pos.get(id(b))
             if pa is None or pb is None or pa != pb + period or pa < first:
@@ -229,21 +230,27 @@ def _first_copy(order, pos, start, period):
                 pa = pos.get(id(a))
                 if pa is not None and pa >= start:
                     return None
-            elif _scannable(a, a1):
+            elif _scannable(a, a1, node):
                 continue
             elif p1 is not None and start <= p1 < start + period:  # a carry: a is its initial value
                 pa = pos.get(id(a))
                 if (pa is not None and pa >= start) or init.setdefault(p1 - start, a) is not a:
                     return None
-            elif p1 is None or pos.get(id(a)) != p1 - period:
-                return None
+                if a.shape != a1.shape and PRIMS[node.op].elementwise is not True:
+                    return None  # only an elementwise reader sees a broadcast initial value as it is (_like)
+            elif p1 is None or p1 < start + period or pos.get(id(a)) != p1 - period:
+                return None  # (two different nodes from before the run: step 0 would read copy 1's)
     return sorted(init), init
 
 
-def _scannable(a: Node, b: Node) -> bool:
-    """Return True if a and b are different constants of one shape and type (one step's data each)."""
+def _scannable(a: Node, b: Node, reader: Node) -> bool:
+    """Return True if a and b are different constants of one shape and type (one step's data each).
+
+    Only where ``reader`` takes them as data: an index array (``y[idx[k]] = v``) or a sparse
+    matrix's structure must stay constant, since their rules read the values (repeated indices).
+    """
     return (a.op == "const" and b.op == "const" and a.shape == b.shape and a.dtype == b.dtype
-            and a.weak == b.weak)
+            and a.weak == b.weak and (PRIMS[reader.op].elementwise is True or reader.op in DATA_OPS))
 
 
 def _scanned(order, start, period, steps, tmpl) -> dict | None:
@@ -314,7 +321,8 @@ def _rolled(out, order, start, period, steps, carries, init, exports, origin) ->
     body = LoopBody(steps, [carry_in[q] for q in carries], [inv[id(a)] for a in inv_nodes] + list(xs_in.values()),
                     [memo[id(tmpl[q])] for q in carries], [memo[id(tmpl[q])] for q in exports],
                     make_adjoint=_adjoint, scanned=len(xs_in))
-    traj = apply("loop_scan", *[init[q] for q in carries], *inv_nodes, *map(const, scanned.values()), body=body)
+    starts = [_like(init[q], order[start + q]) for q in carries]
+    traj = apply("loop_scan", *starts, *inv_nodes, *map(const, scanned.values()), body=body)
     final = apply("loop_final", traj, body=body)
     last = start + (steps - 1) * period
     mapping, at = {}, 0
@@ -327,6 +335,15 @@ def _rolled(out, order, start, period, steps, carries, init, exports, origin) ->
     for node in [traj, final, *mapping.values()]:
         origin[id(node)] = here
     return _replace_all([out], mapping, origin)[0]
+
+
+def _like(a: Node, carry: Node) -> Node:
+    """Return the initial value a broadcast to its carry's shape (``s = p[0]`` before ``s = s + x``).
+
+    ``_first_copy`` lets a differ in shape only where elementwise operations read it (broadcasting
+    it first changes nothing there; a sum over the broadcast axis would change).
+    """
+    return a if a.shape == carry.shape else apply("broadcast_to", a, shape=carry.shape)
 
 
 def _replace_all(outs: list[Node], mapping: dict[int, Node], origin: dict | None = None) -> list[Node]:
