@@ -205,3 +205,23 @@ def test_rolled_code_pickles_and_exports(tmp_path):
 def test_switch_off(monkeypatch):
     monkeypatch.setattr(config, "roll_loops", False)
     assert "for _k" not in _source(oscillator(600), (Y0, P), 1)
+
+
+def test_a_loop_left_unrolled_leaves_the_others_rolled():
+    """Three loops, the first one branching on the state every step (guards): the other two still roll.
+
+    (A loop whose result a later branch reads stays unrolled: the decision is checked first, on the
+    unrolled values.)
+    """
+    def f(y0, p):
+        y = y0
+        for _ in range(150):
+            y = y + DT * (np.array([y[1], -y[0]]) if y[0] > -10.0 else np.array([y[1], y[0]]))
+        for _ in range(300):
+            y = y + DT * np.array([y[1], -p[0] * y[0]])
+        for _ in range(300):
+            y = y + DT * np.array([y[1] * p[1], -y[0]])
+        return np.sum(y ** 2)
+    src = _source(f, (Y0, P), 1)
+    assert src.count(", -1, -1):") == 2 and "_path_changed" in src
+    np.testing.assert_allclose(npdiff.grad(f, argnums=1)(Y0, P), fd_vjp(f, (Y0, P), 1, 1.0), rtol=1e-6)

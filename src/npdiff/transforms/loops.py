@@ -75,31 +75,38 @@ def _roll_one(out: Node, avoid: list | None, least: int, origin: dict[int, int])
     if len(order) < least:
         return out
     order.sort(key=lambda n: (origin.get(id(n), n.uid), n.uid))  # trace order: each iteration's nodes are consecutive
-    found = _find_run(order, least)
-    if found is None:
-        return out
-    start, period, steps = found
     pos = {id(n): i for i, n in enumerate(order)}
+    for start, period, steps in _find_runs(order, least):  # a run refused below leaves the others a chance
+        new = _try_run(out, order, pos, start, period, steps, avoid, origin)
+        if new is not None:
+            return new
+    return out
+
+
+def _try_run(out, order, pos, start, period, steps, avoid, origin) -> Node | None:
+    """Return out with this run rolled, or None where the run is not one loop (or must stay unrolled)."""
     region = _verified(order, pos, start, period, steps, out)
     if region is None:
-        return out
+        return None
     turn = _best_rotation(order, pos, region[0], period)
     if turn:  # start the body where the fewest values cross from one step to the next
         region = _verified(order, pos, region[0] + turn, period, region[1] - 1, out) or region
     start, steps, carries, init, exports = region
     ids = {id(n) for n in order[start:start + steps * period]}
     if avoid and any(id(n) in ids for n in toposort(avoid)):
-        return out
+        return None
     if any(n.op in IMPURE for n in order[start:start + period]):
-        return out
-    return _rolled(out, order, start, period, steps, carries, init, exports, origin)
+        return None
+    new = _rolled(out, order, start, period, steps, carries, init, exports, origin)
+    return None if new is out else new
 
 
-def _find_run(order: list[Node], least: int):
-    """Return (start, period, steps) of a periodic run of operation signatures around the middle, or None."""
+def _find_runs(order: list[Node], least: int):
+    """Yield (start, period, steps) of periodic runs of operation signatures, around the middle first."""
     codes: dict = {}
     sig = [codes.setdefault((n.op, n.params, n.shape, n.dtype), len(codes)) for n in order]
     n = len(sig)
+    seen = set()
     for mid in (n // 2, n // 3, 2 * n // 3, n // 5, 4 * n // 5, n // 10, 9 * n // 10):
         period = _period(sig, mid)
         if period is None:
@@ -111,9 +118,9 @@ def _find_run(order: list[Node], least: int):
         while start > 0 and sig[start - 1] == sig[start - 1 + period]:
             start -= 1
         steps = (end + period - start) // period
-        if steps >= MIN_STEPS and steps * period >= min(least, MIN_NODES // 2):
-            return start, period, steps
-    return None
+        if steps >= MIN_STEPS and steps * period >= min(least, MIN_NODES // 2) and (start, period) not in seen:
+            seen.add((start, period))
+            yield start, period, steps
 
 
 def _period(sig: list[int], mid: int, window: int = 1 << 15) -> int | None:
