@@ -117,6 +117,10 @@ class GeneratedFunction:
         self.__doc__ = self._fn.__doc__
 
     def __call__(self, *args):
+        if len(args) == 1 and self._d0 is not None:  # the hot path of one-argument code: one check
+            a = args[0]
+            if a.__class__ is np.ndarray and a.dtype is self._d0:
+                return self._fn(a)
         return self._call(self._fn, args)
 
     def attempt(self, *args):
