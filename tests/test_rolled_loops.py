@@ -114,7 +114,29 @@ def forced(y0, p):
     return np.sum(y ** 2)
 
 
+SEQ = np.random.default_rng(3).normal(size=(800, 3))
+
+
+def ar1_argument(theta, y):
+    """The AR(1) log-likelihood with the data an argument: y[t] is read at the step's t (a run-time slice)."""
+    ll = 0.0
+    for t in range(1, y.shape[0]):
+        r = y[t] - theta[0] * y[t - 1]
+        ll = ll - 0.5 * r * r / np.exp(2 * theta[1]) - theta[1]
+    return ll
+
+
+def rnn_backwards(w, xs):
+    """A recurrence over every other row of an input sequence, last row first (a negative stride)."""
+    h = np.zeros(3)
+    for t in range(xs.shape[0] - 1, -1, -2):
+        h = np.tanh(w[:3] * h + xs[t, :] * w[3:])
+    return np.sum(h ** 2)
+
+
 CASES = {
+    "AR(1) with the data an argument": (ar1_argument, (np.array([0.6, -0.3]), DATA)),
+    "recurrence over an argument's rows": (rnn_backwards, (np.linspace(-0.5, 0.4, 6), SEQ)),
     "network (a constant per step)": (network, (np.linspace(-1, 1, 4), np.linspace(0.1, -0.2, 4))),
     "AR(1) over data": (ar1, (np.array([0.6]), np.array([-0.3]))),
     "forcing sin(k dt)": (forced, (Y0, P)),
@@ -225,3 +247,17 @@ def test_a_loop_left_unrolled_leaves_the_others_rolled():
     src = _source(f, (Y0, P), 1)
     assert src.count(", -1, -1):") == 2 and "_path_changed" in src
     np.testing.assert_allclose(npdiff.grad(f, argnums=1)(Y0, P), fd_vjp(f, (Y0, P), 1, 1.0), rtol=1e-6)
+
+
+def test_a_position_that_wraps_around_stays_right():
+    """x[t - 1] at t = 0 reads x[-1]: that step is not in the progression, the rest roll."""
+    def f(p, x):
+        s = 0.0
+        for t in range(x.shape[0]):
+            s = s + np.sin(p[0] * x[t - 1] + s) * p[1]
+        return s
+    args = (np.array([0.7, 0.3]), np.linspace(-1.0, 1.0, 300))
+    assert "for _k" in _source(f, args, (0, 1))
+    got = npdiff.grad(f, argnums=(0, 1))(*args)
+    for i in (0, 1):
+        np.testing.assert_allclose(got[i], fd_vjp(f, args, i, 1.0), rtol=1e-6, atol=1e-9)

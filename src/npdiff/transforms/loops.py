@@ -104,7 +104,7 @@ def _try_run(out, order, pos, start, period, steps, avoid, origin) -> Node | Non
 def _find_runs(order: list[Node], least: int):
     """Yield (start, period, steps) of periodic runs of operation signatures, around the middle first."""
     codes: dict = {}
-    sig = [codes.setdefault((n.op, n.params, n.shape, n.dtype), len(codes)) for n in order]
+    sig = [codes.setdefault((n.op, _masked(n), n.shape, n.dtype), len(codes)) for n in order]
     n = len(sig)
     seen = set()
     for mid in (n // 2, n // 3, 2 * n // 3, n // 5, 4 * n // 5, n // 10, 9 * n // 10):
@@ -121,6 +121,43 @@ def _find_runs(order: list[Node], least: int):
         if steps >= MIN_STEPS and steps * period >= min(least, MIN_NODES // 2) and (start, period) not in seen:
             seen.add((start, period))
             yield start, period, steps
+
+
+def _stepped(node: Node):
+    """Return (position, the rest of the index) of ``x[t, ...]``: a gather at a constant integer t, else None."""
+    if node.op != "gather" or len(node.args) != 1 or not node.args[0].shape:
+        return None
+    index = node.p["index"]
+    if not index or index[0][0] != "i" or not isinstance(index[0][1], int):
+        return None
+    return index[0][1] % node.args[0].shape[0], index[1:]
+
+
+def _masked(node: Node):
+    """Return node's parameters with the position of ``x[t, ...]`` left out (it may advance with the step)."""
+    s = _stepped(node)
+    return node.params if s is None else ("stepped", s[1])
+
+
+def _steps_read(order, start, period, steps) -> dict | None:
+    """Return {offset: stacked positions} of gathers ``x[t, ...]`` whose t advances by a constant per step.
+
+    None if a parameter differs between copies otherwise (t not in arithmetic progression, or x not
+    the same value from before the run).
+    """
+    found: dict = {}
+    for q in range(period):
+        nodes = [order[start + k * period + q] for k in range(steps)]
+        if all(n.params == nodes[0].params for n in nodes):
+            continue
+        ts = [_stepped(n) for n in nodes]
+        if any(t is None for t in ts) or any(n.args[0] is not nodes[0].args[0] for n in nodes):
+            return None
+        pos = np.array([t[0] for t in ts], dtype=np.intp)
+        if np.any(np.diff(pos) != pos[1] - pos[0]):
+            return None
+        found[q] = pos
+    return found
 
 
 def _period(sig: list[int], mid: int, window: int = 1 << 15) -> int | None:
@@ -306,10 +343,18 @@ def _rolled(out, order, start, period, steps, carries, init, exports, origin) ->
     inv_nodes: list[Node] = []
     local = {id(n) for n in tmpl}
     scanned = _scanned(order, start, period, steps, tmpl)
-    if scanned is None or sum(v.nbytes for v in scanned.values()) > MAX_TRAJECTORY_BYTES:
+    stepped = _steps_read(order, start, period, steps)
+    if scanned is None or stepped is None or sum(v.nbytes for v in scanned.values()) > MAX_TRAJECTORY_BYTES:
         return out
+    scanned.update({(q, "t"): v for q, v in stepped.items()})  # x[t]: step k reads t[k]
     xs_in = {slot: make_input(f"x{i}", v.shape[1:], v.dtype) for i, (slot, v) in enumerate(scanned.items())}
     for q, node in enumerate(tmpl):
+        if q in stepped:  # x[t, ...] at the step's t: a slice at a run-time start (dynamic.py), then the rest
+            x = node.args[0]
+            x = memo.get(id(x)) or inv.get(id(x)) or _invariant(x, inv, inv_nodes)
+            row = apply("dynamic_slice", x, xs_in[(q, "t")], axis=0, size=1)
+            memo[id(node)] = apply("gather", row, index=(("i", 0), *_stepped(node)[1]))
+            continue
         args = []
         for j, a in enumerate(node.args):
             if (q, j) in xs_in:
@@ -319,10 +364,7 @@ def _rolled(out, order, start, period, steps, carries, init, exports, origin) ->
             elif a.op == "const" or id(a) in local:
                 args.append(memo.get(id(a), a))
             else:  # computed before the loop (an argument, a parameter read, a hoisted constant)
-                if id(a) not in inv:
-                    inv[id(a)] = make_input(f"v{len(inv)}", a.shape, a.dtype)
-                    inv_nodes.append(a)
-                args.append(inv[id(a)])
+                args.append(_invariant(a, inv, inv_nodes))
         memo[id(node)] = intern(node.op, tuple(args), node.params, node.shape, node.dtype)
     exports = [q for q in exports if q not in carries]
     body = LoopBody(steps, [carry_in[q] for q in carries], [inv[id(a)] for a in inv_nodes] + list(xs_in.values()),
@@ -351,6 +393,14 @@ def _like(a: Node, carry: Node) -> Node:
     it first changes nothing there; a sum over the broadcast axis would change).
     """
     return a if a.shape == carry.shape else apply("broadcast_to", a, shape=carry.shape)
+
+
+def _invariant(a: Node, inv: dict, inv_nodes: list) -> Node:
+    """Return the body's input standing for a, a value computed before the loop (made on first use)."""
+    if id(a) not in inv:
+        inv[id(a)] = make_input(f"v{len(inv)}", a.shape, a.dtype)
+        inv_nodes.append(a)
+    return inv[id(a)]
 
 
 def _replace_all(outs: list[Node], mapping: dict[int, Node], origin: dict | None = None) -> list[Node]:
