@@ -3,6 +3,8 @@
 Each test compares ``npdiff.grad`` of a loop long enough to roll with the unrolled gradient
 (``config.roll_loops = False``, a new function object) and with central finite differences.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -205,3 +207,103 @@ def test_initial_value_of_another_shape_read_by_a_contraction():
     assert rolled is not out
     values = {id(x): (x, np.array([[0.3, -0.2, 0.5]])), id(w): (w, np.arange(9.0).reshape(3, 3) / 4 - 1)}
     assert evaluate(rolled, dict(values), lambda n: None) == evaluate(out, dict(values), lambda n: None)
+
+
+def _unrolled_grad(f, args, argnums, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(config, "roll_loops", False)
+        return npdiff.grad(lambda *a: f(*a), argnums=argnums)(*args)
+
+
+def test_stepped_read_of_a_complex_argument_keeps_its_imaginary_cotangent(monkeypatch):
+    """Real carries, complex x read as x[t]: the reverse sweep packed x's cotangent as float64 (imag dropped)."""
+    def f(p, x):
+        h = 0.0
+        for t in range(x.shape[0]):
+            h = np.tanh(p[0] * h + np.real(x[t]) * p[1] + np.imag(x[t]) ** 2)
+        return h
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=320) + 1j * rng.normal(size=320)
+    args = (np.array([0.7, 0.3]), x)
+    assert _rolled(f, args, (0, 1))
+    got = npdiff.grad(f, argnums=(0, 1))(*args)
+    want = _unrolled_grad(f, args, (0, 1), monkeypatch)
+    assert got[1].dtype == np.complex128
+    eye, e = np.eye(320), 1e-6
+    d_re = np.array([(f(args[0], x + e * u) - f(args[0], x - e * u)) / (2 * e) for u in eye])
+    d_im = np.array([(f(args[0], x + 1j * e * u) - f(args[0], x - 1j * e * u)) / (2 * e) for u in eye])
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(got[1], d_re - 1j * d_im, rtol=1e-6, atol=1e-9)  # the unrolled convention
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-10, atol=1e-13)
+
+
+def test_stepped_read_of_a_float32_argument_into_float64_carries(monkeypatch):
+    """x float32 read as x[t] by float64 carries: its gradient comes back float32, as unrolled."""
+    def f(p, x):
+        h = np.zeros(3)
+        for t in range(x.shape[0]):
+            h = np.tanh(p[0] * h + x[t] * p[1])
+        return np.sum(h)
+    args = (np.array([0.7, 0.3]), np.random.default_rng(1).normal(size=(320, 3)).astype(np.float32))
+    assert _rolled(f, args, (0, 1))
+    got = npdiff.grad(f, argnums=(0, 1))(*args)
+    want = _unrolled_grad(f, args, (0, 1), monkeypatch)
+    assert got[1].dtype == np.float32
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(got[0], fd_vjp(f, args, 0, 1.0), rtol=1e-6, atol=1e-9)
+
+
+def _reverse_sweep(src: str) -> str:
+    """Return the body of the generated code's reverse loop (the second ``for _k`` loop)."""
+    at = src.index("for _k", src.index("for _k") + 1)
+    lines = src[at:].splitlines()
+    return "\n".join([lines[0]] + [ln for ln in lines[1:] if ln.startswith(" " * 8)][:10_000])
+
+
+@pytest.mark.parametrize("stride", [1, -3])
+def test_stepped_reads_add_their_cotangent_in_place(monkeypatch, stride):
+    """x[t] read per step: the reverse sweep adds the row's cotangent at t, not a length-N array per step
+    (which made grad w.r.t. x quadratic in the loop length: 3.1 s against 0.16 s w.r.t. p at 32,000 steps).
+    """
+    def f(p, x, y):
+        h = np.zeros(2)
+        ts = range(0, x.shape[0], stride) if stride > 0 else range(x.shape[0] - 1, -1, stride)
+        for t in ts:
+            h = np.tanh(p[0] * h + x[t, 0] * p[1] - x[t, 1:] * y[t] + h[::-1] * x[t, 2])
+        return np.sum(h ** 2)
+    rng = np.random.default_rng(4)
+    n = 320 * abs(stride)
+    args = (np.array([0.7, 0.3]), rng.normal(size=(n, 3)), rng.normal(size=n))
+    src = npdiff.grad(f, argnums=(0, 1, 2)).specialize(*args).source
+    sweep = _reverse_sweep(src)
+    assert len(re.findall(r"acc\d*\[\w+:\w+ \+ 1\] \+= ", sweep)) == 4  # x's three reads and y's
+    assert f"np.zeros(({n}" not in sweep
+    _check(f, args, (0, 1, 2), monkeypatch)
+
+
+@pytest.mark.parametrize("shift", [2, 150])
+def test_a_position_wrapping_mid_loop_ends_the_run_there(monkeypatch, shift):
+    """x[t - shift] wraps at t = shift: the progression breaks there; each side rolls (it used to refuse both)."""
+    def f(p, x):
+        h = 0.0
+        for t in range(x.shape[0]):
+            h = np.tanh(p[0] * h + x[t - shift] * p[1])
+        return h
+    args = (np.array([0.7, 0.3]), np.random.default_rng(6).normal(size=600))
+    src = npdiff.grad(f, argnums=(0, 1)).specialize(*args).source
+    assert src.count("for _k") == (2 if shift < 16 else 4)
+    _check(f, args, (0, 1), monkeypatch)
+
+
+def test_two_arrays_wrapping_at_different_steps(monkeypatch):
+    """x[t - 3] wraps at t = 3 (the run starts after), y[t - 400] at t = 400 (the run ends there): two loops."""
+    def f(p, x, y):
+        h = 0.0
+        for t in range(x.shape[0]):
+            h = np.tanh(p[0] * h + x[t - 3] * p[1] * y[t - 400])
+        return h
+    rng = np.random.default_rng(7)
+    args = (np.array([0.7, 0.3]), rng.normal(size=600), rng.normal(size=600))
+    assert npdiff.grad(f, argnums=(0, 1, 2)).specialize(*args).source.count("for _k") == 4
+    _check(f, args, (0, 1, 2), monkeypatch)

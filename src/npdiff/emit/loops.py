@@ -108,15 +108,46 @@ def emit_final(em, names: list[str], node: Node, out: str) -> list[str]:
     return [f"{out} = np.concatenate(({_tuple(items)}))"]
 
 
-def _adjoint_block(em, body, last: bool, traj: str, k: str, inv: list[str], cts: list[str]):
-    """Return (statements, names of the outputs) of one step's VJP at step k, inline."""
+def _adjoint_block(em, body, last: bool, traj: str, k: str, inv: list[str], cts: list[str], outputs=None):
+    """Return (statements, names of the outputs) of one step's VJP at step k, inline (``outputs``: instead of its own)."""
     adj = body.adjoint(body._adjoints["need"], last)
     skip = len(body.carry_in) + (len(body.exports) if last else 0)
     bind = [(c, f"{traj}[{k}][{i}]") for i, c in enumerate(adj.carries)]
     after = str(int(k) + 1) if k.isdigit() else f"{k} + 1"
     bind += [(r, f"{traj}[{after}][{skip + i}]") for i, r in enumerate(adj.res_in)]
     bind += _inv(body, inv, k) + list(zip(adj.cts, cts))
-    return _block(em, bind, adj.outputs)
+    return _block(em, bind, adj.outputs if outputs is None else outputs)
+
+
+def _pads(node: Node) -> list[Node] | None:
+    """Return the ``dynamic_pad`` nodes node sums (a sum of rows placed at run-time starts), or None."""
+    if node.op == "dynamic_pad":
+        return [node]
+    if node.op == "add" and all(a.shape == node.shape and a.dtype == node.dtype for a in node.args):
+        parts = [_pads(a) for a in node.args]
+        return None if None in parts else [p for ps in parts for p in ps]
+    return None
+
+
+def _padded(body, need: tuple) -> tuple[list[Node], dict[int, list[tuple[int, int, int]]]]:
+    """Return the step VJP's outputs for the reverse loop, and {accumulator: [(position, axis, size)]}.
+
+    An invariant's cotangent that sums ``dynamic_pad``s (x[t] read at a run-time t) is not an output:
+    its pieces and their starts (at ``position`` and the next, after the other outputs) are, added
+    into the accumulator in place: O(piece) per step, not O(len(x)).
+    """
+    adj = body.adjoint(need, False)
+    nc = len(body.carry_in)
+    outs, extra, where = list(adj.outputs[:nc]), [], {}
+    for j, o in enumerate(adj.outputs[nc:]):
+        pads = _pads(o)
+        if pads is None:
+            outs.append(o)
+            continue
+        where[j] = [(len(extra) + 2 * i, d.p["axis"], d.args[0].shape[d.p["axis"]]) for i, d in enumerate(pads)]
+        extra += [x for d in pads for x in d.args]
+    shift = len(outs)
+    return outs + extra, {j: [(shift + i, ax, n) for i, ax, n in w] for j, w in where.items()}
 
 
 def emit_rev(em, names: list[str], node: Node, out: str) -> list[str]:
@@ -140,9 +171,17 @@ def emit_rev(em, names: list[str], node: Node, out: str) -> list[str]:
         src = f"{ct_rows}[{steps - 1}, "
         lines += [f"{x} = {x} + {r}" for x, r in zip(g, _read(src, body.carry_in))]
     k = em.fresh("_k")
-    step, outs = _adjoint_block(em, body, False, traj, k, inv, g)
+    outputs, padded = _padded(body, need)
+    step, outs = _adjoint_block(em, body, False, traj, k, inv, g, outputs)
+    lines += [f"{acc[j]} = np.array({acc[j]})" for j in padded]  # owned: added to in place below
     lines += [f"for {k} in range({steps - 2}, -1, -1):"] + ["    " + line for line in step]
-    lines += [f"    {_tuple(g)} = {_tuple(outs[:nc])}"] + [f"    {a} = {a} + {x}" for a, x in zip(acc, outs[nc:])]
+    lines += [f"    {_tuple(g)} = {_tuple(outs[:nc])}"]
+    rest = iter(outs[nc:])
+    for j, a in enumerate(acc):
+        if j not in padded:
+            lines.append(f"    {a} = {a} + {next(rest)}")
+        for at, axis, n in padded.get(j, ()):
+            lines.append(f"    {a}[{':, ' * axis}{outs[at + 1]}:{outs[at + 1]} + {n}] += {outs[at]}")
     if ct_rows is not None:
         src = f"{ct_rows}[{k}, "
         lines += [f"    {x} = {x} + {r}" for x, r in zip(g, _read(src, body.carry_in))]

@@ -175,8 +175,8 @@ def _lin_transpose(ct, traj, *rest, lin, nb, body):
         if not flag:
             parts.append(None)
             continue
-        piece = apply("gather", rev, index=(("s", at, at + n.size, 1),))
-        parts.append(apply("reshape", piece, shape=n.shape))
+        piece = apply("reshape", apply("gather", rev, index=(("s", at, at + n.size, 1),)), shape=n.shape)
+        parts.append(_as(piece, n.dtype))
         at += n.size
     if not any(lin[1 + nv:1 + nv + nc]):
         parts[1 + nv:1 + nv + nc] = [None] * nc
@@ -185,7 +185,16 @@ def _lin_transpose(ct, traj, *rest, lin, nb, body):
 
 def _rev_rule(traj, *rest, body, need, final):
     size = body.carry_size + sum(n.size for n, f in zip(body.inv_in, need) if f)
-    return (size,), traj.dtype
+    return (size,), np.result_type(traj.dtype, *(n.dtype for n, f in zip(body.inv_in, need) if f))
+
+
+def _as(piece: Node, dtype: np.dtype) -> Node:
+    """Return a cotangent read from the packed sweep in its value's dtype (the real part for a real value)."""
+    if piece.dtype == dtype:
+        return piece
+    if piece.dtype.kind == "c" and dtype.kind != "c":
+        piece = apply("real", piece)
+    return apply("convert", piece, dtype=dtype) if piece.dtype != dtype else piece
 
 
 def _common(**kw):

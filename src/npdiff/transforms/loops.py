@@ -91,6 +91,12 @@ def _try_run(out, order, pos, start, period, steps, avoid, origin) -> Node | Non
     turn = _best_rotation(order, pos, region[0], period)
     if turn:  # start the body where the fewest values cross from one step to the next
         region = _verified(order, pos, region[0] + turn, period, region[1] - 1, out) or region
+    while (cut := _in_progression(order, region[0], period, region[1])) < region[1]:
+        # x[t, ...] leaves its progression (x[t - 1] wrapping): the run ends there, or starts after
+        region = (_verified(order, pos, region[0], period, cut, out) if cut >= MIN_STEPS
+                  else _verified(order, pos, region[0] + cut * period, period, region[1] - cut, out))
+        if region is None:
+            return None
     start, steps, carries, init, exports = region
     ids = {id(n) for n in order[start:start + steps * period]}
     if avoid and any(id(n) in ids for n in toposort(avoid)):
@@ -158,6 +164,23 @@ def _steps_read(order, start, period, steps) -> dict | None:
             return None
         found[q] = pos
     return found
+
+
+def _in_progression(order, start, period, steps) -> int:
+    """Return how many copies from ``start`` on read every ``x[t, ...]`` of theirs in one progression of t."""
+    for q in range(period):
+        nodes = [order[start + k * period + q] for k in range(steps)]
+        if all(n.params == nodes[0].params for n in nodes):
+            continue
+        ts = [_stepped(n) for n in nodes]
+        for k in range(steps):
+            if ts[k] is None or nodes[k].args[0] is not nodes[0].args[0] or ts[k][1] != ts[0][1]:
+                steps = k
+                break
+            if k >= 2 and ts[k][0] - ts[k - 1][0] != ts[1][0] - ts[0][0]:
+                steps = k
+                break
+    return max(steps, 1)
 
 
 def _period(sig: list[int], mid: int, window: int = 1 << 15) -> int | None:
