@@ -6,7 +6,9 @@ structurally identical copies in the graph's creation order: copy k+1 applies
 the same primitives, with the same parameters, shapes and dtypes, to the
 matching nodes of copy k (the carries), to its own nodes, or to the same nodes
 computed before the loop (invariants), or to a constant of its own (data read
-by the step number: those are stacked, and step k reads row k). That run becomes a ``loop_scan`` node
+by the step number: those are stacked, and step k reads row k), or reads ``x[t]``
+at a position t advancing by a constant (a slice at a run-time start). That run
+becomes a ``loop_scan`` node
 over a body graph built once, so differentiation, emission and compilation
 cost one body, not K. Anything that breaks the pattern (a branch taken
 differently, a random draw, a value guard inside the loop, an intermediate
@@ -24,6 +26,7 @@ from ..ir.graph import Node, const, intern, make_input, toposort
 from ..primitives import PRIMS, apply
 from ..primitives.helpers import zeros
 from ..primitives.loops import LoopBody, StepAdjoint
+from .substitute import substitute
 from .vjp import vjp_nodes
 
 MIN_NODES = 1000  # graphs smaller than this are left unrolled
@@ -373,8 +376,7 @@ def _rolled(out, order, start, period, steps, carries, init, exports, origin) ->
     xs_in = {slot: make_input(f"x{i}", v.shape[1:], v.dtype) for i, (slot, v) in enumerate(scanned.items())}
     for q, node in enumerate(tmpl):
         if q in stepped:  # x[t, ...] at the step's t: a slice at a run-time start (dynamic.py), then the rest
-            x = node.args[0]
-            x = memo.get(id(x)) or inv.get(id(x)) or _invariant(x, inv, inv_nodes)
+            x = _invariant(node.args[0], inv, inv_nodes)  # the same value before the run (_steps_read)
             row = apply("dynamic_slice", x, xs_in[(q, "t")], axis=0, size=1)
             memo[id(node)] = apply("gather", row, index=(("i", 0), *_stepped(node)[1]))
             continue
@@ -406,7 +408,7 @@ def _rolled(out, order, start, period, steps, carries, init, exports, origin) ->
     here = order[start + steps * period - 1].uid
     for node in [traj, final, *mapping.values()]:
         origin[id(node)] = here
-    return _replace_all([out], mapping, origin)[0]
+    return substitute([out], mapping, origin)[0]
 
 
 def _like(a: Node, carry: Node) -> Node:
@@ -426,27 +428,6 @@ def _invariant(a: Node, inv: dict, inv_nodes: list) -> Node:
     return inv[id(a)]
 
 
-def _replace_all(outs: list[Node], mapping: dict[int, Node], origin: dict | None = None) -> list[Node]:
-    """Return outs rebuilt with nodes replaced by mapping, without visiting what the replaced nodes read.
-
-    ``origin`` (id -> trace position) gets an entry for each rebuilt node: the position of the node it replaces.
-    """
-    stop = [n for n in toposort(outs) if id(n) in mapping]
-    memo = dict(mapping)
-    for node in toposort(outs, stop=stop):
-        if id(node) in memo:
-            continue
-        if node.op in ("const", "input"):
-            memo[id(node)] = node
-            continue
-        args = tuple(memo[id(a)] for a in node.args)
-        same = all(x is y for x, y in zip(args, node.args))
-        memo[id(node)] = new = node if same else apply(node.op, *args, **node.p)
-        if origin is not None and new is not node:
-            origin.setdefault(id(new), origin.get(id(node), node.uid))
-    return [memo[id(o)] for o in outs]
-
-
 def _adjoint(body: LoopBody, need: tuple, last: bool) -> StepAdjoint:
     """Return the step's VJP (``LoopBody.adjoint``), reading the forward values it needs as stored residuals."""
     outs = body.carry_out + (body.exports if last else [])
@@ -456,7 +437,7 @@ def _adjoint(body: LoopBody, need: tuple, last: bool) -> StepAdjoint:
     res = [g if g is not None else zeros(w.shape, w.dtype) for g, w in zip(got, wrt)]
     fwd = _residuals(res, cts, body.carry_in + body.inv_in)
     res_in = [make_input(f"r{i}", n.shape, n.dtype) for i, n in enumerate(fwd)]
-    res = _replace_all(res, {id(n): r for n, r in zip(fwd, res_in)}) if fwd else res
+    res = substitute(res, {id(n): r for n, r in zip(fwd, res_in)}) if fwd else res
     return StepAdjoint(body.carry_in, body.inv_in, cts, res_in, fwd, res)
 
 

@@ -5,13 +5,15 @@ from ..ir.graph import Node, intern, toposort
 from ..primitives.registry import apply
 
 
-def substitute(outputs: list, mapping: dict[int, Node]) -> list:
+def substitute(outputs: list, mapping: dict[int, Node], rebuilt: dict | None = None) -> list:
     """Return outputs rebuilt with nodes replaced by ``mapping`` (id -> node); None stays None.
 
     When the mapping only renames inputs (each replaced input becomes a distinct
     input of the same shape and dtype that the graph does not already use), the
     rebuilt graph is isomorphic to the old one and was already simplified, so
     nodes are re-interned directly instead of going through ``apply`` again.
+    ``rebuilt`` (id -> trace position, ``Node.uid``) gets an entry for each rebuilt
+    node: the position of the node it stands for (``transforms/loops.py`` orders by it).
     """
     memo = dict(mapping)
     order = toposort(outputs)
@@ -25,10 +27,13 @@ def substitute(outputs: list, mapping: dict[int, Node]) -> list:
         new_args = tuple(memo[id(a)] for a in node.args)
         if all(n is o for n, o in zip(new_args, node.args)):
             memo[id(node)] = node
-        elif rename:
-            memo[id(node)] = intern(node.op, new_args, node.params, node.shape, node.dtype)
+            continue
+        if rename:
+            memo[id(node)] = new = intern(node.op, new_args, node.params, node.shape, node.dtype)
         else:
-            memo[id(node)] = apply(node.op, *new_args, **node.p)
+            memo[id(node)] = new = apply(node.op, *new_args, **node.p)
+        if rebuilt is not None and new is not node:
+            rebuilt.setdefault(id(new), rebuilt.get(id(node), node.uid))
     return [None if o is None else memo[id(o)] for o in outputs]
 
 
