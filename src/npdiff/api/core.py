@@ -240,7 +240,8 @@ class LazyFunction:
         self.__doc__ = doc
         self.__wrapped__ = func
         # the last call with one or two arrays: (shape0, dtype0, GeneratedFunction, count, shape1, dtype1,
-        # its state guard): its state is checked as on the keyed path, a changed state falls through to it
+        # its state guard, the key's Paths or None): its state is checked as on the keyed path, a changed
+        # state falls through to it; on another path the Paths' other functions are tried in turn
         self._one = None  # checked before building a cache key
         self._recipe = None  # (factory, func, options): set by _share
         self._nv = 0  # trailing arguments that are not the function's (hvp's vectors)

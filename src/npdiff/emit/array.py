@@ -141,7 +141,7 @@ class Emitter:
                 continue
             out = forced.get(id(node)) or self.fresh(hints.get(id(node)) or short_name(node.op))
             self.names[id(node)] = out
-            if node.op in BLOCKS:  # statements over nested functions (a rolled loop)
+            if node.op in BLOCKS:  # a rolled loop's for-loop statements (emit/loops.py)
                 lines.extend(BLOCKS[node.op](self, argnames, node, out))
                 self._release(node, fresh_ids, users, lines)
                 continue

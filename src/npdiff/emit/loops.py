@@ -110,7 +110,7 @@ def emit_final(em, names: list[str], node: Node, out: str) -> list[str]:
 
 def _adjoint_block(em, body, last: bool, traj: str, k: str, inv: list[str], cts: list[str], outputs=None):
     """Return (statements, names of the outputs) of one step's VJP at step k, inline (``outputs``: instead of its own)."""
-    adj = body.adjoint(body._adjoints["need"], last)
+    adj = body.adjoint(body.need, last)
     skip = len(body.carry_in) + (len(body.exports) if last else 0)
     bind = [(c, f"{traj}[{k}][{i}]") for i, c in enumerate(adj.carries)]
     after = str(int(k) + 1) if k.isdigit() else f"{k} + 1"

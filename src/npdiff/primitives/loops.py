@@ -91,6 +91,11 @@ class LoopBody:
             self._adjoints[last] = self.make_adjoint(self, need, last)
         return self._adjoints[last]
 
+    @property
+    def need(self) -> tuple:
+        """Return the flags of the invariants the reverse sweep differentiates (set by its first ``adjoint``)."""
+        return self._adjoints["need"]
+
     def at_step(self, inv: list, k: int) -> list:
         """Return the invariant arguments as step k reads them (row k of the per-step data)."""
         n = len(inv) - self.scanned
